@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Everything Kedge needs on a fresh Debian 12 machine (run as root): Java 17 and Maven when missing,
+# the Debian packages the control plane uses, and the control-plane binaries (built once, cached in
+# ~/.cache/kedge). Safe to run again: what is present is reused.
+set -euo pipefail
+here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+pkgs=()
+command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+"$here/install-packages.sh" "${pkgs[@]}" etcd-server iproute2 util-linux python3-kubernetes
+"$here/build-kube.sh"

@@ -1,0 +1,103 @@
+package io.kedge.testkit.junit;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.testkit.ClusterPki;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.ControlPlaneException;
+import io.kedge.testkit.ControlPlaneOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands tests a real local control plane: one per test JVM, shared by every test class, stopped
+ * when the JVM's tests are done. Test methods and constructors may declare parameters of type
+ * {@link ControlPlane}, {@link KubernetesClient} (admin), or {@link ClusterPki}.
+ *
+ * <p>With {@code KEDGE_CONTROL_PLANE_DIR} set, tests use the plane already running there (started
+ * with {@code bin/control-plane up --dir ...}) and leave it running: handy while developing.
+ */
+public final class ControlPlaneExtension implements ParameterResolver {
+  private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneExtension.class);
+  private static final ExtensionContext.Namespace NS =
+      ExtensionContext.Namespace.create(ControlPlaneExtension.class);
+
+  /** The shared control plane, started on first use. */
+  public static ControlPlane controlPlane(ExtensionContext context) {
+    return context
+        .getRoot()
+        .getStore(NS)
+        .getOrComputeIfAbsent(Shared.class, k -> Shared.start(), Shared.class)
+        .plane;
+  }
+
+  @Override
+  public boolean supportsParameter(ParameterContext p, ExtensionContext e) {
+    Class<?> t = p.getParameter().getType();
+    return t == ControlPlane.class || t == KubernetesClient.class || t == ClusterPki.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext p, ExtensionContext e) {
+    ControlPlane cp = controlPlane(e);
+    Class<?> t = p.getParameter().getType();
+    if (t == KubernetesClient.class) {
+      return cp.adminClient();
+    }
+    if (t == ClusterPki.class) {
+      return cp.pki();
+    }
+    return cp;
+  }
+
+  /** Holder closed by JUnit at the end of the run (AutoCloseable values in the root store). */
+  static final class Shared implements AutoCloseable {
+    final ControlPlane plane;
+    final boolean owned;
+
+    private Shared(ControlPlane plane, boolean owned) {
+      this.plane = plane;
+      this.owned = owned;
+    }
+
+    static Shared start() {
+      String external = System.getenv("KEDGE_CONTROL_PLANE_DIR");
+      if (external != null && !external.isBlank()) {
+        ControlPlane cp =
+            ControlPlane.attach(Path.of(external))
+                .orElseThrow(
+                    () ->
+                        new ControlPlaneException(
+                            "KEDGE_CONTROL_PLANE_DIR="
+                                + external
+                                + " but no control plane runs there"));
+        LOG.info("using the running control plane in {}", external);
+        return new Shared(cp, false);
+      }
+      Path dir;
+      try {
+        dir = Files.createTempDirectory("kedge-cp-");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      ControlPlane cp = ControlPlane.start(ControlPlaneOptions.defaults(dir));
+      Shared s = new Shared(cp, true);
+      // Also on abnormal JVM exit: never leave etcd or apiservers behind.
+      Runtime.getRuntime().addShutdownHook(new Thread(s::close, "control-plane-stop"));
+      return s;
+    }
+
+    @Override
+    public synchronized void close() {
+      if (owned && plane.componentAlive("kube-apiserver")) {
+        plane.close();
+      }
+    }
+  }
+}
