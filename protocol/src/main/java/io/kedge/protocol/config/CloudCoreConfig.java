@@ -1,0 +1,69 @@
+package io.kedge.protocol.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code cloudcore.yaml} ({@code cloudcore.config.kubeedge.io/v1alpha2}), with KubeEdge's defaults
+ * (see {@code cloudcore-defaults.yaml}). Immutable once loaded.
+ */
+public record CloudCoreConfig(
+    String apiVersion,
+    String kind,
+    KubeApiConfig kubeAPIConfig,
+    CommonConfig commonConfig,
+    Map<String, Boolean> featureGates,
+    Modules modules) {
+
+  public static final String DEFAULTS = "/io/kedge/protocol/config/cloudcore-defaults.yaml";
+  public static final String API_VERSION = "cloudcore.config.kubeedge.io/v1alpha2";
+
+  public static ConfigLoader.Loaded<CloudCoreConfig> load(Path file, List<String> sets) {
+    return ConfigLoader.load(CloudCoreConfig.class, DEFAULTS, file, sets);
+  }
+
+  public static CloudCoreConfig defaults() {
+    return load(null, List.of()).config();
+  }
+
+  public boolean requireAuthorization() {
+    return featureGates != null && Boolean.TRUE.equals(featureGates.get("requireAuthorization"));
+  }
+
+  public record KubeApiConfig(
+      String master, String kubeConfig, String contentType, int qps, int burst) {}
+
+  public record CommonConfig(int tunnelPort, MonitorServer monitorServer) {}
+
+  public record MonitorServer(String bindAddress, boolean enableProfiling) {}
+
+  public record Modules(
+      CloudHubConfig cloudHub,
+      EdgeControllerConfig edgeController,
+      Toggle deviceController,
+      SyncControllerConfig syncController,
+      DynamicControllerConfig dynamicController,
+      Toggle cloudStream,
+      Toggle router,
+      IptablesManagerConfig iptablesManager,
+      Toggle taskManager) {}
+
+  /** A module Kedge does not implement; only its switch is read. */
+  public record Toggle(boolean enable) {}
+
+  public record EdgeControllerConfig(boolean enable, int nodeUpdateFrequency) {}
+
+  public record SyncControllerConfig(boolean enable, int resyncPeriod) {}
+
+  /**
+   * @param identity whose rights edge API requests are executed with: {@code pod} (the calling
+   *     pod's service account), {@code node} ({@code system:node:<name>}) or {@code cloudcore}
+   * @param tokenlessIdentity for requests without a pod token: {@code node}, {@code deny} or {@code
+   *     cloudcore}
+   */
+  public record DynamicControllerConfig(
+      boolean enable, String identity, String tokenlessIdentity) {}
+
+  public record IptablesManagerConfig(boolean enable, String mode) {}
+}

@@ -1,0 +1,42 @@
+package io.kedge.protocol.config;
+
+import java.util.List;
+
+/**
+ * {@code modules.cloudHub} of cloudcore.yaml.
+ *
+ * @param keepaliveInterval seconds without a message from an edge before its session ends
+ * @param edgeCertSigningDuration days an edge certificate is valid
+ * @param tokenRefreshDuration hours between join-token refreshes
+ * @param ackTimeout Kedge: seconds before an unacknowledged message is sent again
+ * @param maxMessageBytes Kedge: largest accepted WebSocket message
+ */
+public record CloudHubConfig(
+    boolean enable,
+    int keepaliveInterval,
+    int nodeLimit,
+    String tlsCAFile,
+    String tlsCAKeyFile,
+    String tlsCertFile,
+    String tlsPrivateKeyFile,
+    int writeTimeout,
+    List<String> advertiseAddress,
+    List<String> dnsNames,
+    int edgeCertSigningDuration,
+    int tokenRefreshDuration,
+    Server websocket,
+    Quic quic,
+    Server https,
+    UnixSocket unixsocket,
+    Authorization authorization,
+    int ackTimeout,
+    int maxMessageBytes) {
+
+  public record Server(boolean enable, String address, int port) {}
+
+  public record Quic(boolean enable, String address, int port, int maxIncomingStreams) {}
+
+  public record UnixSocket(boolean enable, String address) {}
+
+  public record Authorization(boolean enable, boolean debug, List<Object> modes) {}
+}

@@ -1,0 +1,124 @@
+package io.kedge.protocol.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code edgecore.yaml} ({@code edgecore.config.kubeedge.io/v1alpha2}), with KubeEdge's defaults
+ * (see {@code edgecore-defaults.yaml}). Immutable once loaded.
+ */
+public record EdgeCoreConfig(
+    String apiVersion,
+    String kind,
+    Database database,
+    Map<String, Boolean> featureGates,
+    Modules modules) {
+
+  public static final String DEFAULTS = "/io/kedge/protocol/config/edgecore-defaults.yaml";
+  public static final String API_VERSION = "edgecore.config.kubeedge.io/v1alpha2";
+  public static final Path DEFAULT_FILE = Path.of("/etc/kubeedge/config/edgecore.yaml");
+
+  public static ConfigLoader.Loaded<EdgeCoreConfig> load(Path file, List<String> sets) {
+    return ConfigLoader.load(EdgeCoreConfig.class, DEFAULTS, file, sets);
+  }
+
+  public static EdgeCoreConfig defaults() {
+    return load(null, List.of()).config();
+  }
+
+  public boolean requireAuthorization() {
+    return featureGates != null && Boolean.TRUE.equals(featureGates.get("requireAuthorization"));
+  }
+
+  /** The node name: {@code modules.edged.hostnameOverride}. */
+  public String nodeName() {
+    return modules.edged().hostnameOverride();
+  }
+
+  public record Database(String aliasName, String driverName, String dataSource) {}
+
+  public record Modules(
+      EdgeHubConfig edgeHub,
+      EdgedConfig edged,
+      MetaManagerConfig metaManager,
+      Toggle eventBus,
+      Toggle serviceBus,
+      Toggle deviceTwin,
+      Toggle edgeStream,
+      Toggle taskManager,
+      Toggle dbTest) {}
+
+  public record Toggle(boolean enable) {}
+
+  /**
+   * @param heartbeat seconds between keepalives
+   * @param httpServer {@code https://IP:10002}, the cloud's certificate bootstrap server
+   * @param token join token {@code <caHash>.<jwt>} (cleared once certificates exist)
+   * @param reconnectMinDelay Kedge: first reconnect back-off, seconds
+   * @param reconnectMaxDelay Kedge: longest reconnect back-off, seconds
+   */
+  public record EdgeHubConfig(
+      boolean enable,
+      int heartbeat,
+      int messageBurst,
+      int messageQPS,
+      String projectID,
+      boolean rotateCertificates,
+      String tlsCaFile,
+      String tlsCertFile,
+      String tlsPrivateKeyFile,
+      String token,
+      String httpServer,
+      Transport websocket,
+      Transport quic,
+      int reconnectMinDelay,
+      int reconnectMaxDelay) {}
+
+  /**
+   * @param server {@code IP:10000}
+   */
+  public record Transport(
+      boolean enable, int handshakeTimeout, int readDeadline, String server, int writeDeadline) {}
+
+  /**
+   * @param runtime Kedge: {@code process} (host processes) or {@code cri}
+   * @param rootDirectory Kedge: pod directories, logs and volumes
+   * @param nodeStatusUpdateFrequency Kedge: seconds between node status / lease updates
+   */
+  public record EdgedConfig(
+      boolean enable,
+      String hostnameOverride,
+      String nodeIP,
+      boolean registerNode,
+      int maxPods,
+      String runtime,
+      String rootDirectory,
+      String containerRuntimeEndpoint,
+      String podSandboxImage,
+      int nodeStatusUpdateFrequency) {}
+
+  public record MetaManagerConfig(
+      boolean enable,
+      String contextSendGroup,
+      String contextSendModule,
+      int remoteQueryTimeout,
+      MetaServerConfig metaServer) {}
+
+  /**
+   * @param server address MetaServer listens on ({@code 127.0.0.1:10550})
+   * @param dummyServer the address pods reach it at ({@code 169.254.30.10:10550})
+   * @param maxRequestBytes Kedge: largest accepted request body (413 beyond)
+   */
+  public record MetaServerConfig(
+      boolean enable,
+      String server,
+      String tlsCaFile,
+      String tlsCertFile,
+      String tlsPrivateKeyFile,
+      List<String> serviceAccountIssuers,
+      List<String> apiAudiences,
+      List<String> serviceAccountKeyFiles,
+      String dummyServer,
+      long maxRequestBytes) {}
+}
