@@ -1,0 +1,31 @@
+package io.kedge.cloud.hub;
+
+import io.kedge.protocol.message.Message;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Sending to edge nodes through their CloudHub sessions. Resource strings in messages are the wire
+ * form ({@code ns/type/name}); CloudHub adds nothing and strips nothing.
+ */
+public interface EdgeMessenger {
+
+  boolean isConnected(String node);
+
+  Set<String> connectedNodes();
+
+  /**
+   * Sends a message that needs no acknowledgement (replies, {@code applicationResponse}). Returns
+   * false when the node has no session; the message is then dropped.
+   */
+  boolean send(String node, Message message);
+
+  /**
+   * ACK-required delivery of an object change (insert/update/delete with {@code resourceversion}):
+   * queued per node, a newer version of the same object supersedes a queued older one, resent with
+   * the same {@code msg_id} until the edge acknowledges it. The future completes on ACK, or fails
+   * when the message was superseded or the session ended (the sync controller then redelivers what
+   * the edge still lacks).
+   */
+  CompletableFuture<Void> deliver(String node, Message message);
+}

@@ -1,0 +1,28 @@
+package io.kedge.edge.hub;
+
+import io.kedge.protocol.message.Message;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** The edge's connection to the cloud (EdgeHub), as other edge components use it. */
+public interface CloudLink {
+
+  boolean isConnected();
+
+  /**
+   * Sends {@code request} and completes with the cloud's reply (the message whose {@code
+   * parent_msg_id} is the request's id). Fails at once with {@link NotConnectedException} when
+   * offline, and with {@link java.util.concurrent.TimeoutException} after {@code timeout}.
+   */
+  CompletableFuture<Message> request(Message request, Duration timeout);
+
+  /**
+   * Sends without waiting for a reply (ACKs, status, events). May block briefly when the outbound
+   * queue is full (back-pressure, never a silent drop).
+   *
+   * @throws NotConnectedException when offline
+   */
+  void send(Message message);
+
+  void addListener(CloudLinkListener listener);
+}
