@@ -1,0 +1,73 @@
+package io.kedge.edge.hub;
+
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+
+/**
+ * What the edge authenticates with: the hub CA (to verify the cloud), its client certificate and
+ * the certificate's private key.
+ */
+public record EdgeCredentials(X509Certificate ca, X509Certificate certificate, PrivateKey key) {
+
+  public EdgeCredentials {
+    Objects.requireNonNull(ca, "ca");
+    Objects.requireNonNull(certificate, "certificate");
+    Objects.requireNonNull(key, "key");
+  }
+
+  /** The CN a node's client certificate must carry. */
+  public static String commonNameFor(String node) {
+    return "system:node:" + node;
+  }
+
+  public String commonName() {
+    return commonName(certificate);
+  }
+
+  static String commonName(X509Certificate cert) {
+    X500Name subject = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded());
+    RDN[] cns = subject.getRDNs(BCStyle.CN);
+    return cns.length == 0 ? "" : IETFUtils.valueToString(cns[0].getFirst().getValue());
+  }
+
+  public boolean isFor(String node) {
+    return commonNameFor(node).equals(commonName());
+  }
+
+  public Instant notBefore() {
+    return certificate.getNotBefore().toInstant();
+  }
+
+  public Instant notAfter() {
+    return certificate.getNotAfter().toInstant();
+  }
+
+  public boolean expired(Instant now) {
+    return !now.isBefore(notAfter());
+  }
+
+  /** A random point at 70–90 % of the certificate's lifetime, when it should be renewed. */
+  public Instant rotationTime() {
+    long life = Duration.between(notBefore(), notAfter()).toMillis();
+    double share = 0.7 + 0.2 * ThreadLocalRandom.current().nextDouble();
+    return notBefore().plusMillis((long) (life * share));
+  }
+
+  /** Whether the certificate was issued by the CA and certifies this key. */
+  public boolean consistent() {
+    try {
+      certificate.verify(ca.getPublicKey());
+    } catch (Exception e) {
+      return false;
+    }
+    return KeyMatch.matches(key, certificate.getPublicKey());
+  }
+}

@@ -1,0 +1,85 @@
+package io.kedge.edge.hub;
+
+import io.kedge.protocol.message.Message;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Requests waiting for the cloud's reply, keyed by request {@code msg_id}; a reply names it in
+ * {@code parent_msg_id}. Callers' futures complete on {@code callbacks}, never on the I/O thread,
+ * so what a caller chains onto a reply cannot stall the connection.
+ */
+final class PendingRequests {
+  private record Entry(CompletableFuture<Message> future, ScheduledFuture<?> timeout) {}
+
+  private final Map<String, Entry> waiting = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer;
+  private final Executor callbacks;
+
+  PendingRequests(ScheduledExecutorService timer, Executor callbacks) {
+    this.timer = timer;
+    this.callbacks = callbacks;
+  }
+
+  CompletableFuture<Message> register(Message request, Duration timeout) {
+    String id = request.id();
+    CompletableFuture<Message> f = new CompletableFuture<>();
+    if (id.isEmpty()) {
+      f.completeExceptionally(new IllegalArgumentException("a request needs a msg_id"));
+      return f;
+    }
+    ScheduledFuture<?> t =
+        timer.schedule(
+            () ->
+                fail(
+                    id,
+                    new TimeoutException(
+                        "no reply from the cloud within "
+                            + timeout.toMillis()
+                            + " ms to "
+                            + request)),
+            Math.max(1, timeout.toMillis()),
+            TimeUnit.MILLISECONDS);
+    if (waiting.putIfAbsent(id, new Entry(f, t)) != null) {
+      t.cancel(false);
+      f.completeExceptionally(new IllegalArgumentException("duplicate request id " + id));
+    }
+    return f;
+  }
+
+  /** Completes the request {@code reply} answers; false when none waits (e.g. it timed out). */
+  boolean complete(Message reply) {
+    Entry e = waiting.remove(reply.parentId());
+    if (e == null) {
+      return false;
+    }
+    e.timeout().cancel(false);
+    callbacks.execute(() -> e.future().complete(reply));
+    return true;
+  }
+
+  void fail(String id, Throwable cause) {
+    Entry e = waiting.remove(id);
+    if (e != null) {
+      e.timeout().cancel(false);
+      callbacks.execute(() -> e.future().completeExceptionally(cause));
+    }
+  }
+
+  void failAll(Throwable cause) {
+    for (String id : waiting.keySet()) {
+      fail(id, cause);
+    }
+  }
+
+  int size() {
+    return waiting.size();
+  }
+}
