@@ -62,7 +62,12 @@ public final class KubeStatus {
     if (kind != null && !kind.isEmpty()) {
       d.put("kind", kind);
     }
+    // Go's field order: details come before code.
+    tools.jackson.databind.JsonNode code = status.remove("code");
     status.set("details", d);
+    if (code != null) {
+      status.set("code", code);
+    }
     return status;
   }
 
