@@ -10,6 +10,10 @@ import java.util.List;
  * @param tokenRefreshDuration hours between join-token refreshes
  * @param ackTimeout Kedge: seconds before an unacknowledged message is sent again
  * @param maxMessageBytes Kedge: largest accepted WebSocket message
+ * @param messageRateLimit Kedge: sustained messages per second one edge connection may send
+ * @param messageBurst Kedge: messages one edge connection may send at once above the rate
+ * @param deliveryQueueLimit Kedge: objects waiting for delivery to one node before further ones are
+ *     refused (and left to the sync controller)
  */
 public record CloudHubConfig(
     boolean enable,
@@ -30,7 +34,10 @@ public record CloudHubConfig(
     UnixSocket unixsocket,
     Authorization authorization,
     int ackTimeout,
-    int maxMessageBytes) {
+    int maxMessageBytes,
+    int messageRateLimit,
+    int messageBurst,
+    int deliveryQueueLimit) {
 
   public record Server(boolean enable, String address, int port) {}
 

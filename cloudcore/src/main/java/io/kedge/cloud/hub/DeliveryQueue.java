@@ -1,0 +1,326 @@
+package io.kedge.cloud.hub;
+
+import io.kedge.cloud.hub.DeliveryException.Reason;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.Operations;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Reliable delivery to one node: ACK-required messages keyed by object (UID), at most {@code
+ * window} unacknowledged at a time, each resent with the same {@code msg_id} until the edge
+ * answers. A newer version of an object replaces a queued older one; while one is in flight the
+ * newer waits (so that the edge never sees versions out of order) and is sent on the ACK, or
+ * instead of the next resend. Bounded: beyond {@code limit} objects further ones are refused, never
+ * dropped silently. Confined to the session's event loop.
+ */
+final class DeliveryQueue {
+  private static final Logger LOG = LoggerFactory.getLogger(DeliveryQueue.class);
+
+  /** Where messages go. */
+  interface Sink {
+    boolean writable();
+
+    void write(Message m);
+  }
+
+  private enum State {
+    READY,
+    IN_FLIGHT,
+    BACKOFF
+  }
+
+  private static final class Entry {
+    final String key;
+    Message msg;
+    CompletableFuture<Void> future = new CompletableFuture<>();
+    Message next;
+    CompletableFuture<Void> nextFuture;
+    State state = State.READY;
+    int sends;
+    int rounds;
+    ScheduledFuture<?> timer;
+
+    Entry(String key, Message msg) {
+      this.key = key;
+      this.msg = msg;
+    }
+  }
+
+  private final String node;
+  private final EventExecutor loop;
+  private final Sink sink;
+  private final AckRetryPolicy retry;
+  private final int window;
+  private final int limit;
+  private final AckListener acks;
+  private final Map<String, Entry> byKey = new HashMap<>();
+  private final Map<String, Entry> byMsgId = new HashMap<>();
+  private final ArrayDeque<Entry> ready = new ArrayDeque<>();
+  private int inFlight;
+  private long refused;
+  private DeliveryException closed;
+
+  DeliveryQueue(
+      String node,
+      EventExecutor loop,
+      Sink sink,
+      AckRetryPolicy retry,
+      int window,
+      int limit,
+      AckListener acks) {
+    this.node = node;
+    this.loop = loop;
+    this.sink = sink;
+    this.retry = retry;
+    this.window = Math.max(1, window);
+    this.limit = Math.max(1, limit);
+    this.acks = acks;
+  }
+
+  /**
+   * The identity under which versions of one object replace each other: its UID. A reply to an edge
+   * request is its own entry: the edge waits for exactly that message.
+   */
+  static String keyOf(Message m) {
+    if (m.header().hasParent()) {
+      return "reply|" + m.id();
+    }
+    JsonNode uid = m.content().path("metadata").path("uid");
+    if (uid.isString() && !uid.asString().isEmpty()) {
+      return uid.asString();
+    }
+    return m.source() + "|" + m.resource();
+  }
+
+  CompletableFuture<Void> offer(Message m) {
+    assert loop.inEventLoop();
+    if (closed != null) {
+      return CompletableFuture.failedFuture(closed);
+    }
+    String key = keyOf(m);
+    Entry e = byKey.get(key);
+    if (e == null) {
+      if (byKey.size() >= limit) {
+        if (refused++ % 1000 == 0) {
+          LOG.warn(
+              "cloudhub: node {}: delivery queue full ({} objects); refused {} (refusals so far: {});"
+                  + " the sync controller delivers it later",
+              node,
+              limit,
+              m,
+              refused);
+        }
+        return CompletableFuture.failedFuture(
+            new DeliveryException(
+                Reason.QUEUE_FULL, "delivery queue of node " + node + " is full"));
+      }
+      e = new Entry(key, m);
+      byKey.put(key, e);
+      ready.addLast(e);
+      pump();
+      return e.future;
+    }
+    Message latest = e.next != null ? e.next : e.msg;
+    int cmp = compare(m, latest);
+    if (cmp < 0) {
+      return CompletableFuture.failedFuture(
+          new DeliveryException(Reason.SUPERSEDED, "a newer version is already queued: " + latest));
+    }
+    if (cmp == 0) {
+      return e.next != null ? e.nextFuture : e.future; // the same version is on its way
+    }
+    if (e.state == State.IN_FLIGHT) {
+      if (e.next != null) {
+        e.nextFuture.completeExceptionally(superseded(m));
+      }
+      e.next = m;
+      e.nextFuture = new CompletableFuture<>();
+      return e.nextFuture;
+    }
+    // READY or BACKOFF: replace in place
+    e.future.completeExceptionally(superseded(m));
+    byMsgId.remove(e.msg.id());
+    e.msg = m;
+    e.future = new CompletableFuture<>();
+    e.sends = 0;
+    e.rounds = 0;
+    if (e.state == State.BACKOFF) {
+      cancelTimer(e);
+      e.state = State.READY;
+      ready.addLast(e);
+      pump();
+    }
+    return e.future;
+  }
+
+  /** Completes the delivery {@code msgId} answers; false when it is not one of ours. */
+  boolean ack(String msgId) {
+    Entry e = byMsgId.remove(msgId);
+    if (e == null || closed != null) {
+      return false;
+    }
+    cancelTimer(e);
+    if (e.state == State.IN_FLIGHT) {
+      inFlight--;
+    }
+    Message delivered = e.msg;
+    e.future.complete(null);
+    try {
+      acks.acknowledged(node, delivered);
+    } catch (RuntimeException ex) {
+      LOG.warn("cloudhub: node {}: ACK listener failed for {}: {}", node, delivered, ex.toString());
+    }
+    if (e.next != null) {
+      e.msg = e.next;
+      e.future = e.nextFuture;
+      e.next = null;
+      e.nextFuture = null;
+      e.sends = 0;
+      e.rounds = 0;
+      e.state = State.READY;
+      ready.addFirst(e);
+    } else {
+      byKey.remove(e.key);
+    }
+    pump();
+    return true;
+  }
+
+  /** Sends what the window and the connection allow. */
+  void pump() {
+    while (closed == null && inFlight < window && !ready.isEmpty() && sink.writable()) {
+      Entry e = ready.pollFirst();
+      e.state = State.IN_FLIGHT;
+      inFlight++;
+      send(e);
+    }
+  }
+
+  private void send(Entry e) {
+    e.sends++;
+    byMsgId.put(e.msg.id(), e);
+    sink.write(e.msg);
+    e.timer =
+        loop.schedule(() -> timedOut(e), retry.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void timedOut(Entry e) {
+    if (closed != null || e.state != State.IN_FLIGHT || byKey.get(e.key) != e) {
+      return;
+    }
+    if (e.next != null) {
+      byMsgId.remove(e.msg.id());
+      e.future.completeExceptionally(superseded(e.next));
+      e.msg = e.next;
+      e.future = e.nextFuture;
+      e.next = null;
+      e.nextFuture = null;
+      e.sends = 0;
+      send(e);
+      return;
+    }
+    if (!sink.writable()) {
+      // The edge is not reading; resending would only grow the buffer.
+      e.timer =
+          loop.schedule(() -> timedOut(e), retry.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      return;
+    }
+    if (e.sends < retry.maxSends()) {
+      send(e);
+      return;
+    }
+    e.state = State.BACKOFF;
+    inFlight--;
+    e.rounds++;
+    long wait = retry.backoff(e.rounds).toMillis();
+    LOG.info(
+        "cloudhub: node {}: no ACK for {} after {} sends; next round in {} ms",
+        node,
+        e.msg,
+        e.sends,
+        wait);
+    e.timer =
+        loop.schedule(
+            () -> {
+              if (closed == null && e.state == State.BACKOFF && byKey.get(e.key) == e) {
+                e.state = State.READY;
+                e.sends = 0;
+                ready.addLast(e);
+                pump();
+              }
+            },
+            wait,
+            TimeUnit.MILLISECONDS);
+    pump();
+  }
+
+  /** Fails everything still queued: the session is over. */
+  void close(String why) {
+    if (closed != null) {
+      return;
+    }
+    closed =
+        new DeliveryException(Reason.SESSION_CLOSED, "session of node " + node + " ended: " + why);
+    for (Entry e : byKey.values()) {
+      cancelTimer(e);
+      e.future.completeExceptionally(closed);
+      if (e.nextFuture != null) {
+        e.nextFuture.completeExceptionally(closed);
+      }
+    }
+    byKey.clear();
+    byMsgId.clear();
+    ready.clear();
+    inFlight = 0;
+  }
+
+  int size() {
+    return byKey.size();
+  }
+
+  int inFlight() {
+    return inFlight;
+  }
+
+  private static void cancelTimer(Entry e) {
+    if (e.timer != null) {
+      e.timer.cancel(false);
+      e.timer = null;
+    }
+  }
+
+  private static DeliveryException superseded(Message by) {
+    return new DeliveryException(Reason.SUPERSEDED, "superseded by " + by);
+  }
+
+  /**
+   * Orders two versions of one object: a delete is the last word; otherwise numeric
+   * resourceVersions compare as numbers (etcd's are), anything else counts as newer unless equal.
+   */
+  static int compare(Message a, Message b) {
+    boolean delA = Operations.DELETE.equals(a.operation());
+    boolean delB = Operations.DELETE.equals(b.operation());
+    if (delA != delB) {
+      return delA ? 1 : -1;
+    }
+    String ra = a.header().resourceVersion();
+    String rb = b.header().resourceVersion();
+    if (ra.equals(rb)) {
+      return 0;
+    }
+    try {
+      return Long.compare(Long.parseLong(ra), Long.parseLong(rb));
+    } catch (NumberFormatException ex) {
+      return 1;
+    }
+  }
+}
