@@ -1,0 +1,195 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.kedge.cloud.kube.ApiStatusException;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.pki.Pem;
+import io.kedge.pki.TlsContexts;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Sends {@link ApiRequest}s to the kube-apiserver with a {@link Caller}'s identity and returns the
+ * answer unchanged (status, Content-Type, bytes).
+ *
+ * <p>Pod tokens go through a plain JDK client that trusts the cluster CA and presents no client
+ * certificate: a certificate would authenticate the request as cloudcore whatever token it carries.
+ * Node and cloudcore requests go through cloudcore's own fabric8 client (its credentials, token
+ * refresh), without retries so that the apiserver's answer is what the edge gets; the node is
+ * impersonated with {@code Impersonate-User}/{@code Impersonate-Group}.
+ */
+final class ApiTransport {
+  static final String USER_AGENT = "kedge-cloudcore/dynamiccontroller";
+
+  private final String base;
+  private final Duration timeout;
+  private final java.net.http.HttpClient podClient;
+  private final HttpClient ownClient;
+
+  ApiTransport(KubeClients kube, Duration timeout) {
+    Config cfg = kube.config();
+    String master = cfg.getMasterUrl();
+    this.base = master.endsWith("/") ? master.substring(0, master.length() - 1) : master;
+    this.timeout = timeout;
+    this.podClient =
+        java.net.http.HttpClient.newBuilder()
+            .sslContext(clusterTrust(cfg))
+            .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    this.ownClient =
+        kube.own()
+            .getHttpClient()
+            .newBuilder()
+            .tag(
+                new RequestConfigBuilder(cfg.getRequestConfig())
+                    .withRequestRetryBackoffLimit(0)
+                    .build())
+            .build();
+  }
+
+  CompletableFuture<ApiResponse> send(ApiRequest r, Caller caller) {
+    URI uri;
+    try {
+      uri = URI.create(base + r.pathAndQuery());
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(
+          ApiStatusException.of(400, "BadRequest", "malformed request URI: " + e.getMessage()));
+    }
+    try {
+      if (caller instanceof Caller.Pod p) {
+        return sendAsPod(uri, r, p.token());
+      }
+      if (caller instanceof Caller.Node n) {
+        return sendOwn(uri, r, n.node());
+      }
+      return sendOwn(uri, r, null);
+    } catch (IllegalArgumentException e) {
+      // e.g. a header value with control characters
+      return CompletableFuture.failedFuture(
+          ApiStatusException.of(400, "BadRequest", "malformed request: " + e.getMessage()));
+    }
+  }
+
+  private CompletableFuture<ApiResponse> sendAsPod(URI uri, ApiRequest r, String token) {
+    java.net.http.HttpRequest.Builder b =
+        java.net.http.HttpRequest.newBuilder(uri)
+            .timeout(timeout)
+            .header("Authorization", "Bearer " + token)
+            .header("User-Agent", USER_AGENT);
+    if (!r.accept().isEmpty()) {
+      b.header("Accept", r.accept());
+    }
+    if (r.body() != null) {
+      b.header("Content-Type", r.contentType().isEmpty() ? "application/json" : r.contentType());
+      b.method(r.method(), java.net.http.HttpRequest.BodyPublishers.ofByteArray(r.body()));
+    } else {
+      b.method(r.method(), java.net.http.HttpRequest.BodyPublishers.noBody());
+    }
+    return podClient
+        .sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
+        .handle(
+            (resp, t) -> {
+              if (t != null) {
+                throw failure(t);
+              }
+              return new ApiResponse(
+                  resp.statusCode(),
+                  resp.headers().firstValue("Content-Type").orElse(""),
+                  resp.body());
+            });
+  }
+
+  private CompletableFuture<ApiResponse> sendOwn(URI uri, ApiRequest r, String impersonateNode) {
+    HttpRequest.Builder b =
+        ownClient
+            .newHttpRequestBuilder()
+            .uri(uri)
+            .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    b.setHeader("User-Agent", USER_AGENT);
+    if (impersonateNode != null) {
+      b.header("Impersonate-User", "system:node:" + impersonateNode);
+      b.header("Impersonate-Group", "system:nodes");
+    }
+    if (!r.accept().isEmpty()) {
+      b.setHeader("Accept", r.accept());
+    }
+    if (r.body() != null) {
+      b.method(
+          r.method(),
+          r.contentType().isEmpty() ? "application/json" : r.contentType(),
+          new ByteArrayInputStream(r.body()),
+          (long) r.body().length);
+    } else {
+      b.method(r.method(), null, null);
+    }
+    return ownClient
+        .sendAsync(b.build(), byte[].class)
+        .handle(
+            (resp, t) -> {
+              if (t != null) {
+                throw failure(t);
+              }
+              String ct = resp.header("Content-Type");
+              return new ApiResponse(resp.code(), ct, resp.body());
+            });
+  }
+
+  private static ApiStatusException failure(Throwable t) {
+    Throwable c = ApiStatusException.unwrap(t);
+    if (c instanceof HttpTimeoutException) {
+      return ApiStatusException.of(504, "Timeout", "the apiserver did not answer in time");
+    }
+    if (c instanceof ApiStatusException s) {
+      return s;
+    }
+    return ApiStatusException.of(
+        503, "ServiceUnavailable", "cannot reach the apiserver: " + c.getMessage());
+  }
+
+  /**
+   * Trusts exactly the cluster CA of cloudcore's kubeconfig (or the JDK's defaults without one).
+   */
+  private static SSLContext clusterTrust(Config cfg) {
+    String pem = null;
+    if (cfg.getCaCertData() != null && !cfg.getCaCertData().isBlank()) {
+      String data = cfg.getCaCertData().trim();
+      pem =
+          data.startsWith("-----")
+              ? data
+              : new String(Base64.getDecoder().decode(data), StandardCharsets.UTF_8);
+    } else if (cfg.getCaCertFile() != null && !cfg.getCaCertFile().isBlank()) {
+      try {
+        pem = Files.readString(Path.of(cfg.getCaCertFile()));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the cluster CA " + cfg.getCaCertFile(), e);
+      }
+    }
+    if (pem == null) {
+      try {
+        return SSLContext.getDefault();
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    List<X509Certificate> cas = Pem.certificates(pem);
+    return TlsContexts.client(cas, null, null);
+  }
+}

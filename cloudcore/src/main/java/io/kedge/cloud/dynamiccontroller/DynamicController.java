@@ -1,0 +1,603 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import io.kedge.cloud.authz.AccessReviewer;
+import io.kedge.cloud.authz.PodBindings;
+import io.kedge.cloud.authz.PodTokenReviewer;
+import io.kedge.cloud.hub.EdgeMessenger;
+import io.kedge.cloud.kube.ApiDiscovery;
+import io.kedge.cloud.kube.ApiResource;
+import io.kedge.cloud.kube.ApiStatusException;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.application.Application;
+import io.kedge.protocol.application.KedgeExchange;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.ResourcePath;
+import io.kedge.protocol.status.KubeStatus;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Executes MetaServer Applications from edge nodes against the kube-apiserver and serves their
+ * watches from cloudcore's shared informers (KubeEdge's {@code dynamiccontroller} module).
+ *
+ * <ul>
+ *   <li>Requests are queued per node (bounded; a full queue is answered 429) and run concurrently,
+ *       never on CloudHub's I/O thread. Every request gets an {@code applicationResponse}: {@code
+ *       Approved} with the result, or {@code Rejected} with a Kubernetes Status.
+ *   <li>Whose rights a request runs with is decided by {@link IdentityResolver} (pod, node or
+ *       cloudcore), from cloudcore's configuration and the verified pod token.
+ *   <li>Watches become listeners on one shared informer per type ({@link WatchRegistry}); a type
+ *       that cannot be watched fails only its own requests. Listeners go away with {@code
+ *       watchapp/sync}, when their pod is deleted, when RBAC no longer allows them, and when their
+ *       node stays disconnected longer than the grace period.
+ * </ul>
+ */
+public final class DynamicController implements DynamicControllerModule {
+  private static final Logger LOG = LoggerFactory.getLogger(DynamicController.class);
+
+  private final DynamicControllerOptions options;
+  private final EdgeMessenger messenger;
+  private final KubeClients kube;
+  private final ExecutorService workers;
+  private final ExecutorService dispatch;
+  private final ScheduledExecutorService timer;
+  private final SharedInformers informers;
+  private final boolean ownsInformers;
+  private final ApiDiscovery discovery;
+  private final ApiTransport transport;
+  private final PodTokenReviewer tokenReviewer;
+  private final PodBindings podBindings;
+  private final AccessReviewer accessReviewer;
+  private final IdentityResolver identities;
+  private final WatchRegistry watches;
+  private final NodeRequestQueues queues;
+  private final DefaultMasterFilter filter;
+  private final Map<String, ScheduledFuture<?>> leaving = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  /**
+   * @param informers cloudcore's shared informers, or null to keep a private set
+   */
+  public DynamicController(
+      DynamicControllerOptions options,
+      KubeClients kube,
+      EdgeMessenger messenger,
+      SharedInformers informers) {
+    this.options = options;
+    this.kube = kube;
+    this.messenger = messenger;
+    this.workers =
+        Executors.newFixedThreadPool(options.workers(), threads("dynamiccontroller-worker"));
+    this.dispatch = Executors.newFixedThreadPool(2, threads("dynamiccontroller-events"));
+    this.timer = Executors.newSingleThreadScheduledExecutor(threads("dynamiccontroller-timer"));
+    this.ownsInformers = informers == null;
+    this.informers = informers == null ? new SharedInformers(kube.own(), dispatch) : informers;
+    this.discovery = new ApiDiscovery(kube.own(), workers, options.discoveryTtl());
+    this.transport = new ApiTransport(kube, options.requestTimeout());
+    boolean pod = options.identity() == DynamicControllerOptions.Identity.POD;
+    this.tokenReviewer =
+        pod ? new PodTokenReviewer(kube.own(), workers, options.tokenReviewTtl()) : null;
+    this.podBindings = pod ? new PodBindings(this.informers, kube.own(), workers) : null;
+    this.accessReviewer =
+        options.identity() == DynamicControllerOptions.Identity.CLOUDCORE
+            ? null
+            : new AccessReviewer(
+                kube.own(), this.informers, workers, timer, options.accessReviewTtl());
+    this.identities = new IdentityResolver(options, tokenReviewer, podBindings);
+    this.filter = new DefaultMasterFilter(options.metaServerAddress(), options.metaServerPort());
+    this.watches = new WatchRegistry(this.informers, messenger, filter);
+    this.queues =
+        new NodeRequestQueues(
+            workers,
+            options.maxInFlightPerNode(),
+            options.maxQueuedPerNode(),
+            options.maxInFlightTotal());
+  }
+
+  /**
+   * Starts following what identity checks need (pods, RBAC). Returns at once; the future completes
+   * when those informers are synced (requests before that are still answered correctly, by asking
+   * the apiserver directly).
+   */
+  public CompletableFuture<Void> start() {
+    LOG.info(
+        "dynamicController: identity {}, tokenless requests {}",
+        options.identity().name().toLowerCase(),
+        options.identity() == DynamicControllerOptions.Identity.POD
+            ? options.tokenlessIdentity().name().toLowerCase()
+            : "as all requests");
+    if (options.allowsCloudCoreIdentity()) {
+      LOG.warn(
+          "dynamicController: some edge requests run with cloudcore's own ServiceAccount"
+              + " (identity {}, tokenlessIdentity {}): edge pods get cloudcore's rights",
+          options.identity().name().toLowerCase(),
+          options.tokenlessIdentity().name().toLowerCase());
+    }
+    List<CompletableFuture<Void>> ready = new ArrayList<>();
+    if (podBindings != null) {
+      podBindings.onPodGone(this::podGone);
+      ready.add(podBindings.start());
+    }
+    if (accessReviewer != null) {
+      accessReviewer.onRbacChange(this::recheckWatches);
+      ready.add(accessReviewer.start());
+    }
+    CompletableFuture<Void> all = CompletableFuture.allOf(ready.toArray(CompletableFuture[]::new));
+    all.whenComplete(
+        (v, t) -> {
+          if (t != null) {
+            ApiStatusException s = ApiStatusException.from(t, kube.own(), "start");
+            LOG.error(
+                "dynamicController: cannot follow pods/RBAC ({} {}); check cloudcore's RBAC"
+                    + " (deploy/rbac/cloudcore-dynamic.yaml)",
+                s.code(),
+                s.getMessage());
+          } else {
+            LOG.info("dynamicController: ready");
+          }
+        });
+    return all;
+  }
+
+  // ------------------------------------------------------------------ UpstreamHandler
+
+  @Override
+  public void handle(String node, Message msg) {
+    if (closed) {
+      return;
+    }
+    if (ResourcePath.WATCHAPP_SYNC.equals(msg.resource())) {
+      if (!queues.offer(node, () -> sync(node, msg))) {
+        LOG.warn("node {}: request queue full, watchapp/sync {} refused", node, msg.id());
+        messenger.send(node, Replies.syncResponse(msg, Json.object()));
+      }
+      return;
+    }
+    Application app = parse(node, msg);
+    if (app == null) {
+      return;
+    }
+    if (!queues.offer(node, () -> process(node, msg, app))) {
+      LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
+      ObjectNode s =
+          KubeStatus.failure(
+              429,
+              "TooManyRequests",
+              "too many requests from node "
+                  + node
+                  + " are waiting (limit "
+                  + options.maxQueuedPerNode()
+                  + "); retry later");
+      ObjectNode details = Json.object();
+      details.put("retryAfterSeconds", 1);
+      s.set("details", details);
+      messenger.send(node, Replies.applicationResponse(msg, Replies.rejected(app, s, null)));
+    }
+  }
+
+  private Application parse(String node, Message msg) {
+    Application app;
+    try {
+      if (!msg.content().isObject()) {
+        throw new IllegalArgumentException("content is not an object");
+      }
+      app = Application.fromJson(msg.content());
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "node {}: message {} is not an Application ({}); answered 400",
+          node,
+          msg.id(),
+          e.getMessage());
+      Application empty =
+          new Application(
+              null, null, null, node, null, null, null, null, null, null, null, null, null);
+      messenger.send(
+          node,
+          Replies.applicationResponse(
+              msg,
+              Replies.rejected(
+                  empty,
+                  KubeStatus.failure(400, "BadRequest", "the request is not an Application"),
+                  null)));
+      return null;
+    }
+    // The node is the session's, whatever the Application says.
+    return app.withNodename(node);
+  }
+
+  // ------------------------------------------------------------------ NodeSessionListener
+
+  @Override
+  public void connected(String node) {
+    ScheduledFuture<?> f = leaving.remove(node);
+    if (f != null) {
+      f.cancel(false);
+      LOG.debug("node {} is back; its watches stay", node);
+    }
+  }
+
+  @Override
+  public void disconnected(String node) {
+    if (closed) {
+      return;
+    }
+    int dropped = queues.drop(node);
+    if (dropped > 0) {
+      LOG.info("node {} disconnected: {} waiting requests dropped", node, dropped);
+    }
+    ScheduledFuture<?> f =
+        timer.schedule(
+            () -> {
+              leaving.remove(node);
+              if (!messenger.isConnected(node)) {
+                int n = watches.removeNode(node);
+                kube.forgetNode(node);
+                if (n > 0) {
+                  LOG.info(
+                      "node {} stayed disconnected for {} s: {} watches removed",
+                      node,
+                      options.disconnectGrace().toSeconds(),
+                      n);
+                }
+              }
+            },
+            options.disconnectGrace().toMillis(),
+            TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> prev = leaving.put(node, f);
+    if (prev != null) {
+      prev.cancel(false);
+    }
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  private CompletableFuture<?> process(String node, Message msg, Application app) {
+    return execute(node, app, false)
+        .handle(
+            (reply, err) -> {
+              Application out =
+                  err == null ? reply : Replies.rejected(app, status(err, "request failed"));
+              if (err != null) {
+                ApiStatusException s = status(err, "request failed");
+                LOG.info(
+                    "node {}: {} {} rejected: {} {}",
+                    node,
+                    app.kedge() != null ? app.kedge().method() : app.verb(),
+                    app.kedge() != null ? app.kedge().path() : app.key(),
+                    s.code(),
+                    s.getMessage());
+              }
+              messenger.send(node, Replies.applicationResponse(msg, out));
+              return null;
+            });
+  }
+
+  /** The reply to one Application (Approved, or Rejected with the apiserver's answer). */
+  private CompletableFuture<Application> execute(String node, Application app, boolean watchOnly) {
+    RequestTranslator.Translated t;
+    try {
+      t = RequestTranslator.translate(app);
+    } catch (ApiStatusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (watchOnly && t.watch() == null) {
+      return CompletableFuture.failedFuture(
+          ApiStatusException.of(400, "BadRequest", "watchapp/sync entries must be watches"));
+    }
+    String token = app.kedge() == null ? "" : app.kedge().token();
+    return identities
+        .resolve(node, token)
+        .thenCompose(
+            caller ->
+                t.watch() != null
+                    ? watch(node, app, t.watch(), caller)
+                    : transport.send(t.http(), caller).thenApply(r -> reply(app, t, r)));
+  }
+
+  private Application reply(Application app, RequestTranslator.Translated t, ApiResponse r) {
+    if (!r.successful()) {
+      return Replies.rejected(app, Replies.statusOf(r), r);
+    }
+    byte[] body = r.body();
+    if (r.json() && DefaultMasterFilter.concerns(t.http().target())) {
+      body = filtered(body);
+    }
+    if (!t.kubeEdge()) {
+      return Replies.approved(app, body, KedgeExchange.response(r.code(), r.contentType()));
+    }
+    switch (t.verb()) {
+      case "delete", "deletecollection":
+        return Replies.approved(app, null, null); // as KubeEdge answers
+      case "list":
+        return Replies.approved(app, withItemKinds(body), null);
+      default:
+        return Replies.approved(app, body, null);
+    }
+  }
+
+  private byte[] filtered(byte[] body) {
+    try {
+      JsonNode n = Json.parse(body);
+      if ("Table".equals(n.path("kind").asString(""))) {
+        return body;
+      }
+      JsonNode f = filter.apply(n);
+      return f == null ? body : Json.bytes(f);
+    } catch (RuntimeException e) {
+      return body;
+    }
+  }
+
+  /** Lists as KubeEdge's dynamic client returns them: every item with apiVersion and kind. */
+  static byte[] withItemKinds(byte[] body) {
+    try {
+      JsonNode n = Json.parse(body);
+      JsonNode items = n.path("items");
+      String kind = n.path("kind").asString("");
+      if (!items.isArray() || !kind.endsWith("List")) {
+        return body;
+      }
+      String itemKind = kind.substring(0, kind.length() - 4);
+      String apiVersion = n.path("apiVersion").asString("");
+      boolean changed = false;
+      for (JsonNode i : items) {
+        if (i instanceof ObjectNode o && !o.hasNonNull("kind")) {
+          o.put("apiVersion", apiVersion);
+          o.put("kind", itemKind);
+          changed = true;
+        }
+      }
+      return changed ? Json.bytes(n) : body;
+    } catch (RuntimeException e) {
+      return body;
+    }
+  }
+
+  // ------------------------------------------------------------------ watches
+
+  private CompletableFuture<Application> watch(
+      String node, Application app, RequestTranslator.WatchSpec w, Caller caller) {
+    return discovery
+        .resolve(w.group(), w.version(), w.resource())
+        .thenCompose(
+            res -> {
+              if (!res.verbs().isEmpty() && !res.verbs().contains("watch")) {
+                throw ApiStatusException.of(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource ("
+                        + res.groupResource()
+                        + ")");
+              }
+              String ns = res.namespaced() ? w.namespace() : null;
+              return authorize(caller, res, ns, w.name())
+                  .thenCompose(
+                      v -> {
+                        WatchRegistry.Listener l =
+                            new WatchRegistry.Listener(
+                                node, app.id(), res, ns, w.name(), w.labels(), w.fields(), caller);
+                        return watches
+                            .add(l)
+                            .orTimeout(options.watchSyncTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                            .whenComplete(
+                                (x, err) -> {
+                                  if (err != null) {
+                                    watches.remove(node, app.id());
+                                  }
+                                });
+                      });
+            })
+        .thenApply(
+            v ->
+                Replies.approved(
+                    app,
+                    null,
+                    app.kedge() == null ? null : KedgeExchange.response(200, "application/json")));
+  }
+
+  private CompletableFuture<Void> authorize(
+      Caller caller, ApiResource res, String ns, String name) {
+    if (caller instanceof Caller.CloudCore) {
+      return CompletableFuture.completedFuture(null);
+    }
+    AccessReviewer.Access a =
+        new AccessReviewer.Access(
+            "watch", res.group(), res.version(), res.resource(), null, ns, name);
+    return accessReviewer
+        .review(caller.subject(), a)
+        .thenAccept(
+            d -> {
+              if (!d.allowed()) {
+                throw ApiStatusException.of(
+                    403,
+                    "Forbidden",
+                    AccessReviewer.forbiddenMessage(caller.subject(), a, d.reason()));
+              }
+            });
+  }
+
+  /** {@code watchapp/sync}: the edge's complete set of watches; replies with those that failed. */
+  private CompletableFuture<?> sync(String node, Message msg) {
+    JsonNode content = msg.content();
+    Map<String, WatchRegistry.Listener> current = watches.listeners(node);
+    Map<String, Application> wanted = new LinkedHashMap<>();
+    ObjectNode failed = Json.object();
+    if (content.isObject()) {
+      for (Map.Entry<String, JsonNode> e : content.properties()) {
+        try {
+          wanted.put(e.getKey(), Application.fromJson(e.getValue()).withNodename(node));
+        } catch (RuntimeException ex) {
+          LOG.warn("node {}: watchapp/sync entry {} is not an Application", node, e.getKey());
+        }
+      }
+    } else if (!content.isNull()) {
+      LOG.warn("node {}: watchapp/sync content is not a map; treated as empty", node);
+    }
+    int removed = 0;
+    for (String id : current.keySet()) {
+      if (!wanted.containsKey(id) && watches.remove(node, id)) {
+        removed++;
+      }
+    }
+    List<CompletableFuture<Void>> adds = new ArrayList<>();
+    for (Map.Entry<String, Application> e : wanted.entrySet()) {
+      if (current.containsKey(e.getKey())) {
+        continue;
+      }
+      Application app = idOf(e.getValue(), e.getKey());
+      adds.add(
+          execute(node, app, true)
+              .handle(
+                  (reply, err) -> {
+                    if (err != null) {
+                      synchronized (failed) {
+                        failed.set(
+                            e.getKey(),
+                            Replies.rejected(app, status(err, "watch failed")).toJson());
+                      }
+                    }
+                    return null;
+                  }));
+    }
+    int removedCount = removed;
+    return CompletableFuture.allOf(adds.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (v, t) -> {
+              LOG.info(
+                  "node {}: watchapp/sync: {} watches kept, {} removed, {} added, {} failed",
+                  node,
+                  current.size() - removedCount,
+                  removedCount,
+                  adds.size() - failed.size(),
+                  failed.size());
+              messenger.send(node, Replies.syncResponse(msg, failed));
+            });
+  }
+
+  private static Application idOf(Application a, String id) {
+    if (a.id().equals(id)) {
+      return a;
+    }
+    return new Application(
+        id,
+        a.key(),
+        a.verb(),
+        a.nodename(),
+        a.option(),
+        a.reqBody(),
+        a.subresource(),
+        a.respBody(),
+        a.status(),
+        a.reason(),
+        a.error(),
+        a.timestamp(),
+        a.kedge());
+  }
+
+  private void podGone(String podUid) {
+    tokenReviewer.forgetPod(podUid);
+    int n = watches.removeIf(l -> podUid.equals(l.podUid));
+    if (n > 0) {
+      LOG.info("pod {} is gone: {} of its watches removed", podUid, n);
+    }
+  }
+
+  /** RBAC changed: drop the listeners whose subject may no longer watch. */
+  private void recheckWatches() {
+    for (WatchRegistry.Listener l : watches.all()) {
+      if (l.subject == null) {
+        continue;
+      }
+      AccessReviewer.Access a =
+          new AccessReviewer.Access(
+              "watch",
+              l.resource.group(),
+              l.resource.version(),
+              l.resource.resource(),
+              null,
+              l.namespace,
+              l.name);
+      accessReviewer
+          .review(l.subject, a)
+          .whenComplete(
+              (d, t) -> {
+                if (t == null && !d.allowed() && watches.remove(l.node, l.id)) {
+                  LOG.info("{} removed: RBAC no longer allows it", l);
+                }
+              });
+    }
+  }
+
+  private ApiStatusException status(Throwable t, String what) {
+    Throwable c = ApiStatusException.unwrap(t);
+    if (c instanceof TimeoutException) {
+      return ApiStatusException.of(504, "Timeout", what + ": timed out");
+    }
+    return ApiStatusException.from(c, kube.own(), what);
+  }
+
+  // ------------------------------------------------------------------ for tests and metrics
+
+  /** Number of watch listeners. */
+  public int watchCount() {
+    return watches.size();
+  }
+
+  /** Watch listener ids of a node. */
+  public List<String> watchIds(String node) {
+    return new ArrayList<>(watches.listeners(node).keySet());
+  }
+
+  /** Resource types with a running informer. */
+  public java.util.Set<String> informedTypes() {
+    return informers.active();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (ScheduledFuture<?> f : leaving.values()) {
+      f.cancel(false);
+    }
+    watches.close();
+    if (podBindings != null) {
+      podBindings.close();
+    }
+    if (accessReviewer != null) {
+      accessReviewer.close();
+    }
+    if (ownsInformers) {
+      informers.close();
+    }
+    timer.shutdownNow();
+    workers.shutdownNow();
+    dispatch.shutdownNow();
+  }
+
+  private static ThreadFactory threads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,209 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import io.kedge.protocol.config.CloudCoreConfig;
+import io.kedge.protocol.config.ConfigException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The DynamicController's settings: the two identity switches from {@code
+ * modules.dynamicController} and tunables with defaults (tests shorten the timers).
+ *
+ * @param identity whose rights an edge request is executed with
+ * @param tokenlessIdentity in {@code pod} mode, the identity of requests that carry no pod token
+ * @param workers threads for blocking work (TokenReview, SubjectAccessReview, discovery)
+ * @param maxInFlightPerNode requests of one node executed at the same time
+ * @param maxQueuedPerNode requests of one node waiting; more are answered 429
+ * @param maxInFlightTotal requests executed at the same time, all nodes together
+ * @param requestTimeout upper bound for one apiserver call
+ * @param watchSyncTimeout upper bound for a new shared informer to list its type
+ * @param tokenReviewTtl how long a TokenReview verdict is reused (bounded by the token's expiry)
+ * @param accessReviewTtl how long a SubjectAccessReview verdict is reused (cleared on RBAC change)
+ * @param discoveryTtl how long a group-version's resource list is reused
+ * @param disconnectGrace how long a disconnected node keeps its watch listeners
+ * @param metaServerAddress the address edges reach their MetaServer at ({@code default/kubernetes}
+ *     endpoints are rewritten to it)
+ * @param metaServerPort the MetaServer's port
+ */
+public record DynamicControllerOptions(
+    Identity identity,
+    Tokenless tokenlessIdentity,
+    int workers,
+    int maxInFlightPerNode,
+    int maxQueuedPerNode,
+    int maxInFlightTotal,
+    Duration requestTimeout,
+    Duration watchSyncTimeout,
+    Duration tokenReviewTtl,
+    Duration accessReviewTtl,
+    Duration discoveryTtl,
+    Duration disconnectGrace,
+    String metaServerAddress,
+    int metaServerPort) {
+
+  /** {@code modules.dynamicController.identity}. */
+  public enum Identity {
+    /** the calling pod's ServiceAccount (its bound token, verified and tied to the node) */
+    POD,
+    /** {@code system:node:<node>} in group {@code system:nodes}, impersonated */
+    NODE,
+    /** cloudcore's own ServiceAccount (KubeEdge's behaviour) */
+    CLOUDCORE
+  }
+
+  /** {@code modules.dynamicController.tokenlessIdentity}. */
+  public enum Tokenless {
+    NODE,
+    DENY,
+    CLOUDCORE
+  }
+
+  public DynamicControllerOptions {
+    Objects.requireNonNull(identity, "identity");
+    Objects.requireNonNull(tokenlessIdentity, "tokenlessIdentity");
+    Objects.requireNonNull(requestTimeout, "requestTimeout");
+    Objects.requireNonNull(watchSyncTimeout, "watchSyncTimeout");
+    Objects.requireNonNull(tokenReviewTtl, "tokenReviewTtl");
+    Objects.requireNonNull(accessReviewTtl, "accessReviewTtl");
+    Objects.requireNonNull(discoveryTtl, "discoveryTtl");
+    Objects.requireNonNull(disconnectGrace, "disconnectGrace");
+    Objects.requireNonNull(metaServerAddress, "metaServerAddress");
+    if (workers < 1 || maxInFlightPerNode < 1 || maxQueuedPerNode < 0 || maxInFlightTotal < 1) {
+      throw new IllegalArgumentException("worker and queue limits must be positive");
+    }
+  }
+
+  public static DynamicControllerOptions defaults() {
+    return new DynamicControllerOptions(
+        Identity.POD,
+        Tokenless.NODE,
+        16,
+        16,
+        1024,
+        512,
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(30),
+        Duration.ofMinutes(2),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(30),
+        Duration.ofMinutes(2),
+        "127.0.0.1",
+        10550);
+  }
+
+  /** Defaults with the identity switches of {@code cloudcore.yaml}. */
+  public static DynamicControllerOptions from(CloudCoreConfig.DynamicControllerConfig c) {
+    DynamicControllerOptions d = defaults();
+    if (c == null) {
+      return d;
+    }
+    return d.withIdentity(
+        parse(Identity.class, c.identity(), Identity.POD, "identity", "pod, node, cloudcore"),
+        parse(
+            Tokenless.class,
+            c.tokenlessIdentity(),
+            Tokenless.NODE,
+            "tokenlessIdentity",
+            "node, deny, cloudcore"));
+  }
+
+  private static <E extends Enum<E>> E parse(
+      Class<E> type, String value, E dflt, String key, String allowed) {
+    if (value == null || value.isBlank()) {
+      return dflt;
+    }
+    try {
+      return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          "modules.dynamicController."
+              + key
+              + ": '"
+              + value
+              + "' is not one of "
+              + allowed
+              + " (default "
+              + dflt.name().toLowerCase(Locale.ROOT)
+              + ")");
+    }
+  }
+
+  public DynamicControllerOptions withIdentity(Identity id, Tokenless tokenless) {
+    return new DynamicControllerOptions(
+        id,
+        tokenless,
+        workers,
+        maxInFlightPerNode,
+        maxQueuedPerNode,
+        maxInFlightTotal,
+        requestTimeout,
+        watchSyncTimeout,
+        tokenReviewTtl,
+        accessReviewTtl,
+        discoveryTtl,
+        disconnectGrace,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  public DynamicControllerOptions withQueues(int inFlightPerNode, int queuedPerNode, int total) {
+    return new DynamicControllerOptions(
+        identity,
+        tokenlessIdentity,
+        workers,
+        inFlightPerNode,
+        queuedPerNode,
+        total,
+        requestTimeout,
+        watchSyncTimeout,
+        tokenReviewTtl,
+        accessReviewTtl,
+        discoveryTtl,
+        disconnectGrace,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  public DynamicControllerOptions withDisconnectGrace(Duration grace) {
+    return new DynamicControllerOptions(
+        identity,
+        tokenlessIdentity,
+        workers,
+        maxInFlightPerNode,
+        maxQueuedPerNode,
+        maxInFlightTotal,
+        requestTimeout,
+        watchSyncTimeout,
+        tokenReviewTtl,
+        accessReviewTtl,
+        discoveryTtl,
+        grace,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  public DynamicControllerOptions withTokenReviewTtl(Duration ttl) {
+    return new DynamicControllerOptions(
+        identity,
+        tokenlessIdentity,
+        workers,
+        maxInFlightPerNode,
+        maxQueuedPerNode,
+        maxInFlightTotal,
+        requestTimeout,
+        watchSyncTimeout,
+        ttl,
+        accessReviewTtl,
+        discoveryTtl,
+        disconnectGrace,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  /** Whether some request can run with cloudcore's own rights (worth a warning at start). */
+  public boolean allowsCloudCoreIdentity() {
+    return identity == Identity.CLOUDCORE
+        || (identity == Identity.POD && tokenlessIdentity == Tokenless.CLOUDCORE);
+  }
+}

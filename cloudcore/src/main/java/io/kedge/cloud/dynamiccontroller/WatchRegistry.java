@@ -1,0 +1,432 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import io.kedge.cloud.authz.Subject;
+import io.kedge.cloud.hub.EdgeMessenger;
+import io.kedge.cloud.kube.ApiResource;
+import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.MessageRoute;
+import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.message.ResourcePath;
+import io.kedge.protocol.message.Sources;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Edge watches ("listeners"): per node and request id, each on one resource type with a namespace,
+ * name and label/field selectors. All listeners of a type share cloudcore's one informer of that
+ * type; each change is matched against that type's listeners and handed to {@link
+ * EdgeMessenger#deliver} once per interested node, as KubeEdge's MetaServer expects it: {@code
+ * insert}/{@code update}/{@code delete} on {@code <ns|null>/<lowercase kind>/<name>} with the
+ * object's {@code resourceversion}. A new listener first gets the current matching objects as
+ * {@code insert}s, on the type's event thread, so that nothing is missed between that snapshot and
+ * the events that follow.
+ */
+final class WatchRegistry implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WatchRegistry.class);
+  private static final String ALL_NAMESPACES = "";
+
+  /** One edge watch. */
+  static final class Listener {
+    final String node;
+    final String id;
+    final ApiResource resource;
+    final String namespace;
+    final String name;
+    final LabelSelector labels;
+    final FieldSelector fields;
+    final Subject subject;
+    final String callerDescription;
+    final String podUid;
+    volatile boolean active = true;
+
+    Listener(
+        String node,
+        String id,
+        ApiResource resource,
+        String namespace,
+        String name,
+        LabelSelector labels,
+        FieldSelector fields,
+        Caller caller) {
+      this.node = node;
+      this.id = id;
+      this.resource = resource;
+      this.namespace = namespace == null || namespace.isEmpty() ? null : namespace;
+      this.name = name == null || name.isEmpty() ? null : name;
+      this.labels = labels;
+      this.fields = fields;
+      // Keep who it is for, not the token.
+      this.subject = caller.subject();
+      this.callerDescription = caller.describe();
+      this.podUid = caller instanceof Caller.Pod p ? p.identity().podUid() : null;
+    }
+
+    boolean matches(JsonNode obj) {
+      JsonNode meta = obj.path("metadata");
+      if (namespace != null && !namespace.equals(meta.path("namespace").asString(""))) {
+        return false;
+      }
+      if (name != null && !name.equals(meta.path("name").asString(""))) {
+        return false;
+      }
+      return labels.matches(obj) && fields.matches(obj);
+    }
+
+    @Override
+    public String toString() {
+      return "watch "
+          + id
+          + " of node "
+          + node
+          + " on "
+          + resource.gvr()
+          + (namespace == null ? "" : " in " + namespace)
+          + (name == null ? "" : " name " + name)
+          + (labels.isEverything() ? "" : " labels " + labels)
+          + (fields.isEverything() ? "" : " fields " + fields)
+          + " as "
+          + callerDescription;
+    }
+  }
+
+  private final SharedInformers informers;
+  private final EdgeMessenger messenger;
+  private final DefaultMasterFilter filter;
+  private final Object lock = new Object();
+  private final Map<String, Map<String, Listener>> byNode = new HashMap<>();
+  private final Map<String, TypeWatch> types = new HashMap<>();
+
+  WatchRegistry(SharedInformers informers, EdgeMessenger messenger, DefaultMasterFilter filter) {
+    this.informers = informers;
+    this.messenger = messenger;
+    this.filter = filter;
+  }
+
+  /**
+   * Adds {@code l} (replacing a listener of the same node and id). Completes once its initial
+   * objects have been handed to the messenger; fails with the informer's Status when the type
+   * cannot be watched, and the listener is then gone.
+   */
+  CompletableFuture<Void> add(Listener l) {
+    TypeWatch tw;
+    Listener replaced;
+    synchronized (lock) {
+      replaced = byNode.computeIfAbsent(l.node, k -> new LinkedHashMap<>()).put(l.id, l);
+      tw = types.get(l.resource.gvr());
+      if (tw == null) {
+        tw = new TypeWatch(informers.acquire(l.resource));
+        types.put(l.resource.gvr(), tw);
+      }
+      tw.count++;
+    }
+    if (replaced != null) {
+      detach(replaced);
+    }
+    TypeWatch t = tw;
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    t.handle
+        .synced()
+        .whenComplete(
+            (v, err) -> {
+              if (err != null) {
+                remove(l);
+                done.completeExceptionally(err);
+                return;
+              }
+              t.handle.execute(
+                  view -> {
+                    try {
+                      if (l.active) {
+                        t.attach(l, view);
+                      }
+                      done.complete(null);
+                    } catch (RuntimeException e) {
+                      done.completeExceptionally(e);
+                    }
+                  });
+            });
+    return done;
+  }
+
+  /** Removes a node's listener; returns whether there was one. */
+  boolean remove(String node, String id) {
+    Listener l;
+    synchronized (lock) {
+      Map<String, Listener> m = byNode.get(node);
+      l = m == null ? null : m.get(id);
+    }
+    return l != null && remove(l);
+  }
+
+  /** Removes every listener of {@code node}; returns how many. */
+  int removeNode(String node) {
+    return removeIf(l -> l.node.equals(node));
+  }
+
+  /** Removes every listener for which {@code p} holds; returns how many. */
+  int removeIf(Predicate<Listener> p) {
+    List<Listener> gone = new ArrayList<>();
+    synchronized (lock) {
+      for (Map<String, Listener> m : byNode.values()) {
+        for (Listener l : m.values()) {
+          if (p.test(l)) {
+            gone.add(l);
+          }
+        }
+      }
+    }
+    int n = 0;
+    for (Listener l : gone) {
+      if (remove(l)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A node's listeners by id. */
+  Map<String, Listener> listeners(String node) {
+    synchronized (lock) {
+      Map<String, Listener> m = byNode.get(node);
+      return m == null ? Map.of() : new LinkedHashMap<>(m);
+    }
+  }
+
+  List<Listener> all() {
+    List<Listener> out = new ArrayList<>();
+    synchronized (lock) {
+      for (Map<String, Listener> m : byNode.values()) {
+        out.addAll(m.values());
+      }
+    }
+    return out;
+  }
+
+  int size() {
+    synchronized (lock) {
+      int n = 0;
+      for (Map<String, Listener> m : byNode.values()) {
+        n += m.size();
+      }
+      return n;
+    }
+  }
+
+  private boolean remove(Listener l) {
+    synchronized (lock) {
+      Map<String, Listener> m = byNode.get(l.node);
+      if (m == null || m.get(l.id) != l) {
+        return false;
+      }
+      m.remove(l.id);
+      if (m.isEmpty()) {
+        byNode.remove(l.node);
+      }
+    }
+    detach(l);
+    return true;
+  }
+
+  /** Takes a listener (already out of {@code byNode}) off its type; stops the type when unused. */
+  private void detach(Listener l) {
+    l.active = false;
+    TypeWatch tw;
+    boolean last;
+    synchronized (lock) {
+      tw = types.get(l.resource.gvr());
+      if (tw == null) {
+        return;
+      }
+      tw.count--;
+      last = tw.count == 0;
+      if (last) {
+        types.remove(l.resource.gvr());
+      }
+    }
+    TypeWatch t = tw;
+    t.handle.execute(view -> t.index.remove(l));
+    if (last) {
+      t.handle.unsubscribe(t);
+      t.handle.close();
+    }
+    LOG.debug("removed {}", l);
+  }
+
+  @Override
+  public void close() {
+    List<TypeWatch> all;
+    synchronized (lock) {
+      all = new ArrayList<>(types.values());
+      types.clear();
+      byNode.clear();
+    }
+    for (TypeWatch t : all) {
+      t.handle.close();
+    }
+  }
+
+  /** The listeners of one type, indexed by namespace; touched only on the type's event thread. */
+  private final class TypeWatch implements SharedInformers.Subscriber {
+    final SharedInformers.Handle handle;
+    final Index index = new Index();
+    int count; // guarded by lock
+
+    TypeWatch(SharedInformers.Handle handle) {
+      this.handle = handle;
+      handle.subscribe(this);
+    }
+
+    void attach(Listener l, SharedInformers.View view) {
+      index.add(l);
+      Collection<JsonNode> objs;
+      if (l.name != null && (l.namespace != null || !l.resource.namespaced())) {
+        JsonNode one = view.get(l.namespace, l.name);
+        objs = one == null ? List.of() : List.of(one);
+      } else {
+        objs = view.list(l.namespace);
+      }
+      int n = 0;
+      for (JsonNode o : objs) {
+        if (l.matches(o)) {
+          send(l.node, Operations.INSERT, o);
+          n++;
+        }
+      }
+      LOG.info("added {}: {} initial objects", l, n);
+    }
+
+    @Override
+    public void onEvent(SharedInformers.EventType type, JsonNode old, JsonNode obj) {
+      String ns = obj.path("metadata").path("namespace").asString("");
+      Map<String, String> ops = new LinkedHashMap<>();
+      index.forCandidates(
+          ns,
+          l -> {
+            String op = opFor(l, type, old, obj);
+            if (op != null) {
+              ops.merge(l.node, op, WatchRegistry::stronger);
+            }
+          });
+      for (Map.Entry<String, String> e : ops.entrySet()) {
+        send(e.getKey(), e.getValue(), obj);
+      }
+    }
+
+    private void send(String node, String op, JsonNode obj) {
+      JsonNode content = obj;
+      if (DefaultMasterFilter.concerns(handleResource().group(), handleResource().resource())) {
+        JsonNode f = filter.apply(obj);
+        if (f != null) {
+          content = f;
+        }
+      }
+      JsonNode meta = obj.path("metadata");
+      String kind = obj.path("kind").asString(handleResource().kind());
+      Message draft =
+          Message.of(
+              new MessageRoute(
+                  Sources.DYNAMIC_CONTROLLER,
+                  Sources.GROUP_RESOURCE,
+                  op,
+                  ResourcePath.format(
+                      meta.path("namespace").asString(""),
+                      kind.toLowerCase(Locale.ROOT),
+                      meta.path("name").asString(""))),
+              content);
+      Message m =
+          draft.withHeader(
+              draft.header().withResourceVersion(meta.path("resourceVersion").asString("")));
+      try {
+        messenger
+            .deliver(node, m)
+            .whenComplete(
+                (v, t) -> {
+                  if (t != null) {
+                    LOG.debug("{} to node {} not acknowledged: {}", m, node, t.toString());
+                  }
+                });
+      } catch (RuntimeException e) {
+        LOG.warn("cannot hand {} to node {}: {}", m, node, e.toString());
+      }
+    }
+
+    private ApiResource handleResource() {
+      return handle.resource();
+    }
+  }
+
+  /** insert/update/delete for one listener, or null when the change does not concern it. */
+  static String opFor(Listener l, SharedInformers.EventType type, JsonNode old, JsonNode obj) {
+    switch (type) {
+      case ADDED:
+        return l.matches(obj) ? Operations.INSERT : null;
+      case DELETED:
+        return l.matches(obj) ? Operations.DELETE : null;
+      default:
+        boolean now = l.matches(obj);
+        boolean before = old != null && l.matches(old);
+        if (now) {
+          return before ? Operations.UPDATE : Operations.INSERT;
+        }
+        return before ? Operations.DELETE : null;
+    }
+  }
+
+  /** A node that sees the object through any listener gets it; delete only if all say delete. */
+  static String stronger(String a, String b) {
+    if (a.equals(Operations.DELETE)) {
+      return b;
+    }
+    if (b.equals(Operations.DELETE)) {
+      return a;
+    }
+    return a.equals(Operations.UPDATE) || b.equals(Operations.UPDATE) ? Operations.UPDATE : a;
+  }
+
+  /** Listeners by namespace ("" = all namespaces or cluster-scoped). */
+  private static final class Index {
+    private final Map<String, List<Listener>> byNamespace = new HashMap<>();
+
+    void add(Listener l) {
+      byNamespace.computeIfAbsent(key(l), k -> new ArrayList<>()).add(l);
+    }
+
+    void remove(Listener l) {
+      List<Listener> list = byNamespace.get(key(l));
+      if (list != null) {
+        list.remove(l);
+        if (list.isEmpty()) {
+          byNamespace.remove(key(l));
+        }
+      }
+    }
+
+    void forCandidates(String namespace, java.util.function.Consumer<Listener> c) {
+      if (!namespace.isEmpty()) {
+        List<Listener> ns = byNamespace.get(namespace);
+        if (ns != null) {
+          ns.forEach(c);
+        }
+      }
+      List<Listener> all = byNamespace.get(ALL_NAMESPACES);
+      if (all != null) {
+        all.forEach(c);
+      }
+    }
+
+    private static String key(Listener l) {
+      return l.namespace == null ? ALL_NAMESPACES : l.namespace;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.protocol.config.CloudCoreConfig;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.ControlPlaneOptions;
+import io.kedge.testkit.KedgeManifests;
+import io.kedge.testkit.Waits;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** Objects the DynamicController tests need in the real cluster, made with admin rights. */
+final class ClusterFixture {
+  private ClusterFixture() {}
+
+  /** cloudcore's clients: ServiceAccount kubeedge/cloudcore with exactly the shipped RBAC. */
+  static KubeClients cloudcore(ControlPlane plane, Path dir) {
+    Path home = ControlPlaneOptions.kedgeHomeFromEnvironment();
+    Path kc = KedgeManifests.cloudcoreKubeconfig(plane, home, dir.resolve("cloudcore.kubeconfig"));
+    return KubeClients.create(
+        new CloudCoreConfig.KubeApiConfig("", kc.toString(), "application/json", 100, 200));
+  }
+
+  static String namespace(KubernetesClient admin, String prefix) {
+    String ns = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
+    return ns;
+  }
+
+  static void serviceAccount(KubernetesClient admin, String ns, String name) {
+    admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .create();
+  }
+
+  /** A Role granting {@code verbs} on {@code resources} (core group), bound to {@code sa}. */
+  static void grant(
+      KubernetesClient admin, String ns, String sa, List<String> resources, List<String> verbs) {
+    String name = sa + "-" + String.join("-", resources);
+    admin
+        .rbac()
+        .roles()
+        .inNamespace(ns)
+        .resource(
+            new RoleBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .withRules(
+                    new PolicyRuleBuilder()
+                        .withApiGroups("")
+                        .withResources(resources)
+                        .withVerbs(verbs)
+                        .build())
+                .build())
+        .create();
+    admin
+        .rbac()
+        .roleBindings()
+        .inNamespace(ns)
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "Role", name)
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName(sa)
+                .withNamespace(ns)
+                .endSubject()
+                .build())
+        .create();
+  }
+
+  static void configMap(KubernetesClient admin, String ns, String name, Map<String, String> data) {
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .withData(data)
+                .build())
+        .create();
+  }
+
+  /** A pod bound to {@code node} (no kubelet runs it; binding is what matters here). */
+  static Pod pod(KubernetesClient admin, String ns, String name, String sa, String node) {
+    Pod p =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .endMetadata()
+            .withNewSpec()
+            .withServiceAccountName(sa)
+            .withNodeName(node)
+            .addNewContainer()
+            .withName("c")
+            .withImage("busybox")
+            .endContainer()
+            .endSpec()
+            .build();
+    // The ServiceAccount admission plugin may not know a new ServiceAccount for a moment.
+    Pod[] created = new Pod[1];
+    Waits.until(
+        "pod " + ns + "/" + name + " created",
+        Duration.ofSeconds(30),
+        () -> {
+          created[0] = admin.pods().inNamespace(ns).resource(p).create();
+          return true;
+        });
+    return created[0];
+  }
+
+  /** A token bound to {@code pod} (as the kubelet gets one for the pod's projected volume). */
+  static String token(KubernetesClient admin, Pod pod) {
+    TokenRequest tr =
+        new TokenRequestBuilder()
+            .withNewSpec()
+            .withExpirationSeconds(3600L)
+            .withNewBoundObjectRef()
+            .withApiVersion("v1")
+            .withKind("Pod")
+            .withName(pod.getMetadata().getName())
+            .withUid(pod.getMetadata().getUid())
+            .endBoundObjectRef()
+            .endSpec()
+            .build();
+    return admin
+        .serviceAccounts()
+        .inNamespace(pod.getMetadata().getNamespace())
+        .withName(pod.getSpec().getServiceAccountName())
+        .tokenRequest(tr)
+        .getStatus()
+        .getToken();
+  }
+
+  static void deletePodNow(KubernetesClient admin, Pod pod) {
+    admin
+        .pods()
+        .inNamespace(pod.getMetadata().getNamespace())
+        .withName(pod.getMetadata().getName())
+        .withGracePeriod(0)
+        .delete();
+    Waits.until(
+        "pod " + pod.getMetadata().getName() + " gone",
+        Duration.ofSeconds(60),
+        () ->
+            admin
+                    .pods()
+                    .inNamespace(pod.getMetadata().getNamespace())
+                    .withName(pod.getMetadata().getName())
+                    .get()
+                == null);
+  }
+}

@@ -1,0 +1,161 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.protocol.message.MessageCodec;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Identity of edge requests in {@code pod} mode, against the real apiserver with real pod-bound
+ * tokens (issue 4, "Must show" 1): the pod's own RBAC decides; tokens of pods on other nodes or of
+ * deleted pods are refused; tokenless requests run as the node.
+ */
+@WithControlPlane
+class DynamicControllerIdentityIT {
+  @TempDir static Path tmp;
+
+  static KubeClients cloudcore;
+  static RecordingMessenger messenger;
+  static DynamicController controller;
+  static String ns;
+  static Pod podA;
+  static Pod podB;
+  static Pod podOnOtherNode;
+  static String tokenA;
+  static String tokenB;
+  static String tokenOther;
+
+  @BeforeAll
+  static void setUp(ControlPlane plane, KubernetesClient admin) {
+    cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    messenger = new RecordingMessenger();
+    controller =
+        new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
+    controller.start().join();
+    ns = ClusterFixture.namespace(admin, "identity");
+    ClusterFixture.serviceAccount(admin, ns, "a");
+    ClusterFixture.serviceAccount(admin, ns, "b");
+    ClusterFixture.grant(admin, ns, "a", List.of("configmaps"), List.of("get", "list", "watch"));
+    ClusterFixture.configMap(admin, ns, "cfg", Map.of("k", "v"));
+    podA = ClusterFixture.pod(admin, ns, "pod-a", "a", "edge-a");
+    podB = ClusterFixture.pod(admin, ns, "pod-b", "b", "edge-a");
+    podOnOtherNode = ClusterFixture.pod(admin, ns, "pod-other", "a", "edge-b");
+    tokenA = ClusterFixture.token(admin, podA);
+    tokenB = ClusterFixture.token(admin, podB);
+    tokenOther = ClusterFixture.token(admin, podOnOtherNode);
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (controller != null) {
+      controller.close();
+    }
+    if (cloudcore != null) {
+      cloudcore.close();
+    }
+  }
+
+  SimulatedMetaServer edge(String node) {
+    return new SimulatedMetaServer(node, controller, messenger);
+  }
+
+  @Test
+  void serviceAccountWithRoleListsConfigMaps() {
+    var r = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", tokenA);
+    assertThat(r.approved()).as(r.message()).isTrue();
+    assertThat(r.code()).isEqualTo(200);
+    assertThat(r.app().kedge().responseContentType()).startsWith("application/json");
+    assertThat(r.json().path("kind").asString()).isEqualTo("ConfigMapList");
+    assertThat(r.json().path("items").findValuesAsString("name")).contains("cfg");
+    assertThat(MessageCodec.encodeToString(r.wire())).doesNotContain(tokenA);
+  }
+
+  @Test
+  void serviceAccountWithoutRbacGetsTheApiserversForbidden() {
+    var r = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", tokenB);
+    assertThat(r.approved()).isFalse();
+    assertThat(r.code()).isEqualTo(403);
+    assertThat(r.status().path("reason").asString()).isEqualTo("Forbidden");
+    assertThat(r.message())
+        .isEqualTo(
+            "configmaps is forbidden: User \"system:serviceaccount:"
+                + ns
+                + ":b\" cannot list resource \"configmaps\" in API group \"\" in the namespace \""
+                + ns
+                + "\"");
+    // the apiserver's own bytes come back for the Kedge edge to relay
+    assertThat(r.json().path("message").asString()).isEqualTo(r.message());
+    assertThat(MessageCodec.encodeToString(r.wire())).doesNotContain(tokenB);
+  }
+
+  @Test
+  void tokenOfAPodOnAnotherNodeIsRefused() {
+    var r = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", tokenOther);
+    assertThat(r.approved()).isFalse();
+    assertThat(r.code()).isEqualTo(403);
+    assertThat(r.message()).contains("pod-other").contains("not bound to this node");
+    // the same token is fine from the pod's own node
+    var ok = edge("edge-b").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", tokenOther);
+    assertThat(ok.approved()).as(ok.message()).isTrue();
+  }
+
+  @Test
+  void tokenOfADeletedPodIsRefusedEvenAfterItWasAccepted(KubernetesClient admin) {
+    Pod gone = ClusterFixture.pod(admin, ns, "pod-gone", "a", "edge-a");
+    String token = ClusterFixture.token(admin, gone);
+    var before = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", token);
+    assertThat(before.approved()).as(before.message()).isTrue();
+
+    ClusterFixture.deletePodNow(admin, gone);
+    SimulatedMetaServer.Reply[] last = new SimulatedMetaServer.Reply[1];
+    Waits.until(
+        "token of the deleted pod refused",
+        Duration.ofSeconds(30),
+        () -> {
+          last[0] = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", token);
+          return !last[0].approved();
+        });
+    assertThat(last[0].code()).isEqualTo(401);
+    assertThat(last[0].message()).contains("pod-gone").contains("no longer exists");
+  }
+
+  @Test
+  void tokenlessRequestRunsAsTheNode() {
+    var r = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps/cfg", null);
+    assertThat(r.approved()).isFalse();
+    assertThat(r.code()).isEqualTo(403);
+    assertThat(r.message())
+        .contains("User \"system:node:edge-a\" cannot get resource \"configmaps\"");
+    // KubeEdge edges never send a token: same identity
+    var k = edge("edge-a").kubeEdge("get", "/core/v1/configmaps/" + ns + "/cfg", "{}", null, "");
+    assertThat(k.approved()).isFalse();
+    assertThat(k.code()).isEqualTo(403);
+    assertThat(k.message()).contains("User \"system:node:edge-a\"");
+    assertThat(k.app().nodename()).isEqualTo("edge-a");
+  }
+
+  @Test
+  void forgedTokenIsUnauthorized() {
+    var r =
+        edge("edge-a")
+            .http(
+                "GET",
+                "/api/v1/namespaces/" + ns + "/configmaps",
+                tokenA.substring(0, tokenA.length() - 4) + "AAAA");
+    assertThat(r.approved()).isFalse();
+    assertThat(r.code()).isEqualTo(401);
+  }
+}
