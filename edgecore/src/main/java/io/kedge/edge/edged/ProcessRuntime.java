@@ -1,0 +1,449 @@
+package io.kedge.edge.edged;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The default runtime: each container's {@code command} + {@code args} runs as a host process in
+ * its own PID and mount namespace (private propagation), chrooted into a mirror of the host where
+ * the pod's volumes (service-account token, ConfigMaps, Secrets, emptyDirs, projected volumes) are
+ * bind-mounted at their mount paths and Edged's other pod directories are hidden. The process gets
+ * only the pod's environment, runs as the pod's user and group in its own working directory, with
+ * stdout and stderr appended to its log file. No image is pulled: {@code image} is ignored.
+ *
+ * <p>Containers do not outlive edgecore: they are killed when it exits (parent-death signal), and
+ * Edged starts the node's pods again from the local store at the next start.
+ */
+public final class ProcessRuntime implements PodRuntime {
+  private static final Logger log = LoggerFactory.getLogger(ProcessRuntime.class);
+  private static final String HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+  /** Image-less containers get the PATH a Debian image has unless the pod sets its own. */
+  static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+  private final Path podsDirectory;
+  private final Path launcher;
+  private final Clock clock;
+  private final Map<String, Container> containers = new ConcurrentHashMap<>();
+  // Children get a parent-death signal tied to the thread that forks them: one long-lived thread.
+  private final ExecutorService spawner =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "edged-process-spawner");
+            t.setDaemon(true);
+            return t;
+          });
+  private final SecureRandom random = new SecureRandom();
+  private volatile ContainerListener listener = id -> {};
+
+  private static final class Container {
+    final String id;
+    final String sandboxId;
+    final String name;
+    final Path dir;
+    final Path errFile;
+    final Instant createdAt;
+    volatile Process process;
+    volatile Instant startedAt;
+    volatile ContainerState exited;
+    volatile boolean killed;
+
+    Container(String id, String sandboxId, String name, Path dir, Instant createdAt) {
+      this.id = id;
+      this.sandboxId = sandboxId;
+      this.name = name;
+      this.dir = dir;
+      this.errFile = dir.resolve("launch-error");
+      this.createdAt = createdAt;
+    }
+  }
+
+  /**
+   * @param podsDirectory Edged's root directory (pod directories live under it); hidden from pods
+   */
+  public ProcessRuntime(Path podsDirectory, Clock clock) {
+    this.podsDirectory = podsDirectory.toAbsolutePath().normalize();
+    this.clock = clock;
+    try {
+      Path dir = this.podsDirectory.resolve(".process-runtime");
+      Files.createDirectories(dir);
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+      this.launcher = dir.resolve("process-launcher.sh");
+      try (InputStream in = ProcessRuntime.class.getResourceAsStream("process-launcher.sh")) {
+        Files.copy(in, launcher, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare the process runtime in " + podsDirectory, e);
+    }
+  }
+
+  /** Why this machine cannot run the process runtime, or empty when it can. */
+  public static Optional<String> unavailableReason() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (l.startsWith("Uid:") && !l.split("\\s+")[2].equals("0")) {
+          return Optional.of(
+              "the process runtime needs root (mount namespaces, bind mounts, changing user)");
+        }
+      }
+    } catch (IOException e) {
+      return Optional.of("cannot read /proc/self/status: " + e.getMessage());
+    }
+    for (String tool : List.of("unshare", "setpriv", "chroot", "env", "mount")) {
+      if (which(tool).isEmpty()) {
+        return Optional.of("the process runtime needs '" + tool + "' (util-linux / coreutils)");
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public String name() {
+    return "process";
+  }
+
+  @Override
+  public LogFormat logFormat() {
+    return LogFormat.PLAIN;
+  }
+
+  @Override
+  public void setListener(ContainerListener listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public String runSandbox(SandboxConfig sandbox) {
+    return sandbox.uid();
+  }
+
+  @Override
+  public String startContainer(String sandboxId, SandboxConfig sandbox, ContainerConfig c)
+      throws RuntimeFailure {
+    if (c.command().isEmpty()) {
+      throw new RuntimeFailure(
+          "CreateContainerConfigError",
+          "container "
+              + c.name()
+              + " has no command: the process runtime runs command and args and pulls no image");
+    }
+    String id = newId();
+    Path runDir = sandbox.podDirectory().resolve("runtime").resolve(id);
+    Container rec = new Container(id, sandboxId, c.name(), runDir, clock.instant());
+    try {
+      Files.createDirectories(runDir.getParent());
+      Files.setPosixFilePermissions(
+          runDir.getParent(), PosixFilePermissions.fromString("rwx------"));
+      Files.createDirectories(runDir);
+
+      Path podDir = sandbox.podDirectory();
+      PodDirectories.ensure(podDir.resolve("home"), "rwx--x--x", 0, 0);
+      String home =
+          PodDirectories.ensure(homeOf(sandbox, c), "rwx------", c.runAsUser(), c.runAsGroup())
+              .toString();
+      String workDir = c.workingDir();
+      if (workDir.isEmpty()) {
+        PodDirectories.ensure(podDir.resolve("containers"), "rwx--x--x", 0, 0);
+        workDir =
+            PodDirectories.ensure(workDirOf(sandbox, c), "rwx------", c.runAsUser(), c.runAsGroup())
+                .toString();
+      }
+      List<ContainerConfig.EnvVar> env = new ArrayList<>();
+      boolean hasPath = false;
+      boolean hasHome = false;
+      for (ContainerConfig.EnvVar v : c.env()) {
+        hasPath |= v.name().equals("PATH");
+        hasHome |= v.name().equals("HOME");
+      }
+      if (!hasPath) {
+        env.add(new ContainerConfig.EnvVar("PATH", DEFAULT_PATH));
+      }
+      if (!hasHome) {
+        env.add(new ContainerConfig.EnvVar("HOME", home));
+      }
+      env.addAll(c.env());
+      String pathValue = DEFAULT_PATH;
+      for (ContainerConfig.EnvVar v : env) {
+        if (v.name().equals("PATH")) {
+          pathValue = v.value();
+        }
+      }
+      if (c.command().get(0).contains("=")) {
+        throw new RuntimeFailure(
+            "StartError", "exec: \"" + c.command().get(0) + "\": a command cannot contain '='");
+      }
+
+      MountPlan plan =
+          MountPlan.build(
+              runDir.resolve("root"), podsDirectory, sandbox.podDirectory(), c.mounts());
+      plan.check(c.runAsUser(), c.runAsGroup(), workDir, pathValue, c.command().get(0));
+      Path planFile = runDir.resolve("plan");
+      Files.writeString(planFile, plan.text());
+
+      List<String> argv = new ArrayList<>();
+      argv.addAll(
+          List.of(
+              "setpriv",
+              "--pdeathsig",
+              "KILL",
+              "--",
+              "unshare",
+              "--mount",
+              "--propagation",
+              "private",
+              "--pid",
+              "--fork",
+              "--kill-child=SIGKILL",
+              "--mount-proc",
+              "--",
+              "/bin/sh",
+              launcher.toString(),
+              planFile.toString(),
+              rec.errFile.toString(),
+              "--"));
+      argv.add("setpriv");
+      argv.add("--reuid=" + c.runAsUser());
+      argv.add("--regid=" + c.runAsGroup());
+      if (c.supplementalGroups().isEmpty()) {
+        argv.add("--clear-groups");
+      } else {
+        StringBuilder g = new StringBuilder();
+        for (Long gid : c.supplementalGroups()) {
+          g.append(g.length() == 0 ? "" : ",").append(gid);
+        }
+        argv.add("--groups=" + g);
+      }
+      argv.addAll(List.of("--", "env", "-i", "-C", workDir, "--"));
+      for (ContainerConfig.EnvVar v : env) {
+        argv.add(v.name() + "=" + v.value());
+      }
+      argv.addAll(c.command());
+
+      Path logFile = sandbox.logDirectory().resolve(c.logPath());
+      Files.createDirectories(logFile.getParent());
+      ProcessBuilder pb = new ProcessBuilder(argv);
+      pb.environment().clear();
+      pb.environment().put("PATH", HOST_PATH);
+      pb.environment().put("LC_ALL", "C");
+      pb.directory(runDir.toFile());
+      pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      pb.redirectErrorStream(true);
+
+      containers.put(id, rec);
+      Process p = spawn(pb);
+      rec.process = p;
+      rec.startedAt = clock.instant();
+      p.onExit().thenRun(() -> exited(rec));
+      log.info(
+          "started container {} of pod {}/{} as pid {} (user {}, id {})",
+          c.name(),
+          sandbox.namespace(),
+          sandbox.name(),
+          p.pid(),
+          c.runAsUser(),
+          id);
+      return id;
+    } catch (IOException | UncheckedIOException e) {
+      containers.remove(id);
+      throw new RuntimeFailure("StartError", "cannot start container " + c.name() + ": " + e, e);
+    }
+  }
+
+  private Process spawn(ProcessBuilder pb) throws IOException {
+    try {
+      return spawner.submit(pb::start).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new IOException("starting the process timed out");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted");
+    }
+  }
+
+  private void exited(Container rec) {
+    int code = rec.process.exitValue();
+    String reason = code == 0 ? "Completed" : "Error";
+    String message = "";
+    if (Files.exists(rec.errFile)) {
+      try {
+        message = Files.readString(rec.errFile).strip();
+      } catch (IOException e) {
+        message = "the container could not be started";
+      }
+      reason = "StartError";
+      code = 128;
+    } else if (rec.killed) {
+      code = 137;
+      reason = "Error";
+    }
+    rec.exited =
+        new ContainerState(
+            rec.id,
+            ContainerState.Phase.EXITED,
+            rec.createdAt,
+            rec.startedAt,
+            clock.instant(),
+            code,
+            reason,
+            message);
+    log.info("container {} ({}) exited with {} ({})", rec.name, rec.id, code, reason);
+    listener.changed(rec.id);
+  }
+
+  @Override
+  public Optional<ContainerState> containerState(String containerId) {
+    Container rec = containers.get(containerId);
+    if (rec == null) {
+      return Optional.empty();
+    }
+    ContainerState done = rec.exited;
+    if (done != null) {
+      return Optional.of(done);
+    }
+    return Optional.of(
+        new ContainerState(
+            rec.id,
+            rec.process == null ? ContainerState.Phase.CREATED : ContainerState.Phase.RUNNING,
+            rec.createdAt,
+            rec.startedAt,
+            null,
+            0,
+            "",
+            ""));
+  }
+
+  @Override
+  public void stopContainer(String containerId, Duration grace) {
+    Container rec = containers.get(containerId);
+    if (rec == null || rec.process == null) {
+      return;
+    }
+    Process p = rec.process;
+    if (p.isAlive()) {
+      // The launcher (PID 1 of the container's PID namespace) forwards SIGTERM to the command.
+      p.toHandle().children().forEach(ProcessHandle::destroy);
+      try {
+        p.onExit().get(Math.max(0, grace.toMillis()), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        rec.killed = true;
+        p.destroyForcibly(); // unshare --kill-child takes the whole namespace down with it
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        rec.killed = true;
+        p.destroyForcibly();
+      } catch (ExecutionException e) {
+        // onExit does not fail
+      }
+    }
+    try {
+      p.onExit().get(10, TimeUnit.SECONDS);
+      while (rec.exited == null) {
+        Thread.sleep(5); // the exit callback runs asynchronously
+      }
+    } catch (Exception e) {
+      log.warn("container {} ({}) did not go away after SIGKILL", rec.name, rec.id);
+    }
+  }
+
+  @Override
+  public void removeContainer(String containerId) {
+    Container rec = containers.remove(containerId);
+    if (rec != null) {
+      PodDirectories.deleteRecursively(rec.dir);
+    }
+  }
+
+  @Override
+  public void removeSandbox(String sandboxId, Duration grace) {
+    List<Container> mine = new ArrayList<>();
+    for (Container c : containers.values()) {
+      if (c.sandboxId.equals(sandboxId)) {
+        mine.add(c);
+      }
+    }
+    for (Container c : mine) {
+      stopContainer(c.id, grace);
+      removeContainer(c.id);
+    }
+  }
+
+  @Override
+  public void rotateLog(String containerId, Path logFile, Path rotatedTo) throws RuntimeFailure {
+    // The process appends (O_APPEND) straight to the file: copy, then truncate in place.
+    try {
+      Files.copy(logFile, rotatedTo, StandardCopyOption.REPLACE_EXISTING);
+      try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.WRITE)) {
+        ch.truncate(0);
+      }
+    } catch (IOException e) {
+      throw new RuntimeFailure("LogRotation", "cannot rotate " + logFile + ": " + e, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Container c : new ArrayList<>(containers.values())) {
+      stopContainer(c.id, Duration.ofSeconds(2));
+    }
+    spawner.shutdownNow();
+  }
+
+  static Path homeOf(SandboxConfig sandbox, ContainerConfig c) {
+    return sandbox.podDirectory().resolve("home").resolve(Long.toString(c.runAsUser()));
+  }
+
+  static Path workDirOf(SandboxConfig sandbox, ContainerConfig c) {
+    return sandbox.podDirectory().resolve("containers").resolve(c.name());
+  }
+
+  private String newId() {
+    byte[] b = new byte[16];
+    random.nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
+  static Optional<Path> which(String tool) {
+    for (String d : HOST_PATH.split(":")) {
+      Path p = Path.of(d, tool);
+      if (Files.isExecutable(p)) {
+        return Optional.of(p);
+      }
+    }
+    return Optional.empty();
+  }
+
+  static String readAll(InputStream in) throws IOException {
+    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+  }
+}
