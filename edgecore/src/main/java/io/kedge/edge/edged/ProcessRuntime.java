@@ -67,6 +67,7 @@ public final class ProcessRuntime implements PodRuntime {
     final String name;
     final Path dir;
     final Path errFile;
+    final Path signalsFile;
     final Instant createdAt;
     volatile Process process;
     volatile Instant startedAt;
@@ -79,6 +80,7 @@ public final class ProcessRuntime implements PodRuntime {
       this.name = name;
       this.dir = dir;
       this.errFile = dir.resolve("launch-error");
+      this.signalsFile = dir.resolve("launch-error.signals");
       this.createdAt = createdAt;
     }
   }
@@ -350,21 +352,38 @@ public final class ProcessRuntime implements PodRuntime {
       return;
     }
     Process p = rec.process;
-    if (p.isAlive()) {
-      // The launcher (PID 1 of the container's PID namespace) forwards SIGTERM to the command.
-      p.toHandle().children().forEach(ProcessHandle::destroy);
-      try {
-        p.onExit().get(Math.max(0, grace.toMillis()), TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        rec.killed = true;
-        p.destroyForcibly(); // unshare --kill-child takes the whole namespace down with it
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        rec.killed = true;
-        p.destroyForcibly();
-      } catch (ExecutionException e) {
-        // onExit does not fail
+    long deadline = System.nanoTime() + Math.max(0, grace.toNanos());
+    boolean termSent = false;
+    try {
+      while (p.isAlive()) {
+        if (!termSent) {
+          // The launcher (PID 1 of the container's PID namespace, unshare's child) forwards
+          // SIGTERM to the command. Right after the start it may not exist yet: look again.
+          if (Files.exists(rec.signalsFile)) {
+            List<ProcessHandle> kids = p.toHandle().children().toList();
+            kids.forEach(ProcessHandle::destroy);
+            termSent = !kids.isEmpty();
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          rec.killed = true;
+          p.destroyForcibly(); // unshare --kill-child takes the whole namespace down with it
+          break;
+        }
+        try {
+          p.onExit()
+              .get(
+                  Math.min(left, TimeUnit.MILLISECONDS.toNanos(termSent ? 200 : 10)),
+                  TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+          // look again
+        }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      rec.killed = true;
+      p.destroyForcibly();
     }
     try {
       p.onExit().get(10, TimeUnit.SECONDS);

@@ -16,11 +16,18 @@
 # (128+N when the container died of signal N), which the runtime reports as the exit code.
 # Failures before the command runs are written to ERRFILE; the launcher then exits 128.
 set -u
+# Asked to stop before the command runs: just go (PID 1 would otherwise ignore the signal).
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 plan=$1
 errfile=$2
 shift 3
+# Signals sent before this point were ignored (PID 1 without handlers): tell the runtime that
+# from now on SIGTERM counts.
+: >"$errfile.signals"
 
 fail() {
   printf '%s\n' "$*" >"$errfile"

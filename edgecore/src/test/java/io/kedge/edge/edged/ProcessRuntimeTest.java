@@ -66,7 +66,7 @@ class ProcessRuntimeTest {
   }
 
   ContainerState awaitExit(String id) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       Optional<ContainerState> s = runtime.containerState(id);
       if (s.isPresent() && s.get().exited()) {
@@ -204,7 +204,7 @@ class ProcessRuntimeTest {
   }
 
   void waitForLog(String name, String text) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       Path f = podDir.resolve("logs").resolve(name).resolve("0.log");
       if (Files.exists(f) && Files.readString(f).contains(text)) {

@@ -1,0 +1,25 @@
+package io.kedge.edge.edged;
+
+/**
+ * A container cannot be configured from the pod's spec (missing ConfigMap key, unsupported volume,
+ * environment too large, …). The pod's status shows {@code reason} and the message; Edged retries
+ * later since the missing piece may still arrive.
+ */
+public class ContainerConfigException extends Exception {
+  public static final String CONFIG_ERROR = "CreateContainerConfigError";
+
+  private final String reason;
+
+  public ContainerConfigException(String message) {
+    this(CONFIG_ERROR, message);
+  }
+
+  public ContainerConfigException(String reason, String message) {
+    super(message);
+    this.reason = reason;
+  }
+
+  public String reason() {
+    return reason;
+  }
+}

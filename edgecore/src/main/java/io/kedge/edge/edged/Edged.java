@@ -1,0 +1,215 @@
+package io.kedge.edge.edged;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Runs the node's pods (KubeEdge's edged). MetaManager tells it about pod changes after they are
+ * stored ({@link #podUpserted}, {@link #podRemoved}); at start it runs the pods found in the local
+ * store, so a node restarted while offline brings its pods back. Each pod has a {@link PodWorker};
+ * containers run in a {@link PodRuntime}; status goes to the cloud through a {@link PodStatusSink}.
+ */
+public final class Edged implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Edged.class);
+
+  private final EdgedSettings settings;
+  private final PodRuntime runtime;
+  private final EdgeObjects objects;
+  private final Map<String, PodWorker> byUid = new ConcurrentHashMap<>();
+  private final Map<String, PodWorker> byContainer = new ConcurrentHashMap<>();
+  private final ExecutorService workers;
+  private final ScheduledExecutorService timer;
+  private final PodWorker.Context context;
+  private final ContainerLogs logs;
+  private volatile boolean closed;
+
+  public Edged(
+      EdgedSettings settings,
+      PodRuntime runtime,
+      EdgeObjects objects,
+      ServiceAccountTokens tokens,
+      PodStatusSink sink,
+      Clock clock) {
+    this.settings = settings;
+    this.runtime = runtime;
+    this.objects = objects;
+    AtomicInteger n = new AtomicInteger();
+    this.workers =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "edged-pod-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "edged-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    PodWorker.ContainerIndex index =
+        new PodWorker.ContainerIndex() {
+          @Override
+          public void started(String containerId, PodWorker worker) {
+            byContainer.put(containerId, worker);
+          }
+
+          @Override
+          public void gone(PodWorker worker) {
+            byUid.remove(worker.uid, worker);
+            byContainer.values().removeIf(w -> w == worker);
+          }
+        };
+    this.context =
+        new PodWorker.Context(
+            settings, runtime, objects, tokens, sink, clock, workers, timer, index);
+    this.logs = new ContainerLogs(this::workerFor, runtime);
+    runtime.setListener(
+        id -> {
+          PodWorker w = byContainer.get(id);
+          if (w != null) {
+            w.requestSync();
+          }
+        });
+    sink.whenConnected(() -> byUid.values().forEach(PodWorker::reconnected));
+  }
+
+  /**
+   * Starts the pods of this node found in the local store and removes what is left of pods that are
+   * gone (directories, sandboxes of an earlier run).
+   */
+  public void start() {
+    try {
+      Files.createDirectories(settings.rootDirectory());
+      Files.setPosixFilePermissions(
+          settings.rootDirectory(),
+          java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot prepare " + settings.rootDirectory(), e);
+    }
+    List<JsonNode> stored = objects.pods();
+    log.info(
+        "edged starting on node {} with the {} runtime: {} pod(s) in the local store",
+        settings.node().nodeName(),
+        runtime.name(),
+        stored.size());
+    if (settings.service().isEmpty()) {
+      log.info(
+          "pods get empty KUBERNETES_SERVICE_HOST/PORT: requireAuthorization is off, so MetaServer"
+              + " serves plain HTTP, which in-cluster clients do not accept");
+    }
+    for (String sandbox : runtime.leftoverSandboxes()) {
+      log.info("removing sandbox {} left by an earlier run", sandbox);
+      runtime.removeSandbox(sandbox, Duration.ZERO);
+    }
+    List<String> keep = new ArrayList<>();
+    for (JsonNode pod : stored) {
+      keep.add(pod.path("metadata").path("uid").asString(""));
+      podUpserted(pod);
+    }
+    try (var dirs = Files.list(settings.rootDirectory())) {
+      for (Path d : (Iterable<Path>) dirs::iterator) {
+        String n = d.getFileName().toString();
+        if (!n.startsWith(".") && Files.isDirectory(d) && !keep.contains(n)) {
+          log.info("removing directory {} of a pod that is gone", d);
+          PodDirectories.deleteRecursively(d);
+        }
+      }
+    } catch (IOException e) {
+      log.warn("cannot list {}: {}", settings.rootDirectory(), e.getMessage());
+    }
+    long every = settings.logCheckPeriod().toMillis();
+    // On a worker thread: reading a pod's containers waits while that pod is being synced.
+    timer.scheduleWithFixedDelay(
+        () -> workers.execute(this::rotateLogs), every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** A pod of this node was added or changed in the store. */
+  public void podUpserted(JsonNode pod) {
+    if (closed) {
+      return;
+    }
+    JsonNode meta = pod.path("metadata");
+    String uid = meta.path("uid").asString("");
+    if (uid.isEmpty()) {
+      log.warn(
+          "ignoring pod {}/{} without uid",
+          meta.path("namespace").asString(""),
+          meta.path("name").asString(""));
+      return;
+    }
+    String key = meta.path("namespace").asString("") + "/" + meta.path("name").asString("");
+    // A pod recreated under the same name is a new pod: the old one goes.
+    for (PodWorker w : byUid.values()) {
+      if (w.key().equals(key) && !w.uid.equals(uid)) {
+        w.remove();
+      }
+    }
+    PodWorker w = byUid.computeIfAbsent(uid, u -> new PodWorker(context, pod));
+    w.update(pod);
+  }
+
+  /** A pod of this node was removed from the store ({@code uid} may be empty: by name). */
+  public void podRemoved(String namespace, String name, String uid) {
+    for (PodWorker w : byUid.values()) {
+      if (w.namespace.equals(namespace)
+          && w.name.equals(name)
+          && (uid == null || uid.isEmpty() || uid.equals(w.uid))) {
+        w.remove();
+      }
+    }
+  }
+
+  /** Container logs of this node's pods, for MetaServer's {@code pods/{name}/log}. */
+  public PodLogs logs() {
+    return logs;
+  }
+
+  private Optional<PodWorker> workerFor(String namespace, String name) {
+    for (PodWorker w : byUid.values()) {
+      if (w.namespace.equals(namespace) && w.name.equals(name)) {
+        return Optional.of(w);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private void rotateLogs() {
+    for (PodWorker w : byUid.values()) {
+      try {
+        logs.rotate(w, settings.maxLogBytes());
+      } catch (RuntimeException e) {
+        log.warn("log rotation for pod {} failed: {}", w.key(), e.toString());
+      }
+    }
+  }
+
+  /** Stops all containers (their pods start again at the next start) and the workers. */
+  @Override
+  public void close() {
+    closed = true;
+    timer.shutdownNow();
+    for (PodWorker w : byUid.values()) {
+      w.shutdown(Duration.ofSeconds(5));
+    }
+    workers.shutdownNow();
+    runtime.close();
+  }
+}
