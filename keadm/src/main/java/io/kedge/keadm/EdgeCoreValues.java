@@ -1,0 +1,176 @@
+package io.kedge.keadm;
+
+import io.kedge.protocol.Json;
+import io.kedge.protocol.config.ConfigException;
+import io.kedge.protocol.config.ConfigLoader;
+import io.kedge.protocol.config.ConfigOverrides;
+import io.kedge.protocol.config.EdgeCoreConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The {@code edgecore.yaml} that {@code keadm join} writes: edgecore's full default configuration
+ * (as KubeEdge's keadm writes it), the cloud's addresses, the join token and node name, paths under
+ * the install's root, then {@code --set} overrides with edgecore.yaml's key paths.
+ */
+public final class EdgeCoreValues {
+
+  /** What join was told. */
+  public record Join(
+      String cloudcoreIpPort,
+      int certPort,
+      String token,
+      String nodeName,
+      String nodeIp,
+      String runtime,
+      String remoteRuntimeEndpoint,
+      String certPath,
+      Map<String, String> labels,
+      KubeEdgeVersion version,
+      List<String> sets) {}
+
+  /** The rendered configuration and the notices worth showing the user. */
+  public record Result(ObjectNode tree, EdgeCoreConfig config, List<String> notices) {
+    public String yaml(KubeEdgeVersion version) {
+      return "# edgecore.yaml written by keadm join (compatible with KubeEdge "
+          + version
+          + ")\n"
+          + ConfigLoader.toYaml(tree);
+    }
+  }
+
+  private EdgeCoreValues() {}
+
+  /**
+   * @throws IllegalArgumentException for a bad path or value (a usage error)
+   */
+  public static Result build(Join j, InstallLayout layout) {
+    ObjectNode tree = ConfigLoader.defaults(EdgeCoreConfig.DEFAULTS);
+    ObjectNode schema = tree.deepCopy();
+    List<String> notices = new ArrayList<>();
+    ObjectNode modules = (ObjectNode) tree.path("modules");
+    ObjectNode hub = (ObjectNode) modules.path("edgeHub");
+    ObjectNode edged = (ObjectNode) modules.path("edged");
+    ObjectNode meta = (ObjectNode) modules.path("metaManager").path("metaServer");
+
+    root(tree.path("database"), "dataSource", layout);
+    for (String f : List.of("tlsCaFile", "tlsCertFile", "tlsPrivateKeyFile")) {
+      root(hub, f, layout);
+      root(meta, f, layout);
+    }
+    root(edged, "rootDirectory", layout);
+    if (j.certPath() != null && !j.certPath().isBlank()) {
+      hub.put("tlsCertFile", j.certPath() + "/server.crt");
+      hub.put("tlsPrivateKeyFile", j.certPath() + "/server.key");
+    }
+
+    String host = host(j.cloudcoreIpPort());
+    ((ObjectNode) hub.path("websocket")).put("server", j.cloudcoreIpPort());
+    ((ObjectNode) hub.path("quic")).put("server", hostPort(host, 10001));
+    hub.put("httpServer", "https://" + hostPort(host, j.certPort()));
+    hub.put("token", j.token());
+    edged.put("hostnameOverride", j.nodeName());
+    if (j.nodeIp() != null && !j.nodeIp().isBlank()) {
+      edged.put("nodeIP", j.nodeIp());
+    }
+    if (j.runtime() != null) {
+      edged.put("runtime", j.runtime());
+    }
+    if (j.remoteRuntimeEndpoint() != null && !j.remoteRuntimeEndpoint().isBlank()) {
+      edged.put("containerRuntimeEndpoint", j.remoteRuntimeEndpoint());
+    }
+    if (j.labels() != null && !j.labels().isEmpty()) {
+      ObjectNode labels = Json.object();
+      j.labels().forEach(labels::put);
+      edged.set("nodeLabels", labels);
+      ((ObjectNode) schema.path("modules").path("edged")).set("nodeLabels", Json.object());
+    }
+
+    for (String s : j.sets()) {
+      List<ConfigOverrides.Override> parsed;
+      try {
+        parsed = ConfigOverrides.parse(s);
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+      for (ConfigOverrides.Override o : parsed) {
+        List<Object> path = o.path();
+        if (path.size() >= 2 && "modules".equals(path.get(0)) && "metaServer".equals(path.get(1))) {
+          List<Object> real = new ArrayList<>(List.of("modules", "metaManager", "metaServer"));
+          real.addAll(path.subList(2, path.size()));
+          notices.add(
+              "--set "
+                  + o.dottedPath()
+                  + ": edgecore.yaml's key is modules.metaManager.metaServer; setting that");
+          o = new ConfigOverrides.Override(real, o.value(), o.text());
+        }
+        String missing = unknownPart(schema, o.path());
+        if (missing != null) {
+          throw new IllegalArgumentException(
+              "--set " + o.text() + ": edgecore.yaml has no setting '" + missing + "'");
+        }
+        try {
+          ConfigOverrides.apply(tree, o);
+        } catch (ConfigException e) {
+          throw new IllegalArgumentException(e.getMessage(), e);
+        }
+      }
+    }
+    EdgeCoreConfig config;
+    try {
+      config = ConfigLoader.toRecord(EdgeCoreConfig.class, tree.deepCopy(), null);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("--set: " + e.getMessage(), e);
+    }
+    return new Result(tree, config, Collections.unmodifiableList(notices));
+  }
+
+  private static void root(JsonNode parent, String field, InstallLayout layout) {
+    if (parent instanceof ObjectNode o && o.path(field).isString()) {
+      String v = o.path(field).asString();
+      if (v.startsWith("/")) {
+        o.put(field, layout.rooted(v).toString());
+      }
+    }
+  }
+
+  private static String unknownPart(JsonNode schema, List<Object> path) {
+    JsonNode node = schema;
+    StringBuilder seen = new StringBuilder();
+    for (Object step : path) {
+      if (node.isArray()) {
+        return null;
+      }
+      if (node.isObject() && node.isEmpty() && !seen.isEmpty()) {
+        return null; // free-form maps (nodeLabels, featureGates)
+      }
+      seen.append(seen.isEmpty() ? "" : ".").append(step);
+      if (!(step instanceof String key) || !node.isObject() || !node.has(key)) {
+        if (seen.toString().startsWith("featureGates.")) {
+          return null;
+        }
+        return seen.toString();
+      }
+      node = node.get(key);
+    }
+    return null;
+  }
+
+  /** The host part of {@code host:port} or {@code [v6]:port}. */
+  static String host(String ipPort) {
+    if (ipPort.startsWith("[")) {
+      int e = ipPort.indexOf(']');
+      return ipPort.substring(1, e);
+    }
+    int c = ipPort.lastIndexOf(':');
+    return c < 0 ? ipPort : ipPort.substring(0, c);
+  }
+
+  static String hostPort(String host, int port) {
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+}
