@@ -30,6 +30,7 @@ import java.util.stream.Stream;
  */
 final class CloudInstaller {
   static final String FEATURE_ROLE = "cloudcore-feature";
+  static final String FIELD_MANAGER = "keadm";
   static final String VERSION_ANNOTATION = "kedge.io/kubeedge-version";
   static final String TOKEN_SECRET = "tokensecret";
   static final String TOKEN_KEY = "tokendata";
@@ -117,6 +118,11 @@ final class CloudInstaller {
   }
 
   void apply(List<Manifest> manifests) {
+    var ns = client.namespaces().withName(InitCommand.NAMESPACE).get();
+    if (ns != null && ns.getMetadata().getDeletionTimestamp() != null) {
+      env.progress("init", "namespace " + InitCommand.NAMESPACE + " is being deleted; waiting");
+      awaitNamespaceGone("init");
+    }
     for (Manifest m : manifests) {
       String from = m.file() == null ? "" : " (" + deployDir.getParent().relativize(m.file()) + ")";
       for (HasMetadata item : m.items()) {
@@ -131,7 +137,9 @@ final class CloudInstaller {
                 + item.getMetadata().getName()
                 + from);
       }
-      client.resourceList(m.items()).forceConflicts().serverSideApply();
+      for (HasMetadata item : m.items()) {
+        client.resource(item).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+      }
       for (HasMetadata item : m.items()) {
         if (item instanceof CustomResourceDefinition crd) {
           awaitEstablished(crd.getMetadata().getName());
@@ -150,7 +158,7 @@ final class CloudInstaller {
             + " (key "
             + InitCommand.CONFIG_KEY
             + ")");
-    client.resource(cm).forceConflicts().serverSideApply();
+    client.resource(cm).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
   }
 
   /** Removes the feature role left by an earlier install with the gate on. */
@@ -265,6 +273,32 @@ final class CloudInstaller {
               + InitCommand.NAMESPACE
               + " (ConfigMap cloudcore, ServiceAccount cloudcore, CA and token Secrets)");
       client.namespaces().withName(InitCommand.NAMESPACE).delete();
+      awaitNamespaceGone("reset");
+    }
+  }
+
+  /** Namespace deletion is asynchronous; a new install must not race it. */
+  void awaitNamespaceGone(String step) {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofSeconds(120).toNanos();
+    long note = t0 + Duration.ofSeconds(10).toNanos();
+    while (client.namespaces().withName(InitCommand.NAMESPACE).get() != null) {
+      long now = System.nanoTime();
+      if (now > deadline) {
+        throw new KeadmException(
+            "namespace " + InitCommand.NAMESPACE + " is still being deleted after 120 s");
+      }
+      if (now > note) {
+        env.progress(
+            step,
+            "waiting for namespace "
+                + InitCommand.NAMESPACE
+                + " to be deleted ("
+                + Duration.ofNanos(now - t0).toSeconds()
+                + " s)");
+        note = now + Duration.ofSeconds(10).toNanos();
+      }
+      sleep(250);
     }
   }
 

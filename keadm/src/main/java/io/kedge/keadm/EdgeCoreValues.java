@@ -98,15 +98,20 @@ public final class EdgeCoreValues {
         throw new IllegalArgumentException(e.getMessage(), e);
       }
       for (ConfigOverrides.Override o : parsed) {
-        List<Object> path = o.path();
-        if (path.size() >= 2 && "modules".equals(path.get(0)) && "metaServer".equals(path.get(1))) {
-          List<Object> real = new ArrayList<>(List.of("modules", "metaManager", "metaServer"));
-          real.addAll(path.subList(2, path.size()));
-          notices.add(
-              "--set "
-                  + o.dottedPath()
-                  + ": edgecore.yaml's key is modules.metaManager.metaServer; setting that");
-          o = new ConfigOverrides.Override(real, o.value(), o.text());
+        for (var alias : EdgeCoreConfig.ALIASES) {
+          List<Object> path = o.path();
+          if (path.size() >= alias.from().size()
+              && path.subList(0, alias.from().size()).equals(alias.from())) {
+            List<Object> real = new ArrayList<>(alias.to());
+            real.addAll(path.subList(alias.from().size(), path.size()));
+            notices.add(
+                "--set "
+                    + o.dottedPath()
+                    + ": edgecore.yaml's key is "
+                    + String.join(".", alias.to())
+                    + "; setting that");
+            o = new ConfigOverrides.Override(real, o.value(), o.text());
+          }
         }
         String missing = unknownPart(schema, o.path());
         if (missing != null) {

@@ -235,7 +235,21 @@ public final class JoinCommand implements Callable<Integer> {
 
     env.progress("join", "writing " + layout.edgecoreConfig());
     writeConfig(layout.edgecoreConfig(), values.yaml(version));
-    EdgeCertificates.bootstrap(env, values.config(), layout);
+    try {
+      EdgeCertificates.bootstrap(env, values.config(), layout);
+    } catch (RuntimeException e) {
+      // Leave nothing behind, so that join can simply be run again.
+      var hub = values.config().modules().edgeHub();
+      for (String f :
+          List.of(
+              layout.edgecoreConfig().toString(),
+              hub.tlsCaFile(),
+              hub.tlsCertFile(),
+              hub.tlsPrivateKeyFile())) {
+        ResetCommand.deleteTree(Path.of(f));
+      }
+      throw e;
+    }
 
     env.progress("join", "starting edgecore as a " + services.describe(service));
     services.start(service);

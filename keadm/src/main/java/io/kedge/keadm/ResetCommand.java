@@ -10,7 +10,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -203,7 +202,6 @@ public final class ResetCommand implements Callable<Integer> {
         CloudInstaller installer =
             new CloudInstaller(env, client, env.kedgeHome().resolve("deploy"));
         installer.uninstall(installer.manifests(true));
-        awaitNamespaceGone(client);
       }
     } catch (KeadmException | KubernetesClientException e) {
       env.warn("cluster objects were not removed: " + e.getMessage());
@@ -215,35 +213,6 @@ public final class ResetCommand implements Callable<Integer> {
       }
     }
     deleteIfEmpty(layout.cloudInstallRecord().getParent());
-  }
-
-  private void awaitNamespaceGone(KubernetesClient client) {
-    long t0 = System.nanoTime();
-    long deadline = t0 + Duration.ofSeconds(120).toNanos();
-    long note = t0 + Duration.ofSeconds(10).toNanos();
-    while (client.namespaces().withName(InitCommand.NAMESPACE).get() != null) {
-      long now = System.nanoTime();
-      if (now > deadline) {
-        env.warn("namespace " + InitCommand.NAMESPACE + " is still terminating after 120 s");
-        return;
-      }
-      if (now > note) {
-        env.progress(
-            "reset",
-            "waiting for namespace "
-                + InitCommand.NAMESPACE
-                + " to go ("
-                + Duration.ofNanos(now - t0).toSeconds()
-                + " s)");
-        note = now + Duration.ofSeconds(10).toNanos();
-      }
-      try {
-        Thread.sleep(250);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
   }
 
   private boolean confirm(String question) {

@@ -93,6 +93,8 @@ class EdgeCoreValuesTest {
     var loaded = EdgeCoreConfig.load(f, List.of());
     assertThat(loaded.warnings()).isEmpty();
     assertThat(loaded.config()).isEqualTo(r.config());
-    assertThat(Files.getPosixFilePermissions(f).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+        .isEqualTo("rw-------");
   }
 }

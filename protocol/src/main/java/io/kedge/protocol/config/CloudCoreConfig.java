@@ -23,6 +23,14 @@ public record CloudCoreConfig(
     return ConfigLoader.load(CloudCoreConfig.class, DEFAULTS, file, sets);
   }
 
+  /**
+   * From YAML text, e.g. the {@code cloudcore.yaml} key of ConfigMap {@code kubeedge/cloudcore}.
+   */
+  public static ConfigLoader.Loaded<CloudCoreConfig> loadText(
+      String yaml, String source, List<String> sets) {
+    return ConfigLoader.loadText(CloudCoreConfig.class, DEFAULTS, yaml, source, sets, List.of());
+  }
+
   public static CloudCoreConfig defaults() {
     return load(null, List.of()).config();
   }

@@ -30,26 +30,128 @@ public final class ConfigLoader {
   /** A loaded configuration, the merged tree it came from, and what was worth a warning. */
   public record Loaded<T>(T config, ObjectNode tree, List<String> warnings) {}
 
+  /**
+   * A key path that users write although the real one is elsewhere (e.g. KubeEdge's documentation
+   * writes {@code modules.metaServer} for {@code modules.metaManager.metaServer}): values found at
+   * {@code from} are read as if written at {@code to}, with a warning.
+   */
+  public record Alias(List<String> from, List<String> to) {
+    public Alias {
+      from = List.copyOf(from);
+      to = List.copyOf(to);
+    }
+
+    String fromText() {
+      return String.join(".", from);
+    }
+
+    String toText() {
+      return String.join(".", to);
+    }
+  }
+
   public static <T> Loaded<T> load(
       Class<T> type, String defaultsResource, Path file, List<String> sets) {
+    return load(type, defaultsResource, file, sets, List.of());
+  }
+
+  public static <T> Loaded<T> load(
+      Class<T> type, String defaultsResource, Path file, List<String> sets, List<Alias> aliases) {
+    JsonNode user = file == null ? null : readYaml(file);
+    return load(type, defaultsResource, user, file == null ? null : file.toString(), sets, aliases);
+  }
+
+  /**
+   * Like {@link #load(Class, String, Path, List, List)} for YAML text that is not a file (e.g. the
+   * {@code cloudcore.yaml} key of a ConfigMap); {@code source} names it in messages.
+   */
+  public static <T> Loaded<T> loadText(
+      Class<T> type,
+      String defaultsResource,
+      String yaml,
+      String source,
+      List<String> sets,
+      List<Alias> aliases) {
+    JsonNode user;
+    try {
+      user = YAML.readTree(yaml == null ? "" : yaml);
+    } catch (JacksonException e) {
+      throw new ConfigException(source + " is not valid YAML: " + e.getOriginalMessage(), e);
+    }
+    return load(type, defaultsResource, user, source, sets, aliases);
+  }
+
+  private static <T> Loaded<T> load(
+      Class<T> type,
+      String defaultsResource,
+      JsonNode user,
+      String source,
+      List<String> sets,
+      List<Alias> aliases) {
     ObjectNode tree = defaults(defaultsResource);
     List<String> warnings = new ArrayList<>();
-    if (file != null) {
-      JsonNode user = readYaml(file);
-      if (user != null && !user.isNull() && !user.isMissingNode()) {
-        if (!user.isObject()) {
-          throw new ConfigException(file + ": the top level must be a map");
-        }
-        unknownKeys(tree, user, "", warnings);
-        merge(tree, (ObjectNode) user);
+    if (user != null && !user.isNull() && !user.isMissingNode()) {
+      if (!user.isObject()) {
+        throw new ConfigException(source + ": the top level must be a map");
       }
+      for (Alias a : aliases) {
+        applyAlias((ObjectNode) user, a, warnings);
+      }
+      unknownKeys(tree, user, "", warnings);
+      merge(tree, (ObjectNode) user);
     }
     for (String s : sets == null ? List.<String>of() : sets) {
       for (ConfigOverrides.Override o : ConfigOverrides.parse(s)) {
-        ConfigOverrides.apply(tree, o);
+        ConfigOverrides.apply(tree, aliased(o, aliases, warnings));
       }
     }
-    return new Loaded<>(toRecord(type, tree, file), tree, warnings);
+    return new Loaded<>(
+        toRecord(type, tree, source == null ? null : Path.of(source)), tree, warnings);
+  }
+
+  private static void applyAlias(ObjectNode user, Alias a, List<String> warnings) {
+    ObjectNode parent = user;
+    for (int i = 0; i < a.from().size() - 1; i++) {
+      if (!(parent.get(a.from().get(i)) instanceof ObjectNode next)) {
+        return;
+      }
+      parent = next;
+    }
+    String last = a.from().get(a.from().size() - 1);
+    JsonNode moved = parent.get(last);
+    if (moved == null) {
+      return;
+    }
+    parent.remove(last);
+    ObjectNode target = user;
+    for (int i = 0; i < a.to().size() - 1; i++) {
+      JsonNode next = target.get(a.to().get(i));
+      if (!(next instanceof ObjectNode)) {
+        next = target.putObject(a.to().get(i));
+      }
+      target = (ObjectNode) next;
+    }
+    String key = a.to().get(a.to().size() - 1);
+    if (target.get(key) instanceof ObjectNode existing && moved instanceof ObjectNode m) {
+      merge(existing, m); // what the user wrote under the alias wins
+    } else {
+      target.set(key, moved);
+    }
+    warnings.add("'" + a.fromText() + "' is not a key of its own; read as '" + a.toText() + "'");
+  }
+
+  private static ConfigOverrides.Override aliased(
+      ConfigOverrides.Override o, List<Alias> aliases, List<String> warnings) {
+    for (Alias a : aliases) {
+      List<Object> p = o.path();
+      if (p.size() >= a.from().size() && p.subList(0, a.from().size()).equals(a.from())) {
+        List<Object> real = new ArrayList<>(a.to());
+        real.addAll(p.subList(a.from().size(), p.size()));
+        warnings.add("--set " + o.text() + ": '" + a.fromText() + "' read as '" + a.toText() + "'");
+        return new ConfigOverrides.Override(real, o.value(), o.text());
+      }
+    }
+    return o;
   }
 
   public static <T> T toRecord(Class<T> type, ObjectNode tree, Path file) {

@@ -19,8 +19,17 @@ public record EdgeCoreConfig(
   public static final String API_VERSION = "edgecore.config.kubeedge.io/v1alpha2";
   public static final Path DEFAULT_FILE = Path.of("/etc/kubeedge/config/edgecore.yaml");
 
+  /**
+   * Keys users write that live elsewhere: KubeEdge's in-cluster config page writes {@code
+   * modules.metaServer} for {@code modules.metaManager.metaServer}.
+   */
+  public static final List<ConfigLoader.Alias> ALIASES =
+      List.of(
+          new ConfigLoader.Alias(
+              List.of("modules", "metaServer"), List.of("modules", "metaManager", "metaServer")));
+
   public static ConfigLoader.Loaded<EdgeCoreConfig> load(Path file, List<String> sets) {
-    return ConfigLoader.load(EdgeCoreConfig.class, DEFAULTS, file, sets);
+    return ConfigLoader.load(EdgeCoreConfig.class, DEFAULTS, file, sets, ALIASES);
   }
 
   public static EdgeCoreConfig defaults() {
