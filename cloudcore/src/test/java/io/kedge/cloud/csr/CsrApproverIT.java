@@ -1,0 +1,248 @@
+package io.kedge.cloud.csr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.kube.CloudcoreIdentity;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.cloud.policy.PolicyController;
+import io.kedge.pki.Pem;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.MessageRoute;
+import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.message.Sources;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The CSR approver under cloudcore's shipped RBAC with the real controller-manager signer: it
+ * approves exactly the MetaServer CSR of the requesting node (which the signer then issues) and
+ * refuses the others.
+ */
+@WithControlPlane
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CsrApproverIT {
+  final String sfx = UUID.randomUUID().toString().substring(0, 6);
+  final List<String> csrNames = new ArrayList<>();
+  final List<String> nodes = new ArrayList<>();
+  ControlPlane plane;
+  KubernetesClient admin;
+  KubeClients cloudcore;
+  KubeClients adminClients;
+  CsrApprover approver;
+  MetaServerCsrRequests requests;
+
+  @BeforeAll
+  void start(ControlPlane plane, KubernetesClient admin) {
+    this.plane = plane;
+    this.admin = admin;
+    cloudcore = CloudcoreIdentity.clients(plane);
+    adminClients = KubeClients.of(Config.fromKubeconfig(null, read(plane.adminKubeconfig()), null));
+    approver = new CsrApprover(cloudcore.own());
+    approver.start(Duration.ofSeconds(60));
+    requests = new MetaServerCsrRequests(cloudcore, null, Executors.newSingleThreadExecutor());
+  }
+
+  @AfterAll
+  void stop() {
+    if (approver != null) {
+      approver.close();
+    }
+    for (String n : csrNames) {
+      admin.certificates().v1().certificateSigningRequests().withName(n).delete();
+    }
+    for (String n : nodes) {
+      admin.nodes().withName(n).delete();
+    }
+    if (cloudcore != null) {
+      cloudcore.close();
+      adminClients.close();
+    }
+  }
+
+  String node(String base, String ipsAnnotation) {
+    String name = base + "-" + sfx;
+    var b =
+        new NodeBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .addToLabels(PolicyController.EDGE_NODE_LABEL, "")
+            .endMetadata();
+    if (ipsAnnotation != null) {
+      b.editMetadata()
+          .addToAnnotations(MetaServerCsrPolicy.IPS_ANNOTATION, ipsAnnotation)
+          .endMetadata();
+    }
+    admin.nodes().resource(b.build()).create();
+    nodes.add(name);
+    return name;
+  }
+
+  CertificateSigningRequest createAs(KubernetesClient c, CertificateSigningRequest csr) {
+    csrNames.add(csr.getMetadata().getName());
+    csr.getSpec().setUsername(null);
+    csr.getSpec().setGroups(null);
+    return c.certificates().v1().certificateSigningRequests().resource(csr).create();
+  }
+
+  CertificateSigningRequest get(String name) {
+    return admin.certificates().v1().certificateSigningRequests().withName(name).get();
+  }
+
+  static String condition(CertificateSigningRequest c) {
+    if (c == null || c.getStatus() == null || c.getStatus().getConditions() == null) {
+      return "";
+    }
+    return c.getStatus().getConditions().stream()
+        .map(x -> x.getType() + ":" + x.getReason() + ":" + x.getMessage())
+        .findFirst()
+        .orElse("");
+  }
+
+  Message csrMessage(String node, String op, CertificateSigningRequest body) {
+    return Message.of(
+        new MessageRoute(
+            Sources.EDGED,
+            Sources.GROUP_META,
+            op,
+            "default/certificatesigningrequest/metaserver-csr-" + node),
+        body == null ? null : Json.parse(admin.getKubernetesSerialization().asJson(body)));
+  }
+
+  @Test
+  void approvesTheNodesOwnCsrAndTheRealSignerIssuesIt() throws Exception {
+    String n = node("edge-ok", null);
+    csrNames.add("metaserver-csr-" + n);
+    // Created through the cloud as the node: twice, the second replaces the first.
+    for (int i = 0; i < 2; i++) {
+      Message reply = requests.answer(n, csrMessage(n, Operations.INSERT, TestCsrs.valid(n)));
+      assertThat(reply.operation()).isEqualTo(Operations.RESPONSE);
+      assertThat(reply.content().get("Err").isNull()).as(Json.string(reply.content())).isTrue();
+      assertThat(reply.content().path("Object").path("spec").path("username").asString())
+          .isEqualTo("system:node:" + n);
+    }
+    String name = "metaserver-csr-" + n;
+    Waits.until(
+        "certificate issued for " + name,
+        Duration.ofSeconds(60),
+        () -> {
+          var c = get(name);
+          return c.getStatus() != null
+              && c.getStatus().getCertificate() != null
+              && !c.getStatus().getCertificate().isEmpty();
+        });
+    assertThat(condition(get(name)))
+        .isEqualTo("Approved:" + CsrApprover.APPROVED_REASON + ":" + CsrApprover.APPROVED_MESSAGE);
+    // Polled through the cloud, as the edge does.
+    Message polled = requests.answer(n, csrMessage(n, Operations.QUERY, null));
+    String certB64 = polled.content().path("Object").path("status").path("certificate").asString();
+    X509Certificate cert =
+        Pem.certificate(new String(Base64.getDecoder().decode(certB64), "US-ASCII"));
+    cert.verify(plane.pki().ca().getPublicKey());
+    assertThat(cert.getSubjectX500Principal().getName()).contains("CN=system:node:" + n);
+    List<String> ips = new ArrayList<>();
+    for (List<?> san : cert.getSubjectAlternativeNames()) {
+      ips.add((String) san.get(1));
+    }
+    assertThat(ips).containsExactlyInAnyOrder("127.0.0.1", "169.254.30.10");
+
+    // A node may not read or create another node's CSR through the cloud.
+    Message foreign =
+        requests.answer(
+            "edge-other",
+            Message.of(
+                new MessageRoute(
+                    Sources.EDGED,
+                    Sources.GROUP_META,
+                    Operations.QUERY,
+                    "default/certificatesigningrequest/" + name),
+                null));
+    JsonNode err = foreign.content().path("Err").path("ErrStatus");
+    assertThat(err.path("code").asInt()).isEqualTo(403);
+  }
+
+  @Test
+  void refusesOtherNodesExtraSansAndNonNodeRequesters() {
+    String a = node("edge-a", null);
+    String b = node("edge-b", null);
+    String c = node("edge-c", null);
+    String d = node("edge-d", "127.0.0.2,169.254.30.10");
+    // node b asks for node a's certificate name
+    var forA = TestCsrs.valid(a);
+    createAs(adminClients.asNode(b), forA);
+    // node c asks for an extra IP
+    var extra =
+        TestCsrs.csr(
+            "metaserver-csr-" + c,
+            TestCsrs.request(c, List.of("127.0.0.1", "169.254.30.10", "10.1.2.3")),
+            TestCsrs.USAGES,
+            null,
+            null);
+    createAs(adminClients.asNode(c), extra);
+    // a user that is no node
+    var byAdmin = TestCsrs.valid(b);
+    createAs(admin, byAdmin);
+    // a kubelet serving CSR that is not MetaServer's: left for others
+    var kubelet = TestCsrs.valid(a);
+    kubelet.getMetadata().setName("csr-kubelet-" + sfx);
+    createAs(adminClients.asNode(a), kubelet);
+    // node d with its own IPs announced on its Node
+    var own =
+        TestCsrs.csr(
+            "metaserver-csr-" + d,
+            TestCsrs.request(d, List.of("127.0.0.2", "169.254.30.10")),
+            TestCsrs.USAGES,
+            null,
+            null);
+    createAs(adminClients.asNode(d), own);
+
+    for (String[] want :
+        new String[][] {
+          {"metaserver-csr-" + a, "requested by"},
+          {"metaserver-csr-" + c, "IP SANs"},
+          {"metaserver-csr-" + b, "requested by"},
+        }) {
+      Waits.until(
+          want[0] + " denied",
+          Duration.ofSeconds(60),
+          () -> condition(get(want[0])).startsWith("Denied"));
+      assertThat(condition(get(want[0]))).contains(CsrApprover.DENIED_REASON).contains(want[1]);
+    }
+    Waits.until(
+        "metaserver-csr-" + d + " issued",
+        Duration.ofSeconds(60),
+        () -> get("metaserver-csr-" + d).getStatus().getCertificate() != null);
+    // Decided CSRs are never signed; the kubelet one stays pending.
+    for (String name :
+        List.of("metaserver-csr-" + a, "metaserver-csr-" + b, "metaserver-csr-" + c)) {
+      var got = get(name);
+      assertThat(got.getStatus().getCertificate()).as(name).isNullOrEmpty();
+    }
+    assertThat(condition(get("csr-kubelet-" + sfx))).isEmpty();
+  }
+
+  static String read(java.nio.file.Path p) {
+    try {
+      return java.nio.file.Files.readString(p);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.kedge.cloud.csr;
+
+import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
+import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestBuilder;
+import io.kedge.pki.CertificateRequests;
+import io.kedge.pki.KeyPairs;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+
+/** CSR objects shaped as an edge's MetaServer sends them, with variations. */
+final class TestCsrs {
+  private TestCsrs() {}
+
+  static String request(String cn, List<String> orgs, List<String> ips, List<String> dns) {
+    String pem = CertificateRequests.pem(KeyPairs.ecP256(), cn, orgs, ips, dns);
+    return Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  static String request(String node, List<String> ips) {
+    return request("system:node:" + node, List.of("system:nodes"), ips, List.of());
+  }
+
+  static CertificateSigningRequest csr(
+      String name, String request, List<String> usages, String user, List<String> groups) {
+    return new CertificateSigningRequestBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .endMetadata()
+        .withNewSpec()
+        .withSignerName(MetaServerCsrPolicy.SIGNER)
+        .withRequest(request)
+        .withUsages(usages)
+        .withUsername(user)
+        .withGroups(groups)
+        .endSpec()
+        .build();
+  }
+
+  static final List<String> USAGES =
+      List.of("digital signature", "key encipherment", "server auth");
+
+  static CertificateSigningRequest valid(String node) {
+    return csr(
+        "metaserver-csr-" + node,
+        request(node, MetaServerCsrPolicy.DEFAULT_IPS),
+        USAGES,
+        "system:node:" + node,
+        List.of("system:nodes", "system:authenticated"));
+  }
+}
