@@ -92,6 +92,35 @@ public final class Edged implements AutoCloseable {
   }
 
   /**
+   * Edged as edgecore runs it: the runtime {@code modules.edged.runtime} names, pods and their
+   * objects from the store (ConfigMaps, Secrets and tokens asked from the cloud when missing),
+   * status to the cloud over {@code link}, and pod changes from the store once committed. Call
+   * {@link #start()} next.
+   */
+  public static Edged forNode(
+      io.kedge.protocol.config.EdgeCoreConfig config,
+      io.kedge.edge.store.ObjectStore store,
+      io.kedge.edge.metamanager.CloudQueries queries,
+      io.kedge.edge.hub.CloudLink link,
+      Clock clock)
+      throws PodRuntime.RuntimeFailure {
+    String node = config.nodeName();
+    String ip = config.modules().edged().nodeIP();
+    NodeInfo info = NodeInfo.detect(node, ip == null || ip.isEmpty() ? NodeInfo.hostAddress() : ip);
+    EdgedSettings settings = EdgedSettings.from(config, info);
+    Edged edged =
+        new Edged(
+            settings,
+            PodRuntimes.create(config, clock),
+            new StoreEdgeObjects(store, queries, node),
+            new CloudServiceAccountTokens(queries),
+            new CloudPodStatusSink(link, settings.lookupTimeout()),
+            clock);
+    store.addListener(new StorePodFeed(edged, node));
+    return edged;
+  }
+
+  /**
    * Starts the pods of this node found in the local store and removes what is left of pods that are
    * gone (directories, sandboxes of an earlier run).
    */

@@ -40,4 +40,27 @@ public record NodeInfo(
         BigDecimal.valueOf(mem),
         BigDecimal.valueOf(disk));
   }
+
+  /** The first non-loopback IPv4 address of this machine, else 127.0.0.1. */
+  public static String hostAddress() {
+    try {
+      var ifs = java.net.NetworkInterface.getNetworkInterfaces();
+      while (ifs != null && ifs.hasMoreElements()) {
+        var nif = ifs.nextElement();
+        if (!nif.isUp() || nif.isLoopback() || nif.getName().startsWith("edge-dummy")) {
+          continue;
+        }
+        var addrs = nif.getInetAddresses();
+        while (addrs.hasMoreElements()) {
+          var a = addrs.nextElement();
+          if (a instanceof java.net.Inet4Address && !a.isLinkLocalAddress()) {
+            return a.getHostAddress();
+          }
+        }
+      }
+    } catch (java.net.SocketException e) {
+      // fall through
+    }
+    return "127.0.0.1";
+  }
 }
