@@ -1,0 +1,162 @@
+package io.kedge.edge.metaserver;
+
+import io.kedge.edge.auth.DiscoveryPaths;
+import io.kedge.edge.store.Blob;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.edge.store.ResourceCatalog;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.status.KubeStatus;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Non-resource paths: discovery ({@code /api}, {@code /apis}, {@code /api/<v>}, {@code
+ * /apis/<g>[/<v>]}), {@code /version}, health and {@code /openapi/v2}. Online they are fetched
+ * through the cloud with the client's {@code Accept} (so protobuf OpenAPI and plain-JSON discovery
+ * come back exactly as the apiserver makes them) and kept per path and {@code Accept}; offline, or
+ * when the cloud cannot reach the apiserver, the kept answer is served. {@code /openapi/v3} is a
+ * 404, as on a 1.20 apiserver. Discovery documents of group/versions also teach the {@link
+ * ResourceCatalog}.
+ */
+final class DiscoveryApi {
+  private static final Logger LOG = LoggerFactory.getLogger(DiscoveryApi.class);
+  static final String PREFIX = "nonresource|";
+
+  private final ObjectStore store;
+  private final CloudApi cloud;
+  private final ResourceCatalog catalog;
+
+  DiscoveryApi(ObjectStore store, CloudApi cloud, ResourceCatalog catalog) {
+    this.store = store;
+    this.cloud = cloud;
+    this.catalog = catalog;
+  }
+
+  static boolean health(String path) {
+    for (String h : List.of("/healthz", "/livez", "/readyz")) {
+      if (path.equals(h) || path.startsWith(h + "/")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean served(String path) {
+    return DiscoveryPaths.isDiscovery("get", path) && !path.startsWith("/openapi/v3")
+        || health(path);
+  }
+
+  CompletableFuture<Outcome> handle(Call c) {
+    RequestInfo info = c.info();
+    String path = info.path();
+    if (path.equals("/openapi/v3") || path.startsWith("/openapi/v3/")) {
+      return done(notFound());
+    }
+    if (!served(path)) {
+      return done(notFound());
+    }
+    if (!info.method().equals("GET") && !info.method().equals("HEAD")) {
+      return done(
+          Outcome.Response.status(
+              KubeStatus.failure(
+                  405, "MethodNotAllowed", "the server does not allow this method on " + path)));
+    }
+    String accept = c.accept() == null ? "" : c.accept().trim();
+    if (!cloud.online()) {
+      return done(cached(path, accept));
+    }
+    return cloud
+        .send(c.toCloud())
+        .handle(
+            (r, err) -> {
+              if (err != null || r.unavailable()) {
+                return cached(path, accept);
+              }
+              if (r.code() == 200) {
+                keep(path, accept, r);
+              }
+              return Outcome.Response.of(r.code(), r.contentType(), r.body());
+            });
+  }
+
+  /**
+   * Fetches the discovery document of {@code groupVersion} ({@code v1} or {@code group/version})
+   * through the cloud and teaches it to the catalog; completes with whether it is now known.
+   */
+  CompletableFuture<Boolean> learn(String groupVersion) {
+    String path = groupVersion.indexOf('/') < 0 ? "/api/" + groupVersion : "/apis/" + groupVersion;
+    RequestInfo info = RequestInfo.parse("GET", path, QueryParams.parse(""));
+    return cloud
+        .send(new CloudApi.Request(info, "", "application/json", "", null, ""))
+        .handle(
+            (r, err) -> {
+              if (err != null || r.code() != 200) {
+                return catalog.learned(groupVersion);
+              }
+              keep(path, "application/json", r);
+              return catalog.learned(groupVersion);
+            });
+  }
+
+  private void keep(String path, String accept, CloudApi.Reply r) {
+    store.putBlob(PREFIX + path + "|" + accept, r.contentType(), r.body());
+    if (r.json()) {
+      store.putBlob(PREFIX + path + "|json", r.contentType(), r.body());
+      String gv = groupVersion(path);
+      if (gv != null && !catalog.learn(gv, r.body())) {
+        LOG.debug("metaserver: {} is not an APIResourceList", path);
+      }
+    }
+  }
+
+  /** {@code v1} for {@code /api/v1}, {@code g/v} for {@code /apis/g/v}; null otherwise. */
+  static String groupVersion(String path) {
+    String[] p = path.substring(1).split("/");
+    if (p.length == 2 && p[0].equals("api")) {
+      return p[1];
+    }
+    if (p.length == 3 && p[0].equals("apis")) {
+      return p[1] + "/" + p[2];
+    }
+    return null;
+  }
+
+  private Outcome cached(String path, String accept) {
+    Optional<Blob> b = store.blob(PREFIX + path + "|" + accept);
+    if (b.isEmpty() && Negotiation.acceptsJson(accept)) {
+      b = store.blob(PREFIX + path + "|json");
+    }
+    if (b.isPresent()) {
+      return Outcome.Response.of(200, b.get().contentType(), b.get().value());
+    }
+    if (health(path)) {
+      return Outcome.Response.text(200, "ok");
+    }
+    ObjectNode s =
+        KubeStatus.failure(
+            503,
+            "ServiceUnavailable",
+            "the cloud is unreachable and " + path + " was never fetched for " + describe(accept));
+    return Outcome.Response.status(s);
+  }
+
+  private static String describe(String accept) {
+    return accept.isEmpty() ? "this client" : "Accept \"" + accept.toLowerCase(Locale.ROOT) + "\"";
+  }
+
+  static Outcome.Response notFound() {
+    ObjectNode s =
+        KubeStatus.failure(404, "NotFound", "the server could not find the requested resource");
+    s.set("details", Json.object());
+    return Outcome.Response.status(s);
+  }
+
+  private static CompletableFuture<Outcome> done(Outcome o) {
+    return CompletableFuture.completedFuture(o);
+  }
+}

@@ -1,0 +1,223 @@
+package io.kedge.edge.metaserver;
+
+import io.kedge.edge.auth.Authenticator;
+import io.kedge.edge.auth.Authorizer;
+import io.kedge.edge.hub.CloudLink;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.edge.store.ResourceCatalog;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kubernetes API on the edge ({@code modules.metaManager.metaServer}): edge pods reach it with
+ * in-cluster configuration and get what the kube-apiserver would answer — online through the cloud,
+ * and for reads from the edge's store when the cloud is out of reach. TLS, authentication and
+ * authorization are plugged in ({@link ServerTls}, {@link Authenticator}, {@link Authorizer});
+ * every request passes the authorizer, including those answered from the store.
+ */
+public final class MetaServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MetaServer.class);
+
+  private final MetaServerSettings settings;
+  private final ObjectStore store;
+  private final CloudLink link;
+  private final Authenticator authenticator;
+  private final Authorizer authorizer;
+  private final ServerTls tls;
+  private final CloudApi cloud;
+  private final Subscriptions subscriptions;
+  private final DiscoveryApi discovery;
+  private final ResourceApi resources;
+  private final WatchHub hub = new WatchHub();
+  private final ExecutorService background;
+  private EventLoopGroup boss;
+  private EventLoopGroup workers;
+  private Channel server;
+
+  public MetaServer(
+      MetaServerSettings settings,
+      ObjectStore store,
+      ResourceCatalog catalog,
+      CloudLink link,
+      Authenticator authenticator,
+      Authorizer authorizer,
+      ServerTls tls) {
+    this.settings = settings;
+    this.store = store;
+    this.link = link;
+    this.authenticator = authenticator;
+    this.authorizer = authorizer;
+    this.tls = tls;
+    this.cloud = new CloudApi(link, settings.node(), settings.cloudTimeout());
+    this.subscriptions = new Subscriptions(store, cloud, settings);
+    this.discovery = new DiscoveryApi(store, cloud, catalog);
+    // Keeping cloud answers in the store is best effort: when it falls behind, the oldest waits.
+    this.background =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            0,
+            TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(256),
+            new DefaultThreadFactory("metaserver-refresh", true),
+            new ThreadPoolExecutor.DiscardOldestPolicy());
+    this.resources =
+        new ResourceApi(store, cloud, catalog, subscriptions, discovery, settings, background);
+    store.addListener(hub);
+    link.addListener(subscriptions);
+  }
+
+  /** Plain HTTP, every caller anonymous and allowed: MetaServer with requireAuthorization off. */
+  public static MetaServer withoutAuthorization(
+      MetaServerSettings settings, ObjectStore store, ResourceCatalog catalog, CloudLink link) {
+    return new MetaServer(
+        settings,
+        store,
+        catalog,
+        link,
+        header -> Authenticator.Authentication.anonymous(),
+        attributes -> Authorizer.Decision.ALLOW,
+        ServerTls.plain());
+  }
+
+  /** Binds the listener and re-establishes the cached scopes. */
+  public synchronized void start() {
+    if (server != null) {
+      throw new IllegalStateException("MetaServer already started");
+    }
+    boss =
+        new MultiThreadIoEventLoopGroup(
+            1, new DefaultThreadFactory("metaserver-accept", true), NioIoHandler.newFactory());
+    workers =
+        new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("metaserver", true), NioIoHandler.newFactory());
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(boss, workers)
+            .channel(NioServerSocketChannel.class)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    initPipeline(ch.pipeline(), ch);
+                  }
+                });
+    try {
+      server = b.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw new IllegalStateException(
+          "metaserver: cannot listen on "
+              + settings.host()
+              + ":"
+              + settings.port()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    LOG.info(
+        "metaserver: listening on {} ({}, node {})",
+        server.localAddress(),
+        tls.current() == null ? "http" : "https",
+        settings.node());
+    subscriptions.start();
+  }
+
+  /** The pipeline of one connection (also used by tests on an embedded channel). */
+  void initPipeline(ChannelPipeline p, Channel ch) {
+    SslContext ssl = tls.current();
+    if (ssl != null) {
+      p.addLast("tls", ssl.newHandler(ch.alloc()));
+    }
+    p.addLast("http", new HttpServerCodec(8192, 16384, 65536));
+    p.addLast("body", new BodyLimit(settings.maxRequestBytes()));
+    p.addLast("api", new ApiHandler(this));
+  }
+
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** Open watches (for tests and metrics). */
+  public int watchCount() {
+    return hub.size();
+  }
+
+  /** Whether the edge keeps {@code scope} current right now. */
+  public boolean cached(io.kedge.edge.store.Scope scope) {
+    return subscriptions.synced(scope);
+  }
+
+  MetaServerSettings settings() {
+    return settings;
+  }
+
+  ObjectStore store() {
+    return store;
+  }
+
+  WatchHub watchHub() {
+    return hub;
+  }
+
+  Authenticator authenticator() {
+    return authenticator;
+  }
+
+  Authorizer authorizer() {
+    return authorizer;
+  }
+
+  ResourceApi resources() {
+    return resources;
+  }
+
+  DiscoveryApi discovery() {
+    return discovery;
+  }
+
+  CloudLink link() {
+    return link;
+  }
+
+  @Override
+  public synchronized void close() {
+    subscriptions.close();
+    if (server != null) {
+      server.close().syncUninterruptibly();
+      server = null;
+    }
+    if (boss != null) {
+      boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+      workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    background.shutdownNow();
+    LOG.info("metaserver: stopped");
+  }
+}

@@ -1,0 +1,175 @@
+package io.kedge.edge.metaserver;
+
+import io.kedge.protocol.config.EdgeCoreConfig;
+import java.time.Duration;
+
+/**
+ * MetaServer's settings: where it listens and its limits and timers. {@link #from} takes the
+ * user-facing ones from {@code edgecore.yaml}; the rest have defaults that tests shorten.
+ *
+ * @param host address to listen on (from {@code metaServer.server})
+ * @param port port to listen on; 0 picks a free one
+ * @param node this edge's node name
+ * @param maxRequestBytes largest accepted request body (413 beyond)
+ * @param cloudTimeout how long a request to the cloud may take
+ * @param syncWait how long a cache read waits for its type to be synced before it is served from
+ *     what the edge has
+ * @param retryFailedSubscription how long a subscription the cloud refused is not retried
+ * @param bookmarkInterval how often a watch that asked for bookmarks gets one (when it progressed)
+ * @param watchQueue events a watch may fall behind before it is ended with an ERROR event
+ * @param listPage page size when the edge lists a type from the cloud
+ * @param retryAfterSeconds {@code Retry-After} of 503 answers to writes while offline
+ * @param minWatchTimeout a watch without {@code timeoutSeconds} ends after between this and twice
+ *     this (as the apiserver's {@code --min-request-timeout})
+ */
+public record MetaServerSettings(
+    String host,
+    int port,
+    String node,
+    long maxRequestBytes,
+    Duration cloudTimeout,
+    Duration syncWait,
+    Duration retryFailedSubscription,
+    Duration bookmarkInterval,
+    int watchQueue,
+    int listPage,
+    int retryAfterSeconds,
+    Duration minWatchTimeout) {
+
+  public static MetaServerSettings defaults(String node) {
+    return new MetaServerSettings(
+        "127.0.0.1",
+        10550,
+        node,
+        3L << 20,
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(60),
+        1000,
+        500,
+        1,
+        Duration.ofSeconds(1800));
+  }
+
+  public static MetaServerSettings from(EdgeCoreConfig config) {
+    EdgeCoreConfig.MetaServerConfig m = config.modules().metaManager().metaServer();
+    String server = m.server() == null || m.server().isBlank() ? "127.0.0.1:10550" : m.server();
+    int colon = server.lastIndexOf(':');
+    String host = colon < 0 ? server : server.substring(0, colon);
+    int port = colon < 0 ? 10550 : Integer.parseInt(server.substring(colon + 1));
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    MetaServerSettings d = defaults(config.nodeName());
+    return new MetaServerSettings(
+        host,
+        port,
+        config.nodeName(),
+        m.maxRequestBytes() > 0 ? m.maxRequestBytes() : d.maxRequestBytes(),
+        d.cloudTimeout(),
+        d.syncWait(),
+        d.retryFailedSubscription(),
+        d.bookmarkInterval(),
+        d.watchQueue(),
+        d.listPage(),
+        d.retryAfterSeconds(),
+        d.minWatchTimeout());
+  }
+
+  public MetaServerSettings withPort(int p) {
+    return new MetaServerSettings(
+        host,
+        p,
+        node,
+        maxRequestBytes,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        bookmarkInterval,
+        watchQueue,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+
+  public MetaServerSettings withBookmarkInterval(Duration d) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        maxRequestBytes,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        d,
+        watchQueue,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+
+  public MetaServerSettings withWatchQueue(int n) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        maxRequestBytes,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        bookmarkInterval,
+        n,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+
+  public MetaServerSettings withMaxRequestBytes(long n) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        n,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        bookmarkInterval,
+        watchQueue,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+
+  public MetaServerSettings withTimeouts(Duration cloud, Duration sync) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        maxRequestBytes,
+        cloud,
+        sync,
+        retryFailedSubscription,
+        bookmarkInterval,
+        watchQueue,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+
+  public MetaServerSettings withListPage(int n) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        maxRequestBytes,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        bookmarkInterval,
+        watchQueue,
+        n,
+        retryAfterSeconds,
+        minWatchTimeout);
+  }
+}

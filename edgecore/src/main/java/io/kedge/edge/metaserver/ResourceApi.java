@@ -1,0 +1,687 @@
+package io.kedge.edge.metaserver;
+
+import io.kedge.edge.store.Gvr;
+import io.kedge.edge.store.ObjectChange;
+import io.kedge.edge.store.ObjectPage;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.edge.store.ResourceCatalog;
+import io.kedge.edge.store.ResourceCatalog.ApiResource;
+import io.kedge.edge.store.ResourceState;
+import io.kedge.edge.store.Scope;
+import io.kedge.edge.store.StoreEvent;
+import io.kedge.edge.store.StoredObject;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.status.KubeStatus;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Resource requests ({@code /api/...}, {@code /apis/...}): the read rules, writes and watches.
+ *
+ * <ul>
+ *   <li>Consistent reads (no {@code resourceVersion}) go to the cloud while it is reachable and
+ *       refresh the store with what comes back; only when the cloud cannot be reached (offline, no
+ *       answer, or 502/503/504 because the apiserver is out of its reach) are they answered from
+ *       the store. 403, 404, 409 and every other answer pass through unchanged.
+ *   <li>{@code resourceVersion=0} reads and watches are answered from the store once the scope is
+ *       kept current (the first such request subscribes it through the cloud).
+ *   <li>Writes go to the cloud with their query and body as they came; offline they get 503 with
+ *       {@code Retry-After}.
+ * </ul>
+ */
+final class ResourceApi {
+  private static final Logger LOG = LoggerFactory.getLogger(ResourceApi.class);
+  private static final int SCAN = 200;
+
+  private final ObjectStore store;
+  private final CloudApi cloud;
+  private final ResourceCatalog catalog;
+  private final Subscriptions subscriptions;
+  private final DiscoveryApi discovery;
+  private final MetaServerSettings settings;
+  private final Executor background;
+
+  ResourceApi(
+      ObjectStore store,
+      CloudApi cloud,
+      ResourceCatalog catalog,
+      Subscriptions subscriptions,
+      DiscoveryApi discovery,
+      MetaServerSettings settings,
+      Executor background) {
+    this.store = store;
+    this.cloud = cloud;
+    this.catalog = catalog;
+    this.subscriptions = subscriptions;
+    this.discovery = discovery;
+    this.settings = settings;
+    this.background = background;
+  }
+
+  CompletableFuture<Outcome> handle(Call c) {
+    RequestInfo info = c.info();
+    Optional<ApiResource> known = catalog.resource(info.group(), info.version(), info.resource());
+    String gv = info.apiVersion();
+    if (known.isEmpty() && !catalog.learned(gv) && cloud.online()) {
+      // A type the edge has not heard of yet (a new CRD): ask the cloud what it is.
+      return discovery
+          .learn(gv)
+          .thenCompose(
+              x -> route(c, catalog.resource(info.group(), info.version(), info.resource())));
+    }
+    return route(c, known);
+  }
+
+  private CompletableFuture<Outcome> route(Call c, Optional<ApiResource> known) {
+    RequestInfo info = c.info();
+    if (known.isEmpty()) {
+      return done(DiscoveryApi.notFound());
+    }
+    ApiResource res = known.get();
+    if (!info.extra().isEmpty()
+        || (res.namespaced() != info.namespaced()
+            && !(res.namespaced() && !info.hasName() && isCollectionRead(info)))
+        || (!info.subresource().isEmpty() && !res.subresources().contains(info.subresource()))) {
+      return done(DiscoveryApi.notFound());
+    }
+    if (!info.subresource().isEmpty()) {
+      return subresource(c, res);
+    }
+    return switch (info.verb()) {
+      case "get" -> get(c, res);
+      case "list" -> list(c, res);
+      case "watch" -> watch(c, res);
+      default -> write(c, res);
+    };
+  }
+
+  private static boolean isCollectionRead(RequestInfo info) {
+    return info.verb().equals("list") || info.verb().equals("watch");
+  }
+
+  // ---------------------------------------------------------------- get
+
+  private CompletableFuture<Outcome> get(Call c, ApiResource res) {
+    String rv = c.query().get("resourceVersion");
+    Scope scope = new Scope(res.gvr(), c.info().namespace());
+    if (rv == null || rv.isEmpty() || !rv.equals("0")) {
+      if (rv != null && !rv.isEmpty() && ObjectChange.parseResourceVersion(rv) == 0) {
+        return done(badResourceVersion(rv));
+      }
+      return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
+    }
+    return whenCurrent(scope)
+        .thenApply(x -> cachedGet(c, res))
+        .exceptionallyCompose(
+            t -> {
+              Throwable e = CloudApi.unwrap(t);
+              if (e instanceof ApiException && cloud.online()) {
+                // The edge may not keep the type current, but the caller may still read it.
+                return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
+              }
+              return done(cachedGet(c, res));
+            });
+  }
+
+  private Outcome cachedGet(Call c, ApiResource res) {
+    Negotiation.Choice ch = Negotiation.choose(c.accept());
+    if (ch.format() == Negotiation.Format.NONE) {
+      return notAcceptable();
+    }
+    RequestInfo info = c.info();
+    Optional<StoredObject> o = store.get(res.gvr(), info.namespace(), info.name());
+    if (o.isEmpty()) {
+      return Outcome.Response.status(
+          KubeStatus.notFound(res.gvr().group(), res.gvr().resource(), info.name()));
+    }
+    return Outcome.Response.of(
+        200, ch.contentType(), Encoding.object(o.get().json(), ch, c.query().get("includeObject")));
+  }
+
+  // ---------------------------------------------------------------- list
+
+  private CompletableFuture<Outcome> list(Call c, ApiResource res) {
+    QueryParams q = c.query();
+    LabelSelector labels = LabelSelector.parse(q.get("labelSelector"));
+    FieldSelector fields = FieldSelector.parse(q.get("fieldSelector"), res.gvr());
+    long limit = q.nonNegative("limit", 0);
+    String rv = q.get("resourceVersion", "");
+    String cont = q.get("continue", "");
+    String match = q.get("resourceVersionMatch", "");
+    if (!cont.isEmpty() && !rv.isEmpty()) {
+      return done(badRequest("specifying resource version is not allowed when using continue"));
+    }
+    if (!rv.isEmpty() && !rv.equals("0") && ObjectChange.parseResourceVersion(rv) == 0) {
+      return done(badResourceVersion(rv));
+    }
+    if (!match.isEmpty() && rv.isEmpty()) {
+      return done(
+          badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided"));
+    }
+    if (!match.isEmpty() && !match.equals("Exact") && !match.equals("NotOlderThan")) {
+      return done(badRequest("resourceVersionMatch: unsupported value \"" + match + "\""));
+    }
+    ListQuery lq =
+        new ListQuery(
+            new Scope(res.gvr(), c.info().namespace()),
+            labels,
+            fields,
+            (int) Math.min(limit, 100_000),
+            cont,
+            rv,
+            match);
+    if (!cont.isEmpty()) {
+      ContinueToken.decode(cont); // malformed tokens are a 400 before anything else
+    }
+    if (rv.equals("0")) {
+      ListQuery all = lq.withLimit(0); // as the apiserver's watch cache: no pages for "any version"
+      return whenCurrent(lq.scope())
+          .handle((x, t) -> t)
+          .thenCompose(
+              t -> {
+                Throwable e = t == null ? null : CloudApi.unwrap(t);
+                if (e instanceof ApiException && cloud.online()) {
+                  return viaCloud(
+                      c, () -> cachedList(c, res, all), r -> refreshFromList(c, res, lq, r));
+                }
+                return done(cachedList(c, res, all));
+              });
+    }
+    return viaCloud(c, () -> cachedList(c, res, lq), r -> refreshFromList(c, res, lq, r));
+  }
+
+  record ListQuery(
+      Scope scope,
+      LabelSelector labels,
+      FieldSelector fields,
+      int limit,
+      String cont,
+      String rv,
+      String match) {
+    ListQuery withLimit(int l) {
+      return new ListQuery(scope, labels, fields, l, cont, rv, match);
+    }
+
+    boolean everything() {
+      return labels.isEverything() && fields.isEverything();
+    }
+  }
+
+  private Outcome cachedList(Call c, ApiResource res, ListQuery lq) {
+    Negotiation.Choice ch = Negotiation.choose(c.accept());
+    if (ch.format() == Negotiation.Format.NONE) {
+      return notAcceptable();
+    }
+    Scope scope = lq.scope();
+    String prefix = scope.allNamespaces() ? "" : scope.namespace() + "/";
+    String after = "";
+    long listRv;
+    ResourceState st = store.resourceState(scope.gvr());
+    if (!lq.cont().isEmpty()) {
+      ContinueToken t = ContinueToken.decode(lq.cont());
+      after = prefix + t.lastKey();
+      listRv = t.resourceVersion();
+      if (changedSince(scope, listRv, after, st)) {
+        return Outcome.Response.status(
+            KubeStatus.failure(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result."
+                    + " You can start a new list without the continue parameter."));
+      }
+    } else {
+      listRv = 0;
+      if (!lq.rv().isEmpty() && !lq.rv().equals("0")) {
+        long want = ObjectChange.parseResourceVersion(lq.rv());
+        if (want > st.highwater()) {
+          return Outcome.Response.status(
+              KubeStatus.failure(
+                  504,
+                  "Timeout",
+                  "Too large resource version: " + want + ", current: " + st.highwater()));
+        }
+        if (lq.match().equals("Exact") && want < st.highwater()) {
+          return Outcome.Response.status(
+              KubeStatus.failure(
+                  410,
+                  "Expired",
+                  "too old resource version: " + want + " (" + st.highwater() + ")"));
+        }
+      }
+    }
+    List<byte[]> items = new ArrayList<>();
+    String lastKey = null;
+    boolean more = false;
+    long head = -1;
+    int limit = lq.limit();
+    scan:
+    while (true) {
+      ObjectPage page = store.list(scope, after, limit > 0 ? Math.max(SCAN, limit + 1) : 0);
+      if (head < 0) {
+        head = page.headSeq();
+        if (listRv == 0) {
+          listRv = page.state().highwater();
+        }
+      }
+      for (StoredObject o : page.objects()) {
+        after = o.sortKey();
+        if (!lq.everything()) {
+          JsonNode n = Json.parse(o.json());
+          if (!lq.labels().matches(n) || !lq.fields().matches(n)) {
+            continue;
+          }
+        }
+        if (limit > 0 && items.size() == limit) {
+          more = true;
+          break scan;
+        }
+        items.add(o.json());
+        lastKey = o.sortKey();
+      }
+      if (!page.more() || limit == 0) {
+        break;
+      }
+    }
+    String token =
+        more ? ContinueToken.after(listRv, lastKey.substring(prefix.length())).encode() : "";
+    String kind = kindOf(res);
+    byte[] body =
+        Encoding.list(
+            kind,
+            res.apiVersion(),
+            listRv > 0 ? Long.toString(listRv) : "",
+            token,
+            0,
+            items,
+            ch,
+            c.query().get("includeObject"));
+    return Outcome.Response.of(200, ch.contentType(), body);
+  }
+
+  /** Whether anything in {@code scope} after {@code afterKey} changed since version {@code rv}. */
+  private boolean changedSince(Scope scope, long rv, String afterKey, ResourceState st) {
+    if (st.highwater() <= rv) {
+      return false;
+    }
+    if (st.trimmedHighwater() >= rv) {
+      return true; // cannot tell any more
+    }
+    OptionalLong from = store.resumeAfter(scope.gvr(), rv);
+    if (from.isEmpty()) {
+      return false;
+    }
+    long seq = from.getAsLong();
+    while (true) {
+      List<StoreEvent> evs = store.events(scope.gvr(), seq, SCAN);
+      for (StoreEvent e : evs) {
+        seq = e.seq();
+        if (e.isSync()) {
+          continue;
+        }
+        if (!scope.allNamespaces() && !scope.namespace().equals(e.namespace())) {
+          continue;
+        }
+        if (StoredObject.sortKey(e.namespace(), e.name()).compareTo(afterKey) > 0) {
+          return true;
+        }
+      }
+      if (evs.size() < SCAN) {
+        return false;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- watch
+
+  private CompletableFuture<Outcome> watch(Call c, ApiResource res) {
+    QueryParams q = c.query();
+    LabelSelector labels = LabelSelector.parse(q.get("labelSelector"));
+    FieldSelector fields = FieldSelector.parse(q.get("fieldSelector"), res.gvr());
+    Negotiation.Choice ch = Negotiation.choose(c.accept());
+    if (ch.format() == Negotiation.Format.NONE || ch.format() == Negotiation.Format.YAML) {
+      return done(notAcceptable());
+    }
+    String rv = q.get("resourceVersion", "");
+    if (!rv.isEmpty() && !rv.equals("0") && ObjectChange.parseResourceVersion(rv) == 0) {
+      return done(badResourceVersion(rv));
+    }
+    long timeoutSeconds = q.nonNegative("timeoutSeconds", 0);
+    boolean bookmarks = q.bool("allowWatchBookmarks");
+    Duration timeout =
+        timeoutSeconds > 0
+            ? Duration.ofSeconds(Math.min(timeoutSeconds, 7 * 24 * 3600))
+            : randomTimeout();
+    Scope scope = new Scope(res.gvr(), c.info().namespace());
+    String name = c.info().name();
+    FieldSelector effective = fields;
+    if (!name.isEmpty()) { // the deprecated /watch/.../{name} form
+      effective =
+          FieldSelector.parse(
+              (fields.isEverything() ? "" : fields + ",") + "metadata.name=" + name, res.gvr());
+    }
+    FieldSelector fs = effective;
+    return whenCurrent(scope)
+        .handle((x, t) -> t == null ? null : CloudApi.unwrap(t))
+        .thenApply(
+            err -> {
+              if (err instanceof ApiException a && cloud.online()) {
+                return (Outcome) Outcome.Response.status(a.status());
+              }
+              return plan(
+                  scope, labels, fs, ch, q.get("includeObject"), bookmarks, res, timeout, rv);
+            });
+  }
+
+  private Outcome plan(
+      Scope scope,
+      LabelSelector labels,
+      FieldSelector fields,
+      Negotiation.Choice ch,
+      String includeObject,
+      boolean bookmarks,
+      ApiResource res,
+      Duration timeout,
+      String rv) {
+    Watcher.Start start;
+    long after = 0;
+    long clientRv = 0;
+    if (rv.isEmpty() || rv.equals("0")) {
+      start = Watcher.Start.SNAPSHOT;
+    } else {
+      clientRv = ObjectChange.parseResourceVersion(rv);
+      ResourceState st = store.resourceState(scope.gvr());
+      if (clientRv >= st.highwater()) {
+        start = Watcher.Start.LIVE;
+      } else {
+        long since = subscriptions.syncedSince(scope);
+        if (since > 0 && clientRv >= since && st.trimmedHighwater() < clientRv) {
+          OptionalLong from = store.resumeAfter(scope.gvr(), clientRv);
+          if (from.isPresent()) {
+            start = Watcher.Start.REPLAY;
+            after = from.getAsLong();
+          } else {
+            start = Watcher.Start.LIVE;
+          }
+        } else {
+          long oldest = Math.max(since, st.trimmedHighwater() + 1);
+          return new Outcome.WatchError(
+              KubeStatus.failure(
+                  410, "Expired", "too old resource version: " + clientRv + " (" + oldest + ")"),
+              ch);
+        }
+      }
+    }
+    return new Outcome.Watch(
+        new Watcher.Spec(
+            scope,
+            labels,
+            fields,
+            ch,
+            includeObject,
+            bookmarks,
+            kindOf(res),
+            res.apiVersion(),
+            timeout,
+            start,
+            after,
+            clientRv));
+  }
+
+  private Duration randomTimeout() {
+    long min = settings.minWatchTimeout().toMillis();
+    return Duration.ofMillis(min + ThreadLocalRandom.current().nextLong(Math.max(1, min)));
+  }
+
+  // ---------------------------------------------------------------- writes and subresources
+
+  private CompletableFuture<Outcome> write(Call c, ApiResource res) {
+    if (!cloud.online()) {
+      return done(offlineWrite());
+    }
+    return cloud
+        .send(c.toCloud())
+        .handle(
+            (r, err) -> {
+              if (err != null) {
+                Throwable e = CloudApi.unwrap(err);
+                if (e instanceof CloudApi.Unavailable u
+                    && !(u.getCause() instanceof TimeoutException)) {
+                  return offlineWrite();
+                }
+                return Outcome.Response.status(
+                    KubeStatus.failure(
+                        504,
+                        "Timeout",
+                        "the cloud did not answer in time; whether the request took effect is"
+                            + " unknown"));
+              }
+              if (r.successful() && r.json() && !c.info().verb().startsWith("delete")) {
+                background.execute(() -> refreshFromWrite(res, r));
+              }
+              return response(r);
+            });
+  }
+
+  private CompletableFuture<Outcome> subresource(Call c, ApiResource res) {
+    RequestInfo info = c.info();
+    boolean read = info.verb().equals("get");
+    if (!read) {
+      return write(c, res);
+    }
+    // Reads of subresources (status, log, scale, ...) are the cloud's; offline, the status of a
+    // stored object is still the object.
+    return viaCloud(
+        c,
+        () -> {
+          if (info.subresource().equals("status")) {
+            return cachedGet(c, res);
+          }
+          return unavailable("the cloud is unreachable; " + info.subresource() + " cannot be read");
+        },
+        r -> {});
+  }
+
+  // ---------------------------------------------------------------- cloud / cache plumbing
+
+  /**
+   * Sends {@code c} to the cloud and answers what it says; falls back to {@code cached} only when
+   * the cloud cannot be reached. {@code refresh} sees successful answers, after they are sent.
+   */
+  private CompletableFuture<Outcome> viaCloud(
+      Call c,
+      java.util.function.Supplier<Outcome> cached,
+      java.util.function.Consumer<CloudApi.Reply> refresh) {
+    if (!cloud.online()) {
+      return done(cached.get());
+    }
+    return cloud
+        .send(c.toCloud())
+        .handle(
+            (r, err) -> {
+              if (err != null || r.unavailable()) {
+                LOG.debug(
+                    "metaserver: {} {} answered from the store: {}",
+                    c.info().verb(),
+                    c.info().path(),
+                    err != null ? CloudApi.unwrap(err).getMessage() : "cloud answered " + r.code());
+                return cached.get();
+              }
+              background.execute(
+                  () -> {
+                    try {
+                      refresh.accept(r);
+                    } catch (RuntimeException e) {
+                      LOG.debug(
+                          "metaserver: not keeping the answer to {}: {}",
+                          c.info().path(),
+                          e.toString());
+                    }
+                  });
+              return response(r);
+            });
+  }
+
+  /** Completes once {@code scope} is current, waiting at most {@code syncWait}. */
+  private CompletableFuture<Void> whenCurrent(Scope scope) {
+    if (subscriptions.synced(scope) || !cloud.online()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return subscriptions
+        .ensure(scope)
+        .orTimeout(settings.syncWait().toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(
+            t -> {
+              Throwable e = CloudApi.unwrap(t);
+              if (e instanceof ApiException) {
+                return CompletableFuture.failedFuture(e);
+              }
+              // Not reachable in time: serve what the edge has.
+              return CompletableFuture.completedFuture(null);
+            });
+  }
+
+  private void refreshFromGet(Call c, ApiResource res, CloudApi.Reply r) {
+    RequestInfo info = c.info();
+    if (r.code() == 404 && r.json()) {
+      JsonNode s = Json.parse(r.body());
+      if ("NotFound".equals(s.path("reason").asString(""))) {
+        store.apply(
+            ObjectChange.delete(res.gvr(), kindOf(res), null, info.namespace(), info.name()));
+      }
+      return;
+    }
+    if (r.code() != 200 || !r.json()) {
+      return;
+    }
+    JsonNode o = Json.parse(r.body());
+    if (isObject(o, res)) {
+      store.apply(ObjectChange.upsert(res.gvr(), kindOf(res), o));
+    }
+  }
+
+  private void refreshFromWrite(ApiResource res, CloudApi.Reply r) {
+    JsonNode o = Json.parse(r.body());
+    if (isObject(o, res)) {
+      store.apply(ObjectChange.upsert(res.gvr(), kindOf(res), o));
+    }
+  }
+
+  private void refreshFromList(Call c, ApiResource res, ListQuery lq, CloudApi.Reply r) {
+    if (r.code() != 200 || !r.json()) {
+      return;
+    }
+    JsonNode list = Json.parse(r.body());
+    if (!list.path("kind").asString("").endsWith("List") || !list.path("items").isArray()) {
+      return;
+    }
+    List<ObjectChange> items = new ArrayList<>();
+    for (JsonNode i : list.path("items")) {
+      try {
+        items.add(ObjectChange.upsert(res.gvr(), kindOf(res), i));
+      } catch (IllegalArgumentException e) {
+        // not an object of this type; leave the store as it is
+      }
+    }
+    long listRv =
+        ObjectChange.parseResourceVersion(
+            list.path("metadata").path("resourceVersion").asString(""));
+    boolean complete =
+        lq.limit() == 0
+            && lq.cont().isEmpty()
+            && list.path("metadata").path("continue").asString("").isEmpty()
+            && (lq.rv().isEmpty());
+    if (complete && listRv > 0) {
+      // A consistent complete list also tells what is gone.
+      LabelSelector labels = lq.labels();
+      FieldSelector fields = lq.fields();
+      store.reconcile(
+          lq.scope(), items, listRv, o -> lq.everything() || matches(o, labels, fields));
+    } else if (!items.isEmpty()) {
+      store.applyAll(items);
+    }
+  }
+
+  private static boolean matches(StoredObject o, LabelSelector l, FieldSelector f) {
+    JsonNode n = Json.parse(o.json());
+    return l.matches(n) && f.matches(n);
+  }
+
+  private static boolean isObject(JsonNode o, ApiResource res) {
+    String kind = o.path("kind").asString("");
+    return o.isObject()
+        && o.path("metadata").path("name").isString()
+        && (kind.isEmpty() || kind.equals(res.kind()));
+  }
+
+  static String kindOf(ApiResource res) {
+    return res.kind();
+  }
+
+  private static Outcome response(CloudApi.Reply r) {
+    if (r.json() && r.code() >= 400) {
+      try {
+        JsonNode n = Json.parse(r.body());
+        if (n instanceof ObjectNode o && "Status".equals(o.path("kind").asString(""))) {
+          Outcome.Response s = Outcome.Response.status(o);
+          return new Outcome.Response(r.code(), r.contentType(), r.body(), s.headers());
+        }
+      } catch (RuntimeException e) {
+        // pass the bytes on as they are
+      }
+    }
+    return Outcome.Response.of(r.code(), r.contentType(), r.body());
+  }
+
+  private Outcome offlineWrite() {
+    ObjectNode s =
+        KubeStatus.failure(
+            503,
+            "ServiceUnavailable",
+            "the edge is disconnected from the cloud; writes are possible again once it is back");
+    ObjectNode d = s.putObject("details");
+    d.put("retryAfterSeconds", settings.retryAfterSeconds());
+    return Outcome.Response.status(s);
+  }
+
+  private Outcome unavailable(String message) {
+    ObjectNode s = KubeStatus.failure(503, "ServiceUnavailable", message);
+    s.putObject("details").put("retryAfterSeconds", settings.retryAfterSeconds());
+    return Outcome.Response.status(s);
+  }
+
+  static Outcome notAcceptable() {
+    return Outcome.Response.status(
+        KubeStatus.failure(
+            406,
+            "NotAcceptable",
+            "the server was unable to respond with a content type that the client supports"));
+  }
+
+  private static Outcome badRequest(String message) {
+    return Outcome.Response.status(KubeStatus.failure(400, "BadRequest", message));
+  }
+
+  private static Outcome badResourceVersion(String rv) {
+    return badRequest("invalid resource version \"" + rv + "\": must be a non-negative integer");
+  }
+
+  private static CompletableFuture<Outcome> done(Outcome o) {
+    return CompletableFuture.completedFuture(o);
+  }
+
+  static Gvr gvrOf(ApiResource r) {
+    return r.gvr();
+  }
+}

@@ -1,0 +1,430 @@
+package io.kedge.edge.metaserver;
+
+import io.kedge.edge.hub.CloudLinkListener;
+import io.kedge.edge.store.Gvr;
+import io.kedge.edge.store.ObjectChange;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.edge.store.Scope;
+import io.kedge.edge.store.ScopeRecord;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.application.Application;
+import io.kedge.protocol.status.KubeStatus;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The scopes (type, namespace) whose objects the edge keeps current, so that informer lists and
+ * watches can be answered from the store. Subscribing a scope registers a watch Application at the
+ * cloud (which then pushes every change, see {@code MetaManager}) and lists the scope once,
+ * reconciling the store with the list. Subscriptions are kept in the store; when the link comes
+ * back (or edgecore starts) they are re-registered with one {@code watchapp/sync} and listed again,
+ * so changes missed meanwhile reach the store and every open watch.
+ */
+public final class Subscriptions implements CloudLinkListener {
+  private static final Logger LOG = LoggerFactory.getLogger(Subscriptions.class);
+
+  enum State {
+    NEW,
+    SYNCED,
+    STALE,
+    FAILED
+  }
+
+  static final class Sub {
+    final Scope scope;
+    final String applicationId;
+    volatile long syncedSince;
+    volatile State state;
+    CompletableFuture<Void> inflight; // guarded by this
+    ApiException failure; // guarded by this
+    long failedAt; // guarded by this
+
+    Sub(Scope scope, String applicationId, long syncedSince, State state) {
+      this.scope = scope;
+      this.applicationId = applicationId;
+      this.syncedSince = syncedSince;
+      this.state = state;
+    }
+  }
+
+  private final ObjectStore store;
+  private final CloudApi cloud;
+  private final MetaServerSettings settings;
+  private final Map<Scope, Sub> subs = new ConcurrentHashMap<>();
+  private final AtomicBoolean resyncing = new AtomicBoolean();
+  private final AtomicBoolean resyncAgain = new AtomicBoolean();
+  private volatile boolean closed;
+
+  public Subscriptions(ObjectStore store, CloudApi cloud, MetaServerSettings settings) {
+    this.store = store;
+    this.cloud = cloud;
+    this.settings = settings;
+    for (ScopeRecord r : store.scopes()) {
+      subs.put(r.scope(), new Sub(r.scope(), r.applicationId(), r.syncedSince(), State.STALE));
+    }
+  }
+
+  /** Re-establishes stored subscriptions if the cloud is already reachable. */
+  public void start() {
+    if (cloud.online()) {
+      resyncAll();
+    }
+  }
+
+  public void close() {
+    closed = true;
+  }
+
+  /** Whether the store is current for {@code scope} (a covering scope is synced and online). */
+  public boolean synced(Scope scope) {
+    return covering(scope, State.SYNCED) != null;
+  }
+
+  /**
+   * The highwater from which the event log is complete for {@code scope}: the smallest over the
+   * subscriptions covering it; 0 when none ever synced.
+   */
+  public long syncedSince(Scope scope) {
+    long best = 0;
+    for (Sub s : subs.values()) {
+      if (s.scope.covers(scope) && s.syncedSince > 0 && (best == 0 || s.syncedSince < best)) {
+        best = s.syncedSince;
+      }
+    }
+    return best;
+  }
+
+  public List<Scope> scopes() {
+    return new ArrayList<>(subs.keySet());
+  }
+
+  private Sub covering(Scope scope, State state) {
+    Sub exact = subs.get(scope);
+    if (exact != null && exact.state == state) {
+      return exact;
+    }
+    if (!scope.allNamespaces()) {
+      Sub all = subs.get(Scope.all(scope.gvr()));
+      if (all != null && all.state == state) {
+        return all;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Completes when the store is current for {@code scope}; subscribes it first if needed. Fails
+   * with {@link CloudApi.Unavailable} when the cloud cannot be reached, or with an {@link
+   * ApiException} carrying the cloud's Status (403 when the edge may not watch it, 404 for an
+   * unknown type).
+   */
+  public CompletableFuture<Void> ensure(Scope scope) {
+    if (synced(scope)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (!cloud.online()) {
+      return CompletableFuture.failedFuture(new CloudApi.Unavailable("offline", null));
+    }
+    Sub s = subs.computeIfAbsent(scope, k -> new Sub(k, CloudApi.newId(), 0, State.NEW));
+    synchronized (s) {
+      if (s.state == State.SYNCED) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (s.inflight != null) {
+        return s.inflight;
+      }
+      if (s.state == State.FAILED
+          && System.currentTimeMillis() - s.failedAt
+              < settings.retryFailedSubscription().toMillis()) {
+        return CompletableFuture.failedFuture(s.failure);
+      }
+      CompletableFuture<Void> f = sync(s, true);
+      s.inflight = f;
+      f.whenComplete(
+          (v, t) -> {
+            synchronized (s) {
+              s.inflight = null;
+            }
+          });
+      return f;
+    }
+  }
+
+  @Override
+  public void connected() {
+    resyncAll();
+  }
+
+  @Override
+  public void disconnected() {
+    for (Sub s : subs.values()) {
+      if (s.state == State.SYNCED) {
+        s.state = State.STALE;
+      }
+    }
+    LOG.info("metaserver: cloud unreachable; {} cached scopes served as they are", subs.size());
+  }
+
+  /** Re-registers every subscription with one watchapp/sync, then lists each scope again. */
+  void resyncAll() {
+    if (closed || subs.isEmpty()) {
+      return;
+    }
+    if (!resyncing.compareAndSet(false, true)) {
+      resyncAgain.set(true); // the running one may be failing with the old connection
+      return;
+    }
+    resyncAgain.set(false);
+    Map<String, Application> watches = new LinkedHashMap<>();
+    Map<String, Sub> byId = new LinkedHashMap<>();
+    for (Sub s : subs.values()) {
+      if (s.state != State.FAILED) {
+        watches.put(s.applicationId, watchApplication(s));
+        byId.put(s.applicationId, s);
+        if (s.state == State.SYNCED) {
+          s.state = State.STALE;
+        }
+      }
+    }
+    LOG.info("metaserver: re-establishing {} cached scopes with the cloud", watches.size());
+    CompletableFuture<Void> chain =
+        cloud
+            .syncWatches(watches)
+            .thenAccept(
+                failed -> {
+                  for (Map.Entry<String, JsonNode> e : failed.entrySet()) {
+                    Sub s = byId.remove(e.getKey());
+                    if (s != null) {
+                      ObjectNode st = KubeStatus.fromErrStatus(e.getValue().path("Error"));
+                      fail(
+                          s,
+                          new ApiException(
+                              st != null ? st : KubeStatus.failure(500, "watch failed")));
+                    }
+                  }
+                });
+    for (Sub s : byId.values()) {
+      CompletableFuture<Void> mine = new CompletableFuture<>();
+      synchronized (s) {
+        if (s.inflight == null) {
+          s.inflight = mine;
+        }
+      }
+      chain =
+          chain.thenCompose(
+              v ->
+                  sync(s, false)
+                      .handle(
+                          (x, t) -> {
+                            complete(s, mine, t);
+                            return null;
+                          }));
+    }
+    chain.whenComplete(
+        (v, t) -> {
+          resyncing.set(false);
+          if (resyncAgain.getAndSet(false) && cloud.online()) {
+            resyncAll();
+          }
+          if (t != null) {
+            LOG.info(
+                "metaserver: re-establishing cached scopes stopped: {}",
+                CloudApi.unwrap(t).getMessage());
+            for (Sub s : byId.values()) {
+              synchronized (s) {
+                if (s.inflight != null && !s.inflight.isDone()) {
+                  CompletableFuture<Void> f = s.inflight;
+                  s.inflight = null;
+                  f.completeExceptionally(CloudApi.unwrap(t));
+                }
+              }
+            }
+          }
+        });
+  }
+
+  private static void complete(Sub s, CompletableFuture<Void> mine, Throwable t) {
+    synchronized (s) {
+      if (s.inflight == mine) {
+        s.inflight = null;
+      }
+    }
+    if (t == null) {
+      mine.complete(null);
+    } else {
+      mine.completeExceptionally(CloudApi.unwrap(t));
+    }
+  }
+
+  private CompletableFuture<Void> sync(Sub s, boolean register) {
+    Scope scope = s.scope;
+    CompletableFuture<Void> registered =
+        register ? register(s) : CompletableFuture.completedFuture(null);
+    return registered
+        .thenCompose(v -> store.saveScope(new ScopeRecord(scope, s.applicationId, s.syncedSince)))
+        .thenCompose(v -> listAll(scope))
+        .thenCompose(
+            list -> store.reconcile(scope, list.items(), list.resourceVersion(), o -> true))
+        .thenCompose(
+            events -> {
+              if (s.syncedSince == 0) {
+                s.syncedSince = Math.max(1, store.resourceState(scope.gvr()).highwater());
+              }
+              return store.saveScope(new ScopeRecord(scope, s.applicationId, s.syncedSince));
+            })
+        .thenRun(
+            () -> {
+              if (cloud.online()) {
+                s.state = State.SYNCED;
+                LOG.info("metaserver: {} is cached and current", scope);
+              }
+            })
+        .whenComplete(
+            (v, t) -> {
+              if (t == null) {
+                return;
+              }
+              Throwable c = CloudApi.unwrap(t);
+              if (c instanceof ApiException a) {
+                fail(s, a);
+              } else if (s.state == State.SYNCED) {
+                s.state = State.STALE;
+              }
+            });
+  }
+
+  private void fail(Sub s, ApiException a) {
+    synchronized (s) {
+      s.state = State.FAILED;
+      s.failure = a;
+      s.failedAt = System.currentTimeMillis();
+    }
+    LOG.info(
+        "metaserver: the cloud refused to keep {} current: {} {}",
+        s.scope,
+        a.code(),
+        a.getMessage());
+    int code = a.code();
+    if (code == 403 || code == 404 || code == 405) {
+      subs.remove(s.scope, s);
+      store.deleteScope(s.scope);
+    }
+  }
+
+  private CompletableFuture<Void> register(Sub s) {
+    return cloud
+        .send(watchApplication(s))
+        .thenAccept(
+            r -> {
+              if (!r.successful()) {
+                throw new ApiException(statusOf(r));
+              }
+            });
+  }
+
+  Application watchApplication(Sub s) {
+    RequestInfo info = collection(s.scope, "GET", "watch");
+    return cloud.application(
+        s.applicationId,
+        new CloudApi.Request(info, "watch=true", "application/json", "", null, ""));
+  }
+
+  record ListResult(List<ObjectChange> items, long resourceVersion) {}
+
+  /** Lists {@code scope} from the cloud, page by page (all pages at one resourceVersion). */
+  CompletableFuture<ListResult> listAll(Scope scope) {
+    return page(scope, "", new ArrayList<>(), 0, 0);
+  }
+
+  private CompletableFuture<ListResult> page(
+      Scope scope, String cont, List<ObjectChange> acc, long rv, int restarts) {
+    String query =
+        "limit=" + settings.listPage() + (cont.isEmpty() ? "" : "&continue=" + urlEncode(cont));
+    RequestInfo info = collection(scope, "GET", "list");
+    return cloud
+        .send(new CloudApi.Request(info, query, "application/json", "", null, ""))
+        .thenCompose(
+            r -> {
+              if (r.code() == 410 && !cont.isEmpty() && restarts < 3) {
+                // The snapshot expired between pages: start over.
+                return page(scope, "", new ArrayList<>(), 0, restarts + 1);
+              }
+              if (!r.successful()) {
+                throw new ApiException(statusOf(r));
+              }
+              JsonNode list = Json.parse(r.body());
+              String listKind = list.path("kind").asString("");
+              String kind =
+                  listKind.endsWith("List") ? listKind.substring(0, listKind.length() - 4) : "";
+              Gvr gvr = scope.gvr();
+              for (JsonNode item : list.path("items")) {
+                try {
+                  acc.add(ObjectChange.upsert(gvr, kind, item));
+                } catch (IllegalArgumentException e) {
+                  LOG.warn(
+                      "metaserver: skipping an unusable item in the list of {}: {}",
+                      scope,
+                      e.getMessage());
+                }
+              }
+              long pageRv =
+                  ObjectChange.parseResourceVersion(
+                      list.path("metadata").path("resourceVersion").asString(""));
+              long listRv = rv == 0 ? pageRv : rv;
+              String next = list.path("metadata").path("continue").asString("");
+              if (next.isEmpty()) {
+                return CompletableFuture.completedFuture(new ListResult(acc, listRv));
+              }
+              return page(scope, next, acc, listRv, restarts);
+            });
+  }
+
+  static ObjectNode statusOf(CloudApi.Reply r) {
+    try {
+      JsonNode n = Json.parse(r.body());
+      if (n instanceof ObjectNode o && "Status".equals(o.path("kind").asString(""))) {
+        return o;
+      }
+    } catch (RuntimeException e) {
+      // not a Status
+    }
+    return KubeStatus.failure(r.code(), "the cloud answered " + r.code());
+  }
+
+  /** The collection path of a scope, as a request to it. */
+  static RequestInfo collection(Scope scope, String method, String verb) {
+    Gvr g = scope.gvr();
+    String base =
+        g.group().isEmpty() ? "/api/" + g.version() : "/apis/" + g.group() + "/" + g.version();
+    String path =
+        base
+            + (scope.allNamespaces() ? "" : "/namespaces/" + scope.namespace())
+            + "/"
+            + g.resource();
+    return new RequestInfo(
+        true,
+        path,
+        method,
+        verb,
+        g.group(),
+        g.version(),
+        scope.namespace(),
+        g.resource(),
+        "",
+        "",
+        List.of());
+  }
+
+  private static String urlEncode(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+}
