@@ -31,11 +31,11 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
  * (DER CSR in a GET body; JWT or client certificate), issuing certificates valid for {@link
  * #validity}.
  */
-final class TestBootstrapServer implements AutoCloseable {
-  static final String JWT = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjR9.c2ln";
+public final class TestBootstrapServer implements AutoCloseable {
+  public static final String JWT = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjR9.c2ln";
 
   /** What one {@code /edge.crt} call carried. */
-  record CertRequest(
+  public record CertRequest(
       String method,
       String nodeName,
       String authorization,
@@ -45,12 +45,12 @@ final class TestBootstrapServer implements AutoCloseable {
 
   private final TestPki pki;
   private final HttpsServer server;
-  final List<CertRequest> requests = new CopyOnWriteArrayList<>();
-  final Map<String, Integer> hits = new ConcurrentHashMap<>();
-  volatile Duration validity = Duration.ofDays(365);
-  volatile byte[] servedCa;
+  public final List<CertRequest> requests = new CopyOnWriteArrayList<>();
+  public final Map<String, Integer> hits = new ConcurrentHashMap<>();
+  public volatile Duration validity = Duration.ofDays(365);
+  public volatile byte[] servedCa;
 
-  TestBootstrapServer(TestPki pki) throws IOException {
+  public TestBootstrapServer(TestPki pki) throws IOException {
     this.pki = pki;
     this.servedCa = der(pki.ca.certificate());
     server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -70,7 +70,7 @@ final class TestBootstrapServer implements AutoCloseable {
     server.start();
   }
 
-  static SSLContext serverContext(TestPki pki) {
+  public static SSLContext serverContext(TestPki pki) {
     try {
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(
@@ -84,7 +84,7 @@ final class TestBootstrapServer implements AutoCloseable {
     }
   }
 
-  static byte[] der(X509Certificate c) {
+  public static byte[] der(X509Certificate c) {
     try {
       return c.getEncoded();
     } catch (Exception e) {
@@ -92,11 +92,11 @@ final class TestBootstrapServer implements AutoCloseable {
     }
   }
 
-  URI uri() {
+  public URI uri() {
     return URI.create("https://127.0.0.1:" + server.getAddress().getPort());
   }
 
-  String token() {
+  public String token() {
     return CertificateBootstrap.sha256Hex(der(pki.ca.certificate())) + "." + JWT;
   }
 

@@ -46,32 +46,35 @@ import java.util.function.Predicate;
  * verified against the hub CA), recording the upgrade request, every message and every ping, and
  * able to send any frame to the connected edge.
  */
-final class TestCloudHub implements AutoCloseable {
+public final class TestCloudHub implements AutoCloseable {
   /** One accepted upgrade: path, headers (lower-cased names as sent), client certificate CN. */
-  record Upgrade(String uri, Map<String, String> headers, String clientCn, String serial) {}
+  public record Upgrade(String uri, Map<String, String> headers, String clientCn, String serial) {}
 
   private final TestPki pki;
   private final EventLoopGroup group;
   private volatile Channel server;
   private volatile int port;
-  final BlockingQueue<Message> received = new LinkedBlockingQueue<>();
-  final List<Upgrade> upgrades = new CopyOnWriteArrayList<>();
-  final List<Channel> sessions = new CopyOnWriteArrayList<>();
-  final AtomicInteger pings = new AtomicInteger();
+  public final BlockingQueue<Message> received = new LinkedBlockingQueue<>();
+  public final List<Upgrade> upgrades = new CopyOnWriteArrayList<>();
+  public final List<Channel> sessions = new CopyOnWriteArrayList<>();
+  public final AtomicInteger pings = new AtomicInteger();
 
   /** When false, pings are swallowed instead of answered (a cloud that has gone silent). */
-  volatile boolean answerPings = true;
+  public volatile boolean answerPings = true;
 
-  TestCloudHub(TestPki pki) {
+  /** Answers received messages: a non-null result is sent back to the edge. */
+  public volatile java.util.function.Function<Message, Message> responder = m -> null;
+
+  public TestCloudHub(TestPki pki) {
     this.pki = pki;
     this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   }
 
-  TestCloudHub start() throws Exception {
+  public TestCloudHub start() throws Exception {
     return start(0);
   }
 
-  TestCloudHub start(int bindPort) throws Exception {
+  public TestCloudHub start(int bindPort) throws Exception {
     SslContext ssl =
         SslContextBuilder.forServer(pki.serverKey, pki.serverCert, pki.ca.certificate())
             .trustManager(pki.ca.certificate())
@@ -109,16 +112,16 @@ final class TestCloudHub implements AutoCloseable {
     return this;
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
-  String address() {
+  public String address() {
     return "127.0.0.1:" + port;
   }
 
   /** Stops accepting and drops every session (like a cloudcore that died); can start again. */
-  void stopServing() throws InterruptedException {
+  public void stopServing() throws InterruptedException {
     server.close().sync();
     for (Channel c : sessions) {
       c.close().sync();
@@ -126,30 +129,30 @@ final class TestCloudHub implements AutoCloseable {
     sessions.clear();
   }
 
-  void restart() throws Exception {
+  public void restart() throws Exception {
     start(port);
   }
 
-  Channel session() {
+  public Channel session() {
     return sessions.isEmpty() ? null : sessions.get(sessions.size() - 1);
   }
 
-  void send(Message m) {
+  public void send(Message m) {
     sendText(MessageCodec.encodeToString(m));
   }
 
-  void sendText(String text) {
+  public void sendText(String text) {
     session().writeAndFlush(new TextWebSocketFrame(text)).syncUninterruptibly();
   }
 
-  void sendBinary(byte[] bytes) {
+  public void sendBinary(byte[] bytes) {
     session()
         .writeAndFlush(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(bytes)))
         .syncUninterruptibly();
   }
 
   /** The next received message matching {@code p}, skipping others; null after {@code max}. */
-  Message next(Predicate<Message> p, Duration max) throws InterruptedException {
+  public Message next(Predicate<Message> p, Duration max) throws InterruptedException {
     long deadline = System.nanoTime() + max.toNanos();
     while (true) {
       long left = deadline - System.nanoTime();
@@ -218,7 +221,12 @@ final class TestCloudHub implements AutoCloseable {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       try {
         if (msg instanceof TextWebSocketFrame || msg instanceof BinaryWebSocketFrame) {
-          received.add(MessageCodec.decode(ByteBufUtil.getBytes(((WebSocketFrame) msg).content())));
+          Message m = MessageCodec.decode(ByteBufUtil.getBytes(((WebSocketFrame) msg).content()));
+          received.add(m);
+          Message answer = responder.apply(m);
+          if (answer != null) {
+            ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encodeToString(answer)));
+          }
         }
       } finally {
         io.netty.util.ReferenceCountUtil.release(msg);

@@ -24,18 +24,18 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** A hub CA as CloudHub keeps it, with a server certificate for 127.0.0.1. */
-final class TestPki {
+public final class TestPki {
   private static final AtomicLong SERIAL = new AtomicLong(1000);
 
-  final CertificateAuthority ca;
-  final X509Certificate serverCert;
-  final PrivateKey serverKey;
+  public final CertificateAuthority ca;
+  public final X509Certificate serverCert;
+  public final PrivateKey serverKey;
 
-  TestPki() {
+  public TestPki() {
     this("127.0.0.1");
   }
 
-  TestPki(String serverIp) {
+  public TestPki(String serverIp) {
     ca = CertificateAuthority.create("KubeEdge", KeyPairs.ecP256(), Duration.ofDays(3650));
     KeyPair sk = KeyPairs.ecP256();
     serverCert =
@@ -46,7 +46,7 @@ final class TestPki {
   }
 
   /** A client certificate valid from now for exactly {@code validity}. */
-  X509Certificate issueClient(X500Name subject, PublicKey key, Duration validity) {
+  public X509Certificate issueClient(X500Name subject, PublicKey key, Duration validity) {
     try {
       Instant now = Instant.now();
       JcaX509v3CertificateBuilder b =
@@ -73,7 +73,7 @@ final class TestPki {
   }
 
   /** Credentials for {@code node} as a finished bootstrap would have stored them. */
-  EdgeCredentials credentialsFor(String commonName, Duration validity) {
+  public EdgeCredentials credentialsFor(String commonName, Duration validity) {
     KeyPair kp = KeyPairs.ecP256();
     X509Certificate cert =
         issueClient(new X500Name("O=system:nodes,CN=" + commonName), kp.getPublic(), validity);
