@@ -6,15 +6,23 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kedge.cloud.hub.HubPki;
+import io.kedge.cloud.hub.HubTls;
+import io.kedge.cloud.hub.JoinToken;
+import io.kedge.pki.TlsContexts;
+import io.kedge.protocol.config.CloudCoreConfig;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -23,6 +31,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The cluster side of {@code keadm init} and {@code keadm reset}: namespace, ServiceAccount, RBAC
@@ -190,34 +200,71 @@ final class CloudInstaller {
     }
   }
 
-  /** The join token from Secret kubeedge/tokensecret, if cloudcore has created it. */
-  Optional<String> token() {
-    Secret s = client.secrets().inNamespace(InitCommand.NAMESPACE).withName(TOKEN_SECRET).get();
-    if (s == null || s.getData() == null || s.getData().get(TOKEN_KEY) == null) {
-      return Optional.empty();
-    }
-    String t =
-        new String(Base64.getDecoder().decode(s.getData().get(TOKEN_KEY)), StandardCharsets.UTF_8)
-            .strip();
-    return t.isEmpty() ? Optional.empty() : Optional.of(t);
+  /**
+   * The hub CA and cloudcore's server certificate in Secrets {@code kubeedge/casecret} and {@code
+   * kubeedge/cloudcoresecret} (cloudcore's own code: existing ones are kept, missing ones created),
+   * and a fresh join token in {@code kubeedge/tokensecret} in cloudcore's token format, so that
+   * {@code keadm gettoken} works as soon as init returns.
+   */
+  HubTls ensureCredentials(CloudCoreConfig config) {
+    env.progress(
+        "init",
+        "CA and server certificate in Secrets "
+            + InitCommand.NAMESPACE
+            + "/"
+            + HubPki.CA_SECRET
+            + " and "
+            + InitCommand.NAMESPACE
+            + "/"
+            + HubPki.CERT_SECRET);
+    HubTls tls = HubPki.load(config.modules().cloudHub(), client);
+    Duration validity =
+        Duration.ofHours(2L * Math.max(1, config.modules().cloudHub().tokenRefreshDuration()));
+    String token =
+        JoinToken.create(
+            tls.ca().certificate(), HubPki.sec1(tls.ca().privateKey()), Instant.now(), validity);
+    env.progress(
+        "init",
+        "join token in Secret "
+            + InitCommand.NAMESPACE
+            + "/"
+            + TOKEN_SECRET
+            + " (valid "
+            + validity.toHours()
+            + " h; cloudcore renews it)");
+    Secret s =
+        new SecretBuilder()
+            .withNewMetadata()
+            .withName(TOKEN_SECRET)
+            .withNamespace(InitCommand.NAMESPACE)
+            .endMetadata()
+            .withData(
+                Map.of(
+                    TOKEN_KEY,
+                    Base64.getEncoder().encodeToString(token.getBytes(StandardCharsets.US_ASCII))))
+            .build();
+    client.resource(s).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+    return tls;
   }
 
   /**
-   * Waits until cloudcore has published the join token, while {@code alive} holds; prints progress
-   * every 10 s.
+   * Waits until cloudcore's certificate server on this machine presents a certificate from the hub
+   * CA, while {@code alive} holds; prints progress every 10 s.
    */
-  String awaitToken(Duration atMost, BooleanSupplier alive, Path log) {
+  void awaitCloudcore(
+      X509Certificate ca, String host, int port, Duration atMost, BooleanSupplier alive, Path log) {
+    SSLContext trustHubCa = TlsContexts.client(List.of(ca), null, null);
     long t0 = System.nanoTime();
     long deadline = t0 + atMost.toNanos();
     long nextNote = t0 + Duration.ofSeconds(10).toNanos();
     while (true) {
-      try {
-        Optional<String> t = token();
-        if (t.isPresent()) {
-          return t.get();
-        }
-      } catch (KubernetesClientException e) {
-        // apiserver hiccup: keep waiting
+      try (SSLSocket socket = (SSLSocket) trustHubCa.getSocketFactory().createSocket()) {
+        socket.connect(new InetSocketAddress(host, port), 2000);
+        socket.setSoTimeout(5000);
+        socket.startHandshake();
+        return;
+      } catch (IOException e) {
+        // not listening yet, or another server holds the port (then the CA check fails)
       }
       long now = System.nanoTime();
       if (!alive.getAsBoolean()) {
@@ -226,9 +273,11 @@ final class CloudInstaller {
       }
       if (now > deadline) {
         throw new KeadmException(
-            "cloudcore did not publish the join token (Secret kubeedge/"
-                + TOKEN_SECRET
-                + ") within "
+            "cloudcore did not answer on "
+                + host
+                + ":"
+                + port
+                + " with the hub CA's certificate within "
                 + atMost.toSeconds()
                 + " s; its log "
                 + log
@@ -238,13 +287,29 @@ final class CloudInstaller {
       if (now > nextNote) {
         env.progress(
             "init",
-            "waiting for cloudcore to publish the join token ("
+            "waiting for cloudcore to listen on "
+                + host
+                + ":"
+                + port
+                + " ("
                 + Duration.ofNanos(now - t0).toSeconds()
                 + " s)");
         nextNote = now + Duration.ofSeconds(10).toNanos();
       }
       sleep(250);
     }
+  }
+
+  /** The join token from Secret kubeedge/tokensecret, if there is one. */
+  Optional<String> token() {
+    Secret s = client.secrets().inNamespace(InitCommand.NAMESPACE).withName(TOKEN_SECRET).get();
+    if (s == null || s.getData() == null || s.getData().get(TOKEN_KEY) == null) {
+      return Optional.empty();
+    }
+    String t =
+        new String(Base64.getDecoder().decode(s.getData().get(TOKEN_KEY)), StandardCharsets.UTF_8)
+            .strip();
+    return t.isEmpty() ? Optional.empty() : Optional.of(t);
   }
 
   /** Removes everything {@code init} created in the cluster except the CRDs (they hold data). */

@@ -45,8 +45,7 @@ public final class GetTokenCommand implements Callable<Integer> {
                               + CloudInstaller.TOKEN_SECRET
                               + " of "
                               + cluster.server()
-                              + "; run 'keadm init' first (cloudcore creates the token when it"
-                              + " starts)"));
+                              + "; run 'keadm init' first"));
       env.out().println(token);
       return 0;
     } catch (KubernetesClientException e) {

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kedge.cloud.hub.HubTls;
 import io.kedge.testkit.ServiceAccountKubeconfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +46,7 @@ public final class InitCommand implements Callable<Integer> {
   static final String NAMESPACE = "kubeedge";
   static final String CONFIGMAP = "cloudcore";
   static final String CONFIG_KEY = "cloudcore.yaml";
-  static final Duration TOKEN_TIMEOUT = Duration.ofSeconds(180);
+  static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
   private final KeadmEnvironment env;
 
@@ -197,11 +198,25 @@ public final class InitCommand implements Callable<Integer> {
           cluster.caPem(),
           layout.cloudcoreKubeconfig());
       CloudRecord.write(layout, cluster.kubeconfig(), version);
+      HubTls tls = installer.ensureCredentials(values.config());
 
       env.progress("init", "starting cloudcore as a " + services.describe(service));
       services.start(service);
-      env.progress("init", "waiting for cloudcore to publish the join token");
-      installer.awaitToken(TOKEN_TIMEOUT, () -> services.running(service), service.log());
+      var https = values.config().modules().cloudHub().https();
+      String probeHost =
+          https.address() == null || https.address().isBlank() || https.address().equals("0.0.0.0")
+              ? "127.0.0.1"
+              : https.address();
+      env.progress(
+          "init",
+          "waiting for cloudcore to serve certificates on " + probeHost + ":" + https.port());
+      installer.awaitCloudcore(
+          tls.ca().certificate(),
+          probeHost,
+          https.port(),
+          START_TIMEOUT,
+          () -> services.running(service),
+          service.log());
       String ip = values.config().modules().cloudHub().advertiseAddress().get(0);
       int port = values.config().modules().cloudHub().websocket().port();
       int certPort = values.config().modules().cloudHub().https().port();

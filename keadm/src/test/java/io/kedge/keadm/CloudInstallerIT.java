@@ -4,22 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kedge.cloud.hub.JoinToken;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.ServiceAccountKubeconfig;
 import io.kedge.testkit.junit.WithControlPlane;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,7 +81,13 @@ class CloudInstallerIT {
         new KubernetesClientBuilder()
             .withConfig(Config.fromKubeconfig(null, Files.readString(kc), kc.toString()))
             .build()) {
-      assertThatThrownBy(() -> asCloudcore.secrets().inNamespace("kube-system").list())
+      var probe =
+          new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+              .withNewMetadata()
+              .withName("keadm-rbac-probe")
+              .endMetadata()
+              .build();
+      assertThatThrownBy(() -> asCloudcore.namespaces().resource(probe).create())
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("system:serviceaccount:kubeedge:cloudcore");
     }
@@ -120,23 +123,20 @@ class CloudInstallerIT {
     assertThat(missing.err()).contains("no join token").contains("keadm init");
     assertThat(missing.out()).isEmpty();
 
-    installer().apply(installer().manifests(false));
-    String token = "ab".repeat(32) + ".eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln";
-    admin
-        .secrets()
-        .inNamespace("kubeedge")
-        .resource(
-            new SecretBuilder()
-                .withNewMetadata()
-                .withName("tokensecret")
-                .withNamespace("kubeedge")
-                .endMetadata()
-                .withData(
-                    Map.of(
-                        "tokendata",
-                        Base64.getEncoder().encodeToString(token.getBytes(StandardCharsets.UTF_8))))
-                .build())
-        .create();
+    CloudInstaller i = installer();
+    i.apply(i.manifests(false));
+    var values = CloudCoreValues.build(List.of(), List.of("127.0.0.1"), InstallLayout.of(null));
+    var tls = i.ensureCredentials(values.config());
+    String first = i.token().orElseThrow();
+    assertThat(first.split("\\.")).hasSize(4);
+    assertThat(first.substring(0, 64)).isEqualTo(JoinToken.caHash(tls.ca().certificate()));
+    assertThat(admin.secrets().inNamespace("kubeedge").withName("casecret").get()).isNotNull();
+    assertThat(admin.secrets().inNamespace("kubeedge").withName("cloudcoresecret").get())
+        .isNotNull();
+    // A second init keeps the CA, so joined edges stay valid.
+    var again = i.ensureCredentials(values.config());
+    assertThat(again.ca().certificate()).isEqualTo(tls.ca().certificate());
+    String token = i.token().orElseThrow();
     KeadmRun r = KeadmRun.run("gettoken", "--kube-config", plane.adminKubeconfig().toString());
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).isEqualTo(token + "\n");
