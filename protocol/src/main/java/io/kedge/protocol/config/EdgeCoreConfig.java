@@ -118,6 +118,8 @@ public record EdgeCoreConfig(
    * @param server address MetaServer listens on ({@code 127.0.0.1:10550})
    * @param dummyServer the address pods reach it at ({@code 169.254.30.10:10550})
    * @param maxRequestBytes Kedge: largest accepted request body (413 beyond)
+   * @param pkiDir Kedge: where the serving certificate, the Kubernetes CA and the issuer keys are
+   *     kept (KubeEdge: always {@code /etc/kubeedge/pki/metaserver})
    */
   public record MetaServerConfig(
       boolean enable,
@@ -129,5 +131,6 @@ public record EdgeCoreConfig(
       List<String> apiAudiences,
       List<String> serviceAccountKeyFiles,
       String dummyServer,
-      long maxRequestBytes) {}
+      long maxRequestBytes,
+      String pkiDir) {}
 }
