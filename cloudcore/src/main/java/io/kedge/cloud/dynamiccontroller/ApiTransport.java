@@ -42,6 +42,9 @@ final class ApiTransport {
   private final Duration timeout;
   private final java.net.http.HttpClient podClient;
   private final HttpClient ownClient;
+  // The apiserver allows 250 concurrent HTTP/2 streams per connection by default.
+  private final AsyncLimiter podLimit = new AsyncLimiter(200);
+  private final AsyncLimiter ownLimit = new AsyncLimiter(200);
 
   ApiTransport(KubeClients kube, Duration timeout) {
     Config cfg = kube.config();
@@ -75,12 +78,10 @@ final class ApiTransport {
     }
     try {
       if (caller instanceof Caller.Pod p) {
-        return sendAsPod(uri, r, p.token());
+        return podLimit.submit(() -> sendAsPod(uri, r, p.token()));
       }
-      if (caller instanceof Caller.Node n) {
-        return sendOwn(uri, r, n.node());
-      }
-      return sendOwn(uri, r, null);
+      String node = caller instanceof Caller.Node n ? n.node() : null;
+      return ownLimit.submit(() -> sendOwn(uri, r, node));
     } catch (IllegalArgumentException e) {
       // e.g. a header value with control characters
       return CompletableFuture.failedFuture(

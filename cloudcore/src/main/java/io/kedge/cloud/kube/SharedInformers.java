@@ -222,8 +222,22 @@ public final class SharedInformers implements AutoCloseable {
             .whenComplete(
                 (v, t) -> {
                   if (t == null) {
-                    LOG.info("informer {}: synced", resource.gvr());
-                    synced.complete(null);
+                    // fabric8's store is complete now, its notifications may still be on their
+                    // way: take the store as the initial state, so that "synced" means a
+                    // snapshot here holds everything listed.
+                    List<JsonNode> listed = new ArrayList<>();
+                    for (GenericKubernetesResource r : i.getStore().list()) {
+                      listed.add(toJson(r));
+                    }
+                    events.execute(
+                        () -> {
+                          for (JsonNode o : listed) {
+                            apply(EventType.ADDED, o);
+                          }
+                          LOG.info(
+                              "informer {}: synced, {} objects", resource.gvr(), listed.size());
+                          synced.complete(null);
+                        });
                   } else {
                     ApiStatusException s =
                         ApiStatusException.from(
@@ -320,6 +334,13 @@ public final class SharedInformers implements AutoCloseable {
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
       JsonNode old;
+      if (type != EventType.DELETED) {
+        Map<String, JsonNode> m = objects.get(ns);
+        JsonNode cur = m == null ? null : m.get(name);
+        if (cur != null && !newer(obj, cur)) {
+          return; // already known (the initial state), or a late notification of an older version
+        }
+      }
       if (type == EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);
         old = m == null ? null : m.remove(name);
@@ -342,6 +363,17 @@ public final class SharedInformers implements AutoCloseable {
           LOG.error(
               "informer {}: subscriber failed on {} {}/{}", resource.gvr(), type, ns, name, e);
         }
+      }
+    }
+
+    /** Whether {@code a} is a later version than {@code b} (etcd revisions are numbers). */
+    private static boolean newer(JsonNode a, JsonNode b) {
+      String ra = a.path("metadata").path("resourceVersion").asString("");
+      String rb = b.path("metadata").path("resourceVersion").asString("");
+      try {
+        return Long.parseLong(ra) > Long.parseLong(rb);
+      } catch (NumberFormatException e) {
+        return !ra.equals(rb);
       }
     }
 

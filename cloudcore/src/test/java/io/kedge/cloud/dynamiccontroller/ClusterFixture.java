@@ -2,6 +2,7 @@ package io.kedge.cloud.dynamiccontroller;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -11,6 +12,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.testkit.ControlPlane;
@@ -107,8 +109,13 @@ final class ClusterFixture {
         .create();
   }
 
-  /** A pod bound to {@code node} (no kubelet runs it; binding is what matters here). */
+  /**
+   * A pod bound to {@code node} (no kubelet runs it; binding is what matters here). The Node object
+   * is created too, or the pod garbage collector would delete the pod as an orphan; the pod
+   * tolerates every taint, so that the node never becoming Ready does not evict it.
+   */
   static Pod pod(KubernetesClient admin, String ns, String name, String sa, String node) {
+    node(admin, node);
     Pod p =
         new PodBuilder()
             .withNewMetadata()
@@ -117,6 +124,9 @@ final class ClusterFixture {
             .withNewSpec()
             .withServiceAccountName(sa)
             .withNodeName(node)
+            .addNewToleration()
+            .withOperator("Exists")
+            .endToleration()
             .addNewContainer()
             .withName("c")
             .withImage("busybox")
@@ -133,6 +143,27 @@ final class ClusterFixture {
           return true;
         });
     return created[0];
+  }
+
+  static void node(KubernetesClient admin, String node) {
+    if (admin.nodes().withName(node).get() == null) {
+      try {
+        admin
+            .nodes()
+            .resource(
+                new NodeBuilder()
+                    .withNewMetadata()
+                    .withName(node)
+                    .addToLabels("node-role.kubernetes.io/edge", "")
+                    .endMetadata()
+                    .build())
+            .create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** A token bound to {@code pod} (as the kubelet gets one for the pod's projected volume). */

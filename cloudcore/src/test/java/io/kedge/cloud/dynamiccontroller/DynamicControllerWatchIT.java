@@ -1,0 +1,306 @@
+package io.kedge.cloud.dynamiccontroller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.protocol.application.Application;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.message.Sources;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Watches: initial state and changes with selectors, as KubeEdge edges receive them; {@code
+ * watchapp/sync}; the end of a watch when its pod goes, when RBAC no longer allows it, and when its
+ * node stays away; node identity for tokenless watches.
+ */
+@WithControlPlane
+class DynamicControllerWatchIT {
+  @TempDir static Path tmp;
+
+  static KubeClients cloudcore;
+  static RecordingMessenger messenger;
+  static DynamicController controller;
+  static String ns;
+  static String token;
+
+  @BeforeAll
+  static void setUp(ControlPlane plane, KubernetesClient admin) {
+    cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    messenger = new RecordingMessenger();
+    controller =
+        new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
+    controller.start().join();
+    ns = ClusterFixture.namespace(admin, "watch");
+    ClusterFixture.serviceAccount(admin, ns, "app");
+    ClusterFixture.grant(admin, ns, "app", List.of("configmaps"), List.of("get", "list", "watch"));
+    token = ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "app", "app", "edge-w"));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (controller != null) {
+      controller.close();
+    }
+    if (cloudcore != null) {
+      cloudcore.close();
+    }
+  }
+
+  static List<Message> deliveredFor(String node, String resourcePrefix) {
+    return messenger.delivered(node).stream()
+        .filter(m -> m.resource().startsWith(resourcePrefix))
+        .toList();
+  }
+
+  static void createCm(KubernetesClient admin, String ns, String name, String app) {
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToLabels("app", app)
+                .endMetadata()
+                .addToData("v", "1")
+                .build())
+        .create();
+  }
+
+  @Test
+  void initialStateThenChangesFilteredBySelector(KubernetesClient admin) {
+    createCm(admin, ns, "web-1", "web");
+    createCm(admin, ns, "db-1", "db");
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-w", controller, messenger);
+    var r =
+        e.http(
+            "GET",
+            "/api/v1/namespaces/" + ns + "/configmaps?watch=true&labelSelector=app%3Dweb",
+            token);
+    assertThat(r.approved()).as(r.message()).isTrue();
+    assertThat(r.code()).isEqualTo(200);
+
+    // initial state: only the matching object, as an insert with its resourceVersion
+    List<Message> initial = deliveredFor("edge-w", ns + "/configmap/");
+    assertThat(initial).extracting(Message::resource).containsExactly(ns + "/configmap/web-1");
+    Message first = initial.get(0);
+    assertThat(first.operation()).isEqualTo(Operations.INSERT);
+    assertThat(first.source()).isEqualTo(Sources.DYNAMIC_CONTROLLER);
+    assertThat(first.group()).isEqualTo(Sources.GROUP_RESOURCE);
+    assertThat(first.header().resourceVersion())
+        .isEqualTo(first.content().at("/metadata/resourceVersion").asString())
+        .isNotEmpty();
+    assertThat(first.content().path("kind").asString()).isEqualTo("ConfigMap");
+    assertThat(first.content().path("apiVersion").asString()).isEqualTo("v1");
+
+    // changes
+    createCm(admin, ns, "web-2", "web");
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .withName("web-2")
+        .edit(
+            c -> {
+              c.getData().put("v", "2");
+              return c;
+            });
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .withName("db-1")
+        .edit(
+            c -> {
+              c.getMetadata().getLabels().put("app", "web"); // now matches
+              return c;
+            });
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .withName("web-1")
+        .edit(
+            c -> {
+              c.getMetadata().getLabels().put("app", "other"); // no longer matches
+              return c;
+            });
+    admin.configMaps().inNamespace(ns).withName("web-2").delete();
+    Waits.until(
+        "changes delivered",
+        Duration.ofSeconds(30),
+        () -> deliveredFor("edge-w", ns + "/configmap/").size() >= 6);
+    List<String> seen =
+        deliveredFor("edge-w", ns + "/configmap/").stream()
+            .skip(1)
+            .map(m -> m.operation() + " " + m.resource().substring(ns.length() + 11))
+            .toList();
+    assertThat(seen)
+        .containsExactly(
+            "insert web-2", "update web-2", "insert db-1", "delete web-1", "delete web-2");
+
+    // the watch ends with watchapp/sync leaving it out
+    assertThat(controller.watchIds("edge-w")).contains(r.app().id());
+    JsonNode failed = e.sync(Map.of());
+    assertThat(failed.size()).isZero();
+    assertThat(controller.watchIds("edge-w")).isEmpty();
+    int before = messenger.delivered("edge-w").size();
+    createCm(admin, ns, "web-3", "web");
+    createCm(admin, ns, "after", "other");
+    // a marker for "events have been processed": another watch (new id) sees "after"
+    var marker =
+        e.http(
+            "GET",
+            "/api/v1/namespaces/" + ns + "/configmaps?watch=1&fieldSelector=metadata.name%3Dafter",
+            token);
+    assertThat(marker.approved()).isTrue();
+    Waits.until(
+        "marker delivered",
+        Duration.ofSeconds(30),
+        () -> !deliveredFor("edge-w", ns + "/configmap/after").isEmpty());
+    assertThat(deliveredFor("edge-w", ns + "/configmap/web-3")).isEmpty();
+    assertThat(messenger.delivered("edge-w").size()).isGreaterThan(before);
+    e.sync(Map.of());
+  }
+
+  @Test
+  void watchappSyncAddsRemovesAndReportsFailures() {
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-s", controller, messenger);
+    Application keep =
+        SimulatedMetaServer.kubeEdgeApp(
+            "watch", "/core/v1/services/default/null", "{\"watch\":true}", null, "");
+    Application drop =
+        SimulatedMetaServer.kubeEdgeApp(
+            "watch", "/core/v1/nodes/null/null", "{\"watch\":true}", null, "");
+    assertThat(e.send(keep).approved()).isTrue();
+    assertThat(e.send(drop).approved()).isTrue();
+    assertThat(controller.watchIds("edge-s")).containsExactlyInAnyOrder(keep.id(), drop.id());
+
+    Application added =
+        SimulatedMetaServer.kubeEdgeApp(
+            "watch", "/core/v1/pods/null/null", "{\"watch\":true}", null, "");
+    Application missing =
+        SimulatedMetaServer.kubeEdgeApp(
+            "watch", "/nothere.example.com/v1/widgets/null/null", "{\"watch\":true}", null, "");
+    Application forbidden =
+        SimulatedMetaServer.kubeEdgeApp(
+            "watch", "/core/v1/secrets/" + ns + "/null", "{\"watch\":true}", null, "");
+    JsonNode failed =
+        e.sync(
+            Map.of(
+                keep.id(),
+                keep,
+                added.id(),
+                added,
+                missing.id(),
+                missing,
+                forbidden.id(),
+                forbidden));
+    assertThat(controller.watchIds("edge-s")).containsExactlyInAnyOrder(keep.id(), added.id());
+    assertThat(failed.propertyNames()).containsExactlyInAnyOrder(missing.id(), forbidden.id());
+    assertThat(failed.path(missing.id()).path("Status").asString()).isEqualTo("Rejected");
+    assertThat(failed.at("/" + missing.id() + "/Error/ErrStatus/code").asInt()).isEqualTo(404);
+    assertThat(failed.at("/" + forbidden.id() + "/Error/ErrStatus/code").asInt()).isEqualTo(403);
+    assertThat(failed.at("/" + forbidden.id() + "/Error/ErrStatus/message").asString())
+        .contains("User \"system:node:edge-s\" cannot watch resource \"secrets\"");
+    e.sync(Map.of());
+    assertThat(controller.watchIds("edge-s")).isEmpty();
+  }
+
+  @Test
+  void aPodWithoutWatchRightsIsForbidden(KubernetesClient admin) {
+    ClusterFixture.serviceAccount(admin, ns, "nowatch");
+    String t =
+        ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "nowatch", "nowatch", "edge-w"));
+    var r =
+        new SimulatedMetaServer("edge-w", controller, messenger)
+            .http("GET", "/api/v1/namespaces/" + ns + "/configmaps?watch=true", t);
+    assertThat(r.approved()).isFalse();
+    assertThat(r.code()).isEqualTo(403);
+    assertThat(r.message())
+        .isEqualTo(
+            "configmaps is forbidden: User \"system:serviceaccount:"
+                + ns
+                + ":nowatch\" cannot watch resource \"configmaps\" in API group \"\" in the namespace \""
+                + ns
+                + "\"");
+  }
+
+  @Test
+  void theWatchEndsWhenItsPodIsDeleted(KubernetesClient admin) {
+    Pod p = ClusterFixture.pod(admin, ns, "short-lived", "app", "edge-p");
+    String t = ClusterFixture.token(admin, p);
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-p", controller, messenger);
+    var r = e.http("GET", "/api/v1/namespaces/" + ns + "/configmaps?watch=true", t);
+    assertThat(r.approved()).as(r.message()).isTrue();
+    assertThat(controller.watchIds("edge-p")).hasSize(1);
+    ClusterFixture.deletePodNow(admin, p);
+    Waits.until(
+        "watch of the deleted pod removed",
+        Duration.ofSeconds(30),
+        () -> controller.watchIds("edge-p").isEmpty());
+  }
+
+  @Test
+  void theWatchEndsWhenRbacNoLongerAllowsIt(KubernetesClient admin) {
+    ClusterFixture.serviceAccount(admin, ns, "revoked");
+    ClusterFixture.grant(admin, ns, "revoked", List.of("pods"), List.of("watch"));
+    String t =
+        ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "revoked", "revoked", "edge-v"));
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-v", controller, messenger);
+    var r = e.http("GET", "/api/v1/namespaces/" + ns + "/pods?watch=true", t);
+    assertThat(r.approved()).as(r.message()).isTrue();
+    assertThat(controller.watchIds("edge-v")).hasSize(1);
+    admin.rbac().roleBindings().inNamespace(ns).withName("revoked-pods").delete();
+    Waits.until(
+        "watch removed after the RoleBinding went",
+        Duration.ofSeconds(30),
+        () -> controller.watchIds("edge-v").isEmpty());
+    var again = e.http("GET", "/api/v1/namespaces/" + ns + "/pods?watch=true", t);
+    assertThat(again.code()).isEqualTo(403);
+  }
+
+  @Test
+  void aNodeThatStaysAwayLosesItsWatches() throws InterruptedException {
+    RecordingMessenger m = new RecordingMessenger();
+    try (DynamicController c =
+        new DynamicController(
+            DynamicControllerOptions.defaults().withDisconnectGrace(Duration.ofSeconds(2)),
+            cloudcore,
+            m,
+            null)) {
+      SimulatedMetaServer e = new SimulatedMetaServer("edge-d", c, m);
+      Application w =
+          SimulatedMetaServer.kubeEdgeApp(
+              "watch", "/core/v1/services/default/null", "{\"watch\":true}", null, "");
+      assertThat(e.send(w).approved()).isTrue();
+      // away briefly: kept (its removal is called off when it comes back)
+      m.setConnected("edge-d", false);
+      c.disconnected("edge-d");
+      m.setConnected("edge-d", true);
+      c.connected("edge-d");
+      Thread.sleep(3000); // longer than the grace period
+      assertThat(c.watchIds("edge-d")).containsExactly(w.id());
+      // away for longer than the grace period: removed
+      m.setConnected("edge-d", false);
+      c.disconnected("edge-d");
+      Waits.until(
+          "watches of the departed node removed",
+          Duration.ofSeconds(30),
+          () -> c.watchIds("edge-d").isEmpty());
+      assertThat(c.informedTypes()).doesNotContain("services/v1");
+    }
+  }
+}
