@@ -68,6 +68,7 @@ public final class AccessReviewer implements AutoCloseable {
   private final long ttlNanos;
   private final LongSupplier clock;
   private final Map<Key, Entry> cache = new ConcurrentHashMap<>();
+  private final AtomicLong nextSweep = new AtomicLong();
   private final AtomicLong generation = new AtomicLong();
   private final AtomicBoolean notifyPending = new AtomicBoolean();
   private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
@@ -124,6 +125,10 @@ public final class AccessReviewer implements AutoCloseable {
             });
     if (mine[0] == null) {
       return entry.decision;
+    }
+    long due = nextSweep.get();
+    if (now - due >= 0 && nextSweep.compareAndSet(due, now + ttlNanos)) {
+      cache.values().removeIf(e -> now - e.expiresAt >= 0); // nothing else drops stale verdicts
     }
     CompletableFuture<Decision> f = mine[0];
     blocking.execute(

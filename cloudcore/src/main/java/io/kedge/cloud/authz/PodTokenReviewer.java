@@ -44,6 +44,8 @@ public final class PodTokenReviewer {
   private final long ttlNanos;
   private final LongSupplier clock;
   private final Map<String, Entry> cache = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong nextSweep =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public PodTokenReviewer(KubernetesClient client, Executor blocking, Duration ttl) {
     this(client, blocking, ttl, System::nanoTime);
@@ -78,6 +80,7 @@ public final class PodTokenReviewer {
     if (mine[0] == null) {
       return entry.verdict;
     }
+    sweep(now);
     CompletableFuture<PodTokenIdentity> f = mine[0];
     blocking.execute(
         () -> {
@@ -96,6 +99,14 @@ public final class PodTokenReviewer {
           }
         });
     return f;
+  }
+
+  /** Drops expired verdicts now and then (tokens rotate; nothing else would remove them). */
+  private void sweep(long now) {
+    long due = nextSweep.get();
+    if (now - due >= 0 && nextSweep.compareAndSet(due, now + ttlNanos)) {
+      cache.values().removeIf(e -> now - e.expiresAt >= 0);
+    }
   }
 
   /** Drops verdicts about tokens of a pod that is gone. */

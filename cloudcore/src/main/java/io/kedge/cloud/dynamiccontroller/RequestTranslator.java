@@ -62,6 +62,12 @@ final class RequestTranslator {
           405, "MethodNotAllowed", "method " + k.method() + " is not supported");
     }
     ApiPath target = path(k.path());
+    for (String h : new String[] {k.accept(), k.contentType(), k.query()}) {
+      if (h.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+        throw ApiStatusException.of(
+            400, "BadRequest", "control characters in the request's headers or query");
+      }
+    }
     QueryString q = QueryString.parse(k.query());
     if (!target.resourceRequest() && !method.equals("GET")) {
       throw ApiStatusException.of(

@@ -25,9 +25,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** Objects the DynamicController tests need in the real cluster, made with admin rights. */
-final class ClusterFixture {
-  private ClusterFixture() {}
+/**
+ * Objects the DynamicController tests need in the real cluster, made with admin rights; closing it
+ * deletes the namespaces and nodes it made, so that later test classes on the same control plane do
+ * not inherit them.
+ */
+final class ClusterFixture implements AutoCloseable {
+  private final KubernetesClient admin;
+  private final List<String> namespaces = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<String> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  ClusterFixture(KubernetesClient admin) {
+    this.admin = admin;
+  }
+
+  @Override
+  public void close() {
+    for (String ns : namespaces) {
+      admin.namespaces().withName(ns).delete();
+    }
+    for (String n : nodes) {
+      admin.nodes().withName(n).delete();
+    }
+  }
 
   /** cloudcore's clients: ServiceAccount kubeedge/cloudcore with exactly the shipped RBAC. */
   static KubeClients cloudcore(ControlPlane plane, Path dir) {
@@ -37,16 +57,17 @@ final class ClusterFixture {
         new CloudCoreConfig.KubeApiConfig("", kc.toString(), "application/json", 100, 200));
   }
 
-  static String namespace(KubernetesClient admin, String prefix) {
+  String namespace(String prefix) {
     String ns = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     admin
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
         .create();
+    namespaces.add(ns);
     return ns;
   }
 
-  static void serviceAccount(KubernetesClient admin, String ns, String name) {
+  void serviceAccount(String ns, String name) {
     admin
         .serviceAccounts()
         .inNamespace(ns)
@@ -56,8 +77,7 @@ final class ClusterFixture {
   }
 
   /** A Role granting {@code verbs} on {@code resources} (core group), bound to {@code sa}. */
-  static void grant(
-      KubernetesClient admin, String ns, String sa, List<String> resources, List<String> verbs) {
+  void grant(String ns, String sa, List<String> resources, List<String> verbs) {
     String name = sa + "-" + String.join("-", resources);
     admin
         .rbac()
@@ -95,7 +115,7 @@ final class ClusterFixture {
         .create();
   }
 
-  static void configMap(KubernetesClient admin, String ns, String name, Map<String, String> data) {
+  void configMap(String ns, String name, Map<String, String> data) {
     admin
         .configMaps()
         .inNamespace(ns)
@@ -114,8 +134,8 @@ final class ClusterFixture {
    * is created too, or the pod garbage collector would delete the pod as an orphan; the pod
    * tolerates every taint, so that the node never becoming Ready does not evict it.
    */
-  static Pod pod(KubernetesClient admin, String ns, String name, String sa, String node) {
-    node(admin, node);
+  Pod pod(String ns, String name, String sa, String node) {
+    node(node);
     Pod p =
         new PodBuilder()
             .withNewMetadata()
@@ -145,19 +165,14 @@ final class ClusterFixture {
     return created[0];
   }
 
-  static void node(KubernetesClient admin, String node) {
+  void node(String node) {
     if (admin.nodes().withName(node).get() == null) {
       try {
         admin
             .nodes()
-            .resource(
-                new NodeBuilder()
-                    .withNewMetadata()
-                    .withName(node)
-                    .addToLabels("node-role.kubernetes.io/edge", "")
-                    .endMetadata()
-                    .build())
+            .resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build())
             .create();
+        nodes.add(node);
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;
@@ -167,7 +182,7 @@ final class ClusterFixture {
   }
 
   /** A token bound to {@code pod} (as the kubelet gets one for the pod's projected volume). */
-  static String token(KubernetesClient admin, Pod pod) {
+  String token(Pod pod) {
     TokenRequest tr =
         new TokenRequestBuilder()
             .withNewSpec()
@@ -189,7 +204,7 @@ final class ClusterFixture {
         .getToken();
   }
 
-  static void deletePodNow(KubernetesClient admin, Pod pod) {
+  void deletePodNow(Pod pod) {
     admin
         .pods()
         .inNamespace(pod.getMetadata().getNamespace())

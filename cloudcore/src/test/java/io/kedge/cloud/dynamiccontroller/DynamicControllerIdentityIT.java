@@ -28,6 +28,7 @@ class DynamicControllerIdentityIT {
   @TempDir static Path tmp;
 
   static KubeClients cloudcore;
+  static ClusterFixture fixture;
   static RecordingMessenger messenger;
   static DynamicController controller;
   static String ns;
@@ -41,21 +42,22 @@ class DynamicControllerIdentityIT {
   @BeforeAll
   static void setUp(ControlPlane plane, KubernetesClient admin) {
     cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    fixture = new ClusterFixture(admin);
     messenger = new RecordingMessenger();
     controller =
         new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
     controller.start().join();
-    ns = ClusterFixture.namespace(admin, "identity");
-    ClusterFixture.serviceAccount(admin, ns, "a");
-    ClusterFixture.serviceAccount(admin, ns, "b");
-    ClusterFixture.grant(admin, ns, "a", List.of("configmaps"), List.of("get", "list", "watch"));
-    ClusterFixture.configMap(admin, ns, "cfg", Map.of("k", "v"));
-    podA = ClusterFixture.pod(admin, ns, "pod-a", "a", "edge-a");
-    podB = ClusterFixture.pod(admin, ns, "pod-b", "b", "edge-a");
-    podOnOtherNode = ClusterFixture.pod(admin, ns, "pod-other", "a", "edge-b");
-    tokenA = ClusterFixture.token(admin, podA);
-    tokenB = ClusterFixture.token(admin, podB);
-    tokenOther = ClusterFixture.token(admin, podOnOtherNode);
+    ns = fixture.namespace("identity");
+    fixture.serviceAccount(ns, "a");
+    fixture.serviceAccount(ns, "b");
+    fixture.grant(ns, "a", List.of("configmaps"), List.of("get", "list", "watch"));
+    fixture.configMap(ns, "cfg", Map.of("k", "v"));
+    podA = fixture.pod(ns, "pod-a", "a", "edge-a");
+    podB = fixture.pod(ns, "pod-b", "b", "edge-a");
+    podOnOtherNode = fixture.pod(ns, "pod-other", "a", "edge-b");
+    tokenA = fixture.token(podA);
+    tokenB = fixture.token(podB);
+    tokenOther = fixture.token(podOnOtherNode);
   }
 
   @AfterAll
@@ -65,6 +67,9 @@ class DynamicControllerIdentityIT {
     }
     if (cloudcore != null) {
       cloudcore.close();
+    }
+    if (fixture != null) {
+      fixture.close();
     }
   }
 
@@ -114,12 +119,12 @@ class DynamicControllerIdentityIT {
 
   @Test
   void tokenOfADeletedPodIsRefusedEvenAfterItWasAccepted(KubernetesClient admin) {
-    Pod gone = ClusterFixture.pod(admin, ns, "pod-gone", "a", "edge-a");
-    String token = ClusterFixture.token(admin, gone);
+    Pod gone = fixture.pod(ns, "pod-gone", "a", "edge-a");
+    String token = fixture.token(gone);
     var before = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps", token);
     assertThat(before.approved()).as(before.message()).isTrue();
 
-    ClusterFixture.deletePodNow(admin, gone);
+    fixture.deletePodNow(gone);
     SimulatedMetaServer.Reply[] last = new SimulatedMetaServer.Reply[1];
     Waits.until(
         "token of the deleted pod refused",

@@ -40,6 +40,7 @@ class DynamicControllerRequestsIT {
   @TempDir static Path tmp;
 
   static KubeClients cloudcore;
+  static ClusterFixture fixture;
   static RecordingMessenger messenger;
   static DynamicController controller;
   static String ns;
@@ -49,21 +50,21 @@ class DynamicControllerRequestsIT {
   @BeforeAll
   static void setUp(ControlPlane plane, KubernetesClient admin) {
     cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    fixture = new ClusterFixture(admin);
     messenger = new RecordingMessenger();
     controller =
         new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
     controller.start().join();
-    ns = ClusterFixture.namespace(admin, "requests");
-    ClusterFixture.serviceAccount(admin, ns, "app");
-    ClusterFixture.grant(
-        admin,
+    ns = fixture.namespace("requests");
+    fixture.serviceAccount(ns, "app");
+    fixture.grant(
         ns,
         "app",
         List.of("configmaps"),
         List.of("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"));
-    Pod pod = ClusterFixture.pod(admin, ns, "app", "app", "edge-r");
-    token = ClusterFixture.token(admin, pod);
-    nodePod = ClusterFixture.pod(admin, ns, "node-pod", "app", "edge-k");
+    Pod pod = fixture.pod(ns, "app", "app", "edge-r");
+    token = fixture.token(pod);
+    nodePod = fixture.pod(ns, "node-pod", "app", "edge-k");
   }
 
   @AfterAll
@@ -73,6 +74,9 @@ class DynamicControllerRequestsIT {
     }
     if (cloudcore != null) {
       cloudcore.close();
+    }
+    if (fixture != null) {
+      fixture.close();
     }
   }
 
@@ -137,7 +141,7 @@ class DynamicControllerRequestsIT {
 
   @Test
   void theFourPatchTypesAndYaml(KubernetesClient admin) {
-    ClusterFixture.configMap(admin, ns, "patched", Map.of("a", "1"));
+    fixture.configMap(ns, "patched", Map.of("a", "1"));
     String p = cms() + "/patched";
     var strategic =
         edge("edge-r")
@@ -205,7 +209,7 @@ class DynamicControllerRequestsIT {
 
   @Test
   void updateDeleteAndDeleteCollection(KubernetesClient admin) {
-    ClusterFixture.configMap(admin, ns, "upd", Map.of("a", "1"));
+    fixture.configMap(ns, "upd", Map.of("a", "1"));
     var got = edge("edge-r").http("GET", cms() + "/upd", token);
     JsonNode obj = got.json();
     ((tools.jackson.databind.node.ObjectNode) obj.get("data")).put("a", "2");

@@ -42,6 +42,7 @@ class DynamicControllerScaleIT {
   @TempDir static Path tmp;
 
   static KubeClients cloudcore;
+  static ClusterFixture fixture;
   static RecordingMessenger messenger;
   static DynamicController controller;
   static final List<String> namespaces = new ArrayList<>();
@@ -50,21 +51,19 @@ class DynamicControllerScaleIT {
   @BeforeAll
   static void setUp(ControlPlane plane, KubernetesClient admin) {
     cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    fixture = new ClusterFixture(admin);
     messenger = new RecordingMessenger();
     controller =
         new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
     controller.start().join();
     for (int i = 0; i < NODES; i++) {
-      String ns = ClusterFixture.namespace(admin, "scale-" + i);
-      ClusterFixture.serviceAccount(admin, ns, "app");
-      ClusterFixture.grant(
-          admin, ns, "app", List.of("configmaps"), List.of("get", "list", "watch"));
+      String ns = fixture.namespace("scale-" + i);
+      fixture.serviceAccount(ns, "app");
+      fixture.grant(ns, "app", List.of("configmaps"), List.of("get", "list", "watch"));
       namespaces.add(ns);
     }
     for (int i = 0; i < NODES; i++) {
-      tokens.add(
-          ClusterFixture.token(
-              admin, ClusterFixture.pod(admin, namespaces.get(i), "app", "app", node(i))));
+      tokens.add(fixture.token(fixture.pod(namespaces.get(i), "app", "app", node(i))));
     }
   }
 
@@ -75,6 +74,9 @@ class DynamicControllerScaleIT {
     }
     if (cloudcore != null) {
       cloudcore.close();
+    }
+    if (fixture != null) {
+      fixture.close();
     }
   }
 

@@ -33,6 +33,7 @@ class DynamicControllerWatchIT {
   @TempDir static Path tmp;
 
   static KubeClients cloudcore;
+  static ClusterFixture fixture;
   static RecordingMessenger messenger;
   static DynamicController controller;
   static String ns;
@@ -41,14 +42,15 @@ class DynamicControllerWatchIT {
   @BeforeAll
   static void setUp(ControlPlane plane, KubernetesClient admin) {
     cloudcore = ClusterFixture.cloudcore(plane, tmp);
+    fixture = new ClusterFixture(admin);
     messenger = new RecordingMessenger();
     controller =
         new DynamicController(DynamicControllerOptions.defaults(), cloudcore, messenger, null);
     controller.start().join();
-    ns = ClusterFixture.namespace(admin, "watch");
-    ClusterFixture.serviceAccount(admin, ns, "app");
-    ClusterFixture.grant(admin, ns, "app", List.of("configmaps"), List.of("get", "list", "watch"));
-    token = ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "app", "app", "edge-w"));
+    ns = fixture.namespace("watch");
+    fixture.serviceAccount(ns, "app");
+    fixture.grant(ns, "app", List.of("configmaps"), List.of("get", "list", "watch"));
+    token = fixture.token(fixture.pod(ns, "app", "app", "edge-w"));
   }
 
   @AfterAll
@@ -58,6 +60,9 @@ class DynamicControllerWatchIT {
     }
     if (cloudcore != null) {
       cloudcore.close();
+    }
+    if (fixture != null) {
+      fixture.close();
     }
   }
 
@@ -221,9 +226,8 @@ class DynamicControllerWatchIT {
 
   @Test
   void aPodWithoutWatchRightsIsForbidden(KubernetesClient admin) {
-    ClusterFixture.serviceAccount(admin, ns, "nowatch");
-    String t =
-        ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "nowatch", "nowatch", "edge-w"));
+    fixture.serviceAccount(ns, "nowatch");
+    String t = fixture.token(fixture.pod(ns, "nowatch", "nowatch", "edge-w"));
     var r =
         new SimulatedMetaServer("edge-w", controller, messenger)
             .http("GET", "/api/v1/namespaces/" + ns + "/configmaps?watch=true", t);
@@ -240,13 +244,13 @@ class DynamicControllerWatchIT {
 
   @Test
   void theWatchEndsWhenItsPodIsDeleted(KubernetesClient admin) {
-    Pod p = ClusterFixture.pod(admin, ns, "short-lived", "app", "edge-p");
-    String t = ClusterFixture.token(admin, p);
+    Pod p = fixture.pod(ns, "short-lived", "app", "edge-p");
+    String t = fixture.token(p);
     SimulatedMetaServer e = new SimulatedMetaServer("edge-p", controller, messenger);
     var r = e.http("GET", "/api/v1/namespaces/" + ns + "/configmaps?watch=true", t);
     assertThat(r.approved()).as(r.message()).isTrue();
     assertThat(controller.watchIds("edge-p")).hasSize(1);
-    ClusterFixture.deletePodNow(admin, p);
+    fixture.deletePodNow(p);
     Waits.until(
         "watch of the deleted pod removed",
         Duration.ofSeconds(30),
@@ -255,10 +259,9 @@ class DynamicControllerWatchIT {
 
   @Test
   void theWatchEndsWhenRbacNoLongerAllowsIt(KubernetesClient admin) {
-    ClusterFixture.serviceAccount(admin, ns, "revoked");
-    ClusterFixture.grant(admin, ns, "revoked", List.of("pods"), List.of("watch"));
-    String t =
-        ClusterFixture.token(admin, ClusterFixture.pod(admin, ns, "revoked", "revoked", "edge-v"));
+    fixture.serviceAccount(ns, "revoked");
+    fixture.grant(ns, "revoked", List.of("pods"), List.of("watch"));
+    String t = fixture.token(fixture.pod(ns, "revoked", "revoked", "edge-v"));
     SimulatedMetaServer e = new SimulatedMetaServer("edge-v", controller, messenger);
     var r = e.http("GET", "/api/v1/namespaces/" + ns + "/pods?watch=true", t);
     assertThat(r.approved()).as(r.message()).isTrue();
