@@ -384,10 +384,13 @@ class EdgeHubTest {
 
   @Test
   void rotatesTheCertificateBeforeItExpiresAndReconnects() throws Exception {
-    certs.validity = Duration.ofSeconds(6);
+    // Long enough to connect on a loaded machine; rotation is due at 70-90 % of it.
+    certs.validity = Duration.ofSeconds(15);
     connected(m -> CompletableFuture.completedFuture(null));
     Waits.until(
-        "second session with a rotated certificate", WAIT, () -> cloud.upgrades.size() >= 2);
+        "second session with a rotated certificate",
+        Duration.ofSeconds(60),
+        () -> cloud.upgrades.size() >= 2);
     assertThat(cloud.upgrades.get(1).serial()).isNotEqualTo(cloud.upgrades.get(0).serial());
     assertThat(certs.requests.get(1).authorization()).isNull();
     assertThat(certs.requests.get(1).clientCn()).isEqualTo("system:node:edge-1");

@@ -141,6 +141,19 @@ public final class TestCloudHub implements AutoCloseable {
     sendText(MessageCodec.encodeToString(m));
   }
 
+  /** Writes all, flushes once, and waits for the last write. */
+  public void sendAll(List<Message> messages) {
+    Channel ch = session();
+    io.netty.channel.ChannelFuture last = null;
+    for (Message m : messages) {
+      last = ch.write(new TextWebSocketFrame(MessageCodec.encodeToString(m)));
+    }
+    ch.flush();
+    if (last != null) {
+      last.syncUninterruptibly();
+    }
+  }
+
   public void sendText(String text) {
     session().writeAndFlush(new TextWebSocketFrame(text)).syncUninterruptibly();
   }
