@@ -348,7 +348,7 @@ public final class QuickstartCommand implements Callable<Integer> {
           "the demo pod's first read",
           atMost,
           () -> {
-            found[0] = findPodLog(edgeRoot, pod.getMetadata().getName()).orElse(null);
+            found[0] = findPodLog(edgeRoot, pod.getMetadata().getUid()).orElse(null);
             return found[0] != null && lastLine(found[0], marker) != null;
           });
     } catch (KeadmException e) {
@@ -357,13 +357,15 @@ public final class QuickstartCommand implements Callable<Integer> {
     return Optional.ofNullable(found[0]);
   }
 
-  static Optional<Path> findPodLog(Path edgeRoot, String podName) {
+  /** Edged keeps a container's output in {@code <pods dir>/<pod uid>/logs/<container>/<n>.log}. */
+  static Optional<Path> findPodLog(Path edgeRoot, String podUid) {
     if (!Files.isDirectory(edgeRoot)) {
       return Optional.empty();
     }
     try (Stream<Path> s = Files.walk(edgeRoot)) {
       return s.filter(Files::isRegularFile)
-          .filter(p -> p.toString().contains(podName) && p.toString().endsWith(".log"))
+          .filter(
+              p -> p.toString().contains("/" + podUid + "/logs/") && p.toString().endsWith(".log"))
           .findFirst();
     } catch (IOException | java.io.UncheckedIOException e) {
       return Optional.empty();
