@@ -168,6 +168,7 @@ final class PodWorker {
     }
     report(p, false);
     scheduleAt(next);
+    log.debug("pod {}: synced, next look at {}", key(), next);
   }
 
   private String lastLogged = "";

@@ -61,6 +61,22 @@ public final class MetaServer implements AutoCloseable {
       Authenticator authenticator,
       Authorizer authorizer,
       ServerTls tls) {
+    this(settings, store, catalog, link, authenticator, authorizer, tls, null);
+  }
+
+  /**
+   * @param podLogs Edged's container logs, so that {@code pods/{name}/log} ({@code kubectl logs})
+   *     is answered on the edge; null forwards it to the cloud
+   */
+  public MetaServer(
+      MetaServerSettings settings,
+      ObjectStore store,
+      ResourceCatalog catalog,
+      CloudLink link,
+      Authenticator authenticator,
+      Authorizer authorizer,
+      ServerTls tls,
+      io.kedge.edge.edged.PodLogs podLogs) {
     this.settings = settings;
     this.store = store;
     this.link = link;
@@ -81,7 +97,8 @@ public final class MetaServer implements AutoCloseable {
             new DefaultThreadFactory("metaserver-refresh", true),
             new ThreadPoolExecutor.DiscardOldestPolicy());
     this.resources =
-        new ResourceApi(store, cloud, catalog, subscriptions, discovery, settings, background);
+        new ResourceApi(
+            store, cloud, catalog, subscriptions, discovery, settings, background, podLogs);
     store.addListener(hub);
     link.addListener(subscriptions);
   }

@@ -61,6 +61,23 @@ final class ResourceApi {
       DiscoveryApi discovery,
       MetaServerSettings settings,
       Executor background) {
+    this(store, cloud, catalog, subscriptions, discovery, settings, background, null);
+  }
+
+  /**
+   * @param podLogs container logs of this node's pods (Edged), served locally for {@code
+   *     pods/{name}/log}; null sends those reads to the cloud like other subresources
+   */
+  ResourceApi(
+      ObjectStore store,
+      CloudApi cloud,
+      ResourceCatalog catalog,
+      Subscriptions subscriptions,
+      DiscoveryApi discovery,
+      MetaServerSettings settings,
+      Executor background,
+      io.kedge.edge.edged.PodLogs podLogs) {
+    this.podLogs = podLogs;
     this.store = store;
     this.cloud = cloud;
     this.catalog = catalog;
@@ -69,6 +86,8 @@ final class ResourceApi {
     this.settings = settings;
     this.background = background;
   }
+
+  private final io.kedge.edge.edged.PodLogs podLogs;
 
   CompletableFuture<Outcome> handle(Call c) {
     RequestInfo info = c.info();
@@ -480,6 +499,11 @@ final class ResourceApi {
     if (!read) {
       return write(c, res);
     }
+    if (podLogs != null
+        && info.subresource().equals("log")
+        && res.gvr().equals(io.kedge.edge.store.Gvr.core("pods"))) {
+      return done(podLog(c));
+    }
     // Reads of subresources (status, log, scale, ...) are the cloud's; offline, the status of a
     // stored object is still the object.
     return viaCloud(
@@ -491,6 +515,28 @@ final class ResourceApi {
           return unavailable("the cloud is unreachable; " + info.subresource() + " cannot be read");
         },
         r -> {});
+  }
+
+  /**
+   * The container log as the apiserver serves it: plain text, or a Status (400 for a container that
+   * is not there or not started, 404 for a pod that is not on this node). {@code follow} returns
+   * what is there now.
+   */
+  private Outcome podLog(Call c) {
+    QueryParams q = c.query();
+    var options =
+        new io.kedge.edge.edged.PodLogs.LogOptions(
+            q.get("container", ""),
+            q.bool("previous"),
+            q.nonNegative("tailLines", -1),
+            q.nonNegative("limitBytes", -1),
+            q.bool("timestamps"));
+    try {
+      byte[] text = podLogs.read(c.info().namespace(), c.info().name(), options);
+      return Outcome.Response.of(200, "text/plain", text);
+    } catch (io.kedge.edge.edged.PodLogs.PodLogException e) {
+      return Outcome.Response.status(KubeStatus.failure(e.code(), e.reason(), e.getMessage()));
+    }
   }
 
   // ---------------------------------------------------------------- cloud / cache plumbing
