@@ -104,7 +104,22 @@ public final class Edged implements AutoCloseable {
       io.kedge.edge.hub.CloudLink link,
       Clock clock)
       throws PodRuntime.RuntimeFailure {
-    String node = config.nodeName();
+    return forNode(config, config.nodeName(), store, queries, link, clock);
+  }
+
+  /**
+   * As {@link #forNode(io.kedge.protocol.config.EdgeCoreConfig, io.kedge.edge.store.ObjectStore,
+   * io.kedge.edge.metamanager.CloudQueries, io.kedge.edge.hub.CloudLink, Clock)}, for the node name
+   * edgecore settled on (hostnameOverride, else the host name).
+   */
+  public static Edged forNode(
+      io.kedge.protocol.config.EdgeCoreConfig config,
+      String node,
+      io.kedge.edge.store.ObjectStore store,
+      io.kedge.edge.metamanager.CloudQueries queries,
+      io.kedge.edge.hub.CloudLink link,
+      Clock clock)
+      throws PodRuntime.RuntimeFailure {
     String ip = config.modules().edged().nodeIP();
     NodeInfo info = NodeInfo.detect(node, ip == null || ip.isEmpty() ? NodeInfo.hostAddress() : ip);
     EdgedSettings settings = EdgedSettings.from(config, info);
