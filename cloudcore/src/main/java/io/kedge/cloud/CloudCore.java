@@ -1,0 +1,248 @@
+package io.kedge.cloud;
+
+import io.kedge.cloud.dynamiccontroller.DynamicControllerModule;
+import io.kedge.cloud.edgecontroller.EdgeController;
+import io.kedge.cloud.hub.AckListener;
+import io.kedge.cloud.hub.BootstrapServer;
+import io.kedge.cloud.hub.CloudHub;
+import io.kedge.cloud.hub.HubPki;
+import io.kedge.cloud.hub.HubTls;
+import io.kedge.cloud.hub.JoinTokenRefresher;
+import io.kedge.cloud.hub.KubeApiCa;
+import io.kedge.cloud.kube.KubeClients;
+import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.cloud.sync.ObjectSyncStore;
+import io.kedge.cloud.sync.SyncController;
+import io.kedge.protocol.config.CloudCoreConfig;
+import io.kedge.protocol.config.CloudHubConfig;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * cloudcore's modules wired by configuration: CloudHub (WebSocket + bootstrap), EdgeController,
+ * SyncController and the DynamicController slot, sharing one set of informers and cloudcore's own
+ * ServiceAccount client. Closing it stops everything in reverse order.
+ */
+public final class CloudCore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CloudCore.class);
+
+  private final List<AutoCloseable> started = new ArrayList<>();
+  private CloudHub hub;
+  private BootstrapServer bootstrap;
+  private HubTls tls;
+
+  private CloudCore() {}
+
+  /** Builds and starts every enabled module; on failure, stops what was started and rethrows. */
+  public static CloudCore start(CloudCoreConfig config) {
+    CloudCore c = new CloudCore();
+    try {
+      c.startModules(config);
+      return c;
+    } catch (RuntimeException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  private void startModules(CloudCoreConfig config) {
+    CloudCoreConfig.Modules modules = config.modules();
+    CloudHubConfig hubConfig = withAdvertiseAddress(modules.cloudHub());
+    KubeClients kube = KubeClients.create(config.kubeAPIConfig());
+    started.add(kube);
+    ExecutorService pool = Executors.newFixedThreadPool(16, threads("cloudcore-worker"));
+    started.add(() -> shutdown(pool));
+    ScheduledExecutorService scheduler =
+        Executors.newScheduledThreadPool(2, threads("cloudcore-timer"));
+    started.add(() -> shutdown(scheduler));
+    SharedInformers informers = new SharedInformers(kube.own(), pool);
+    started.add(informers);
+
+    tls = HubPki.load(hubConfig, kube.own());
+
+    ObjectSyncStore syncs = null;
+    SyncController sync = null;
+    if (modules.syncController() == null || modules.syncController().enable()) {
+      syncs = new ObjectSyncStore(kube.own());
+      syncs.start();
+      started.add(syncs);
+    }
+    hub =
+        new CloudHub(
+            hubConfig,
+            tls,
+            () -> KubeApiCa.pem(kube.config()),
+            syncs == null ? AckListener.NONE : syncs);
+    if (syncs != null) {
+      int period = Math.max(1, modules.syncController().resyncPeriod());
+      sync = new SyncController(syncs, hub, Duration.ofSeconds(period), scheduler);
+      started.add(sync);
+    }
+    EdgeController edge = null;
+    if (modules.edgeController() == null || modules.edgeController().enable()) {
+      edge =
+          new EdgeController(kube, hub, informers, syncs == null ? emptySyncs(kube) : syncs, pool);
+      edge.start(sync, 60);
+      started.add(edge);
+      hub.addSessionListener(edge);
+    }
+    // The DynamicController's slot: it decides itself whether it is enabled.
+    DynamicControllerModule dynamic = DynamicControllerModule.start(config, kube, hub, informers);
+    started.add(dynamic);
+    hub.addSessionListener(dynamic);
+
+    if (hubConfig.enable() && hubConfig.websocket().enable()) {
+      EdgeController e = edge;
+      hub.start(
+          e != null
+              ? e
+              : (node, m) -> LOG.debug("edgeController disabled; dropped {} from {}", m, node),
+          dynamic);
+      started.add(hub);
+    }
+    if (sync != null) {
+      sync.start();
+    }
+    if (hubConfig.enable() && hubConfig.https().enable()) {
+      bootstrap =
+          new BootstrapServer(
+              hubConfig,
+              tls,
+              node -> {
+                try {
+                  return Optional.of(kube.own().nodes().withName(node).get() != null);
+                } catch (RuntimeException ex) {
+                  return Optional.empty();
+                }
+              },
+              pool,
+              Clock.systemUTC());
+      bootstrap.start();
+      started.add(bootstrap);
+      new JoinTokenRefresher(
+              tls,
+              kube.own(),
+              Duration.ofHours(Math.max(1, hubConfig.tokenRefreshDuration())),
+              scheduler,
+              Clock.systemUTC())
+          .start();
+    }
+    LOG.info("cloudcore started");
+  }
+
+  /** An ObjectSync store that is never started: the sync controller is off, nothing is recorded. */
+  private static ObjectSyncStore emptySyncs(KubeClients kube) {
+    return new ObjectSyncStore(kube.own());
+  }
+
+  /** KubeEdge exits without advertiseAddress; Kedge falls back to the first host address. */
+  static CloudHubConfig withAdvertiseAddress(CloudHubConfig c) {
+    if (c.advertiseAddress() != null && !c.advertiseAddress().isEmpty()) {
+      return c;
+    }
+    String ip = firstHostAddress();
+    LOG.warn("modules.cloudHub.advertiseAddress is empty; using {}", ip);
+    return new CloudHubConfig(
+        c.enable(),
+        c.keepaliveInterval(),
+        c.nodeLimit(),
+        c.tlsCAFile(),
+        c.tlsCAKeyFile(),
+        c.tlsCertFile(),
+        c.tlsPrivateKeyFile(),
+        c.writeTimeout(),
+        List.of(ip),
+        c.dnsNames(),
+        c.edgeCertSigningDuration(),
+        c.tokenRefreshDuration(),
+        c.websocket(),
+        c.quic(),
+        c.https(),
+        c.unixsocket(),
+        c.authorization(),
+        c.ackTimeout(),
+        c.maxMessageBytes(),
+        c.messageRateLimit(),
+        c.messageBurst(),
+        c.deliveryQueueLimit());
+  }
+
+  private static String firstHostAddress() {
+    try {
+      for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+        if (!ni.isUp() || ni.isLoopback()) {
+          continue;
+        }
+        for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+          if (a instanceof Inet4Address) {
+            return a.getHostAddress();
+          }
+        }
+      }
+    } catch (SocketException e) {
+      // fall through
+    }
+    return "127.0.0.1";
+  }
+
+  public CloudHub hub() {
+    return hub;
+  }
+
+  public HubTls tls() {
+    return tls;
+  }
+
+  /** The bootstrap server, or null when disabled. */
+  public BootstrapServer bootstrap() {
+    return bootstrap;
+  }
+
+  @Override
+  public void close() {
+    List<AutoCloseable> rev = new ArrayList<>(started);
+    Collections.reverse(rev);
+    for (AutoCloseable c : rev) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("stopping {} failed: {}", c.getClass().getSimpleName(), e.toString());
+      }
+    }
+    started.clear();
+  }
+
+  private static void shutdown(ExecutorService e) {
+    e.shutdownNow();
+    try {
+      e.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static ThreadFactory threads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
