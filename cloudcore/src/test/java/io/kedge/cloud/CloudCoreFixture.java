@@ -1,6 +1,7 @@
 package io.kedge.cloud;
 
 import io.kedge.protocol.config.CloudCoreConfig;
+import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.KedgeManifests;
 import io.kedge.testkit.edge.EdgeIdentity;
@@ -26,20 +27,7 @@ public final class CloudCoreFixture implements AutoCloseable {
 
   /** Settings for a test cloudcore: loopback, free ports, files under {@code dir}. */
   public static String[] config(Path dir, Path kubeconfig) {
-    return new String[] {
-      "kubeAPIConfig.kubeConfig=" + kubeconfig,
-      "modules.cloudHub.advertiseAddress={127.0.0.1}",
-      "modules.cloudHub.websocket.address=127.0.0.1",
-      "modules.cloudHub.websocket.port=0",
-      "modules.cloudHub.https.address=127.0.0.1",
-      "modules.cloudHub.https.port=0",
-      "modules.cloudHub.tlsCAFile=" + dir.resolve("ca/rootCA.crt"),
-      "modules.cloudHub.tlsCAKeyFile=" + dir.resolve("ca/rootCA.key"),
-      "modules.cloudHub.tlsCertFile=" + dir.resolve("certs/server.crt"),
-      "modules.cloudHub.tlsPrivateKeyFile=" + dir.resolve("certs/server.key"),
-      "modules.cloudHub.ackTimeout=2",
-      "modules.syncController.resyncPeriod=1"
-    };
+    return CloudCoreProcess.testSettings(dir, kubeconfig);
   }
 
   public URI hubUri() {
