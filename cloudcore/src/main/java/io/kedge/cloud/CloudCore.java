@@ -1,5 +1,8 @@
 package io.kedge.cloud;
 
+import io.kedge.cloud.authz.IssuerKeys;
+import io.kedge.cloud.csr.CsrApprover;
+import io.kedge.cloud.csr.MetaServerCsrRequests;
 import io.kedge.cloud.dynamiccontroller.DynamicControllerModule;
 import io.kedge.cloud.edgecontroller.EdgeController;
 import io.kedge.cloud.hub.AckListener;
@@ -11,6 +14,7 @@ import io.kedge.cloud.hub.JoinTokenRefresher;
 import io.kedge.cloud.hub.KubeApiCa;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.cloud.policy.PolicyController;
 import io.kedge.cloud.sync.ObjectSyncStore;
 import io.kedge.cloud.sync.SyncController;
 import io.kedge.protocol.config.CloudCoreConfig;
@@ -101,6 +105,19 @@ public final class CloudCore implements AutoCloseable {
       edge.start(sync, 60);
       started.add(edge);
       hub.addSessionListener(edge);
+    }
+    // Edge requests answered by other components than the EdgeController.
+    MetaServerCsrRequests csrRequests = new MetaServerCsrRequests(kube, hub, pool);
+    IssuerKeys issuerKeys =
+        new IssuerKeys(kube.own(), hub, pool, Duration.ofMinutes(10), Clock.systemUTC());
+    if (config.requireAuthorization()) {
+      PolicyController policy = new PolicyController(kube.own(), hub);
+      policy.start(Duration.ofSeconds(60));
+      started.add(policy);
+      hub.addSessionListener(policy);
+      CsrApprover approver = new CsrApprover(kube.own());
+      approver.start(Duration.ofSeconds(60));
+      started.add(approver);
     }
     // The DynamicController's slot: it decides itself whether it is enabled.
     DynamicControllerModule dynamic = DynamicControllerModule.start(config, kube, hub, informers);

@@ -3,7 +3,6 @@ package io.kedge.cloud.edgecontroller;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
-import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -88,7 +87,6 @@ final class Upstream {
         case "podpatch", "podstatus" -> podStatus(node, m, p, op);
         case "configmap", "secret" -> referenced(node, m, p, op);
         case "serviceaccounttoken" -> token(node, m, p, op);
-        case "certificatesigningrequest" -> csr(node, m, p, op);
         case "event" -> event(node, m, p, op);
         default -> unsupported(node, m, "resource type '" + p.type() + "'");
       }
@@ -358,36 +356,6 @@ final class Upstream {
             .withName(p.name())
             .tokenRequest(tr);
     send(node, Replies.reply(m, json(issued), ""));
-  }
-
-  private void csr(String node, Message m, ResourcePath p, String op) {
-    var csrs = kube.asNode(node).certificates().v1().certificateSigningRequests();
-    switch (op) {
-      case Operations.INSERT -> {
-        try {
-          CertificateSigningRequest c =
-              csrs.resource(
-                      ser.unmarshal(Json.string(m.content()), CertificateSigningRequest.class))
-                  .create();
-          send(node, Replies.reply(m, Replies.objectResp(json(c), null), ""));
-        } catch (KubernetesClientException e) {
-          send(node, Replies.reply(m, Replies.objectResp(null, Replies.errStatus(e)), ""));
-        }
-      }
-      case Operations.QUERY -> {
-        CertificateSigningRequest c = csrs.withName(p.name()).get();
-        if (c == null) {
-          throw notFound(
-              "certificates.k8s.io",
-              "certificatesigningrequests",
-              p.name(),
-              "certificatesigningrequests");
-        }
-        JsonNode j = json(c);
-        send(node, Replies.reply(m, j, Replies.rv(j)));
-      }
-      default -> unsupported(node, m, "operation '" + op + "' on CSRs");
-    }
   }
 
   private void event(String node, Message m, ResourcePath p, String op) {
