@@ -12,6 +12,7 @@ import io.kedge.cloud.hub.HubPki;
 import io.kedge.cloud.hub.HubTls;
 import io.kedge.cloud.hub.JoinTokenRefresher;
 import io.kedge.cloud.hub.KubeApiCa;
+import io.kedge.cloud.hub.UpstreamHandler;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.cloud.kube.SharedInformers;
 import io.kedge.cloud.policy.PolicyController;
@@ -19,6 +20,7 @@ import io.kedge.cloud.sync.ObjectSyncStore;
 import io.kedge.cloud.sync.SyncController;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.protocol.config.CloudHubConfig;
+import io.kedge.protocol.message.ResourcePath;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -125,11 +127,20 @@ public final class CloudCore implements AutoCloseable {
     hub.addSessionListener(dynamic);
 
     if (hubConfig.enable() && hubConfig.websocket().enable()) {
-      EdgeController e = edge;
+      UpstreamHandler edgeSide =
+          edge != null
+              ? edge
+              : (node, m) -> LOG.debug("edgeController disabled; dropped {} from {}", m, node);
       hub.start(
-          e != null
-              ? e
-              : (node, m) -> LOG.debug("edgeController disabled; dropped {} from {}", m, node),
+          (node, m) -> {
+            if (IssuerKeys.RESOURCE.equals(m.resource())) {
+              issuerKeys.handle(node, m);
+            } else if (ResourcePath.CSR.equals(ResourcePath.parse(m.resource()).type())) {
+              csrRequests.handle(node, m);
+            } else {
+              edgeSide.handle(node, m);
+            }
+          },
           dynamic);
       started.add(hub);
     }

@@ -142,6 +142,13 @@ public final class MetaServerCsrRequests implements UpstreamHandler {
     } else {
       body.set("Err", KubeStatus.errStatus(status));
     }
-    return m.reply(body);
+    // KubeEdge answers from the EdgeController: edgecontroller/resource/response
+    return m.reply(body)
+        .withRoute(
+            new io.kedge.protocol.message.MessageRoute(
+                io.kedge.protocol.message.Sources.EDGE_CONTROLLER,
+                io.kedge.protocol.message.Sources.GROUP_RESOURCE,
+                Operations.RESPONSE,
+                m.resource()));
   }
 }
