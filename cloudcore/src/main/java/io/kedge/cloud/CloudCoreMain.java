@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,6 +27,20 @@ public final class CloudCoreMain implements Callable<Integer> {
       description = "cloudcore.yaml (default: ${DEFAULT-VALUE})",
       defaultValue = "/etc/kubeedge/config/cloudcore.yaml")
   Path config;
+
+  @Option(
+      names = "--config-from-configmap",
+      paramLabel = "NAMESPACE/NAME",
+      description =
+          "read cloudcore.yaml from this ConfigMap (as keadm init writes it) instead of --config;"
+              + " cloudcore restarts itself when it is edited")
+  String configMap;
+
+  @Option(
+      names = "--kubeconfig",
+      paramLabel = "FILE",
+      description = "cloudcore's own kubeconfig (with --config-from-configmap)")
+  Path kubeconfig;
 
   @Option(names = "--defaultconfig", description = "print the default configuration and exit")
   boolean defaultConfig;
@@ -68,33 +83,71 @@ public final class CloudCoreMain implements Callable<Integer> {
       return 0;
     }
     org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CloudCoreMain.class);
-    ConfigLoader.Loaded<CloudCoreConfig> loaded;
-    try {
-      loaded = CloudCoreConfig.load(config, sets);
-    } catch (ConfigException e) {
-      System.err.println("cloudcore: " + e.getMessage());
-      return 1;
+    ConfigMapConfig fromConfigMap = null;
+    if (configMap != null) {
+      if (kubeconfig == null) {
+        System.err.println("cloudcore: --config-from-configmap needs --kubeconfig");
+        return 2;
+      }
+      try {
+        fromConfigMap = ConfigMapConfig.open(kubeconfig, configMap);
+      } catch (ConfigException e) {
+        System.err.println("cloudcore: " + e.getMessage());
+        return 1;
+      }
     }
-    for (String w : loaded.warnings()) {
-      log.warn("config {}: {}", config, w);
-    }
-    CloudCore core;
-    try {
-      core = CloudCore.start(loaded.config());
-    } catch (RuntimeException e) {
-      log.error("cloudcore failed to start: {}", e.getMessage(), e);
-      return 1;
-    }
+    AtomicReference<CloudCore> current = new AtomicReference<>();
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   log.info("cloudcore stopping");
-                  core.close();
+                  CloudCore c = current.getAndSet(null);
+                  if (c != null) {
+                    c.close();
+                  }
                   log.info("cloudcore stopped");
                   stopped.countDown();
                 },
                 "cloudcore-shutdown"));
+    while (true) {
+      ConfigLoader.Loaded<CloudCoreConfig> loaded;
+      try {
+        loaded =
+            fromConfigMap != null ? fromConfigMap.load(sets) : CloudCoreConfig.load(config, sets);
+      } catch (ConfigException e) {
+        System.err.println("cloudcore: " + e.getMessage());
+        return 1;
+      }
+      for (String w : loaded.warnings()) {
+        log.warn("config {}: {}", fromConfigMap != null ? configMap : config, w);
+      }
+      CountDownLatch changed = new CountDownLatch(1);
+      try {
+        current.set(CloudCore.start(loaded.config()));
+      } catch (RuntimeException e) {
+        log.error("cloudcore failed to start: {}", e.getMessage(), e);
+        return 1;
+      }
+      if (fromConfigMap == null) {
+        break;
+      }
+      fromConfigMap.onChange(
+          why -> {
+            log.info("configuration changed ({}); restarting cloudcore", why);
+            changed.countDown();
+          });
+      try {
+        changed.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 0;
+      }
+      CloudCore old = current.getAndSet(null);
+      if (old != null) {
+        old.close();
+      }
+    }
     try {
       stopped.await();
     } catch (InterruptedException e) {
