@@ -1,8 +1,24 @@
 package io.kedge.edge;
 
+import io.kedge.edge.auth.Authenticator;
+import io.kedge.edge.auth.Authorizer;
+import io.kedge.edge.auth.EdgeAuth;
+import io.kedge.edge.edged.Edged;
+import io.kedge.edge.edged.PodLogs;
+import io.kedge.edge.edged.PodRuntime;
 import io.kedge.edge.hub.EdgeHub;
+import io.kedge.edge.metamanager.CloudQueries;
+import io.kedge.edge.metamanager.MetaManager;
+import io.kedge.edge.metaserver.MetaServer;
+import io.kedge.edge.metaserver.MetaServerSettings;
+import io.kedge.edge.metaserver.Readiness;
+import io.kedge.edge.metaserver.ServerTls;
 import io.kedge.edge.node.NodeFacts;
 import io.kedge.edge.node.NodeLifecycle;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.edge.store.ResourceCatalog;
+import io.kedge.edge.store.SqliteStore;
+import io.kedge.edge.store.StoreSettings;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -14,6 +30,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,13 +79,117 @@ public final class EdgeCore implements AutoCloseable {
   }
 
   /**
-   * The slot for the edge store, MetaManager and MetaServer (when {@code modules.metaManager} is
-   * enabled): build them here from {@link #config}, give them {@link #hub} as their {@code
-   * CloudLink}, register the MetaManager with {@code hub.setDownstreamHandler(...)}, and add their
-   * parts with {@code parts.add(...)} so that they start before the hub connects. Until then
-   * cloud→edge messages are not acknowledged, and the cloud keeps them for later.
+   * The edge store, MetaManager, MetaServer and Edged (when {@code modules.metaManager} is
+   * enabled), started before the hub connects so that cloud→edge messages find their handler. With
+   * {@code featureGates.requireAuthorization} MetaServer serves HTTPS with the cluster-issued
+   * certificate, authenticates pod tokens and authorizes with the synced RBAC, on {@code server}
+   * and on {@code dummyServer}.
    */
-  private void addMetaManager() {}
+  private void addMetaManager() {
+    var mm = config.modules().metaManager();
+    if (!mm.enable()) {
+      if (config.requireAuthorization()) {
+        LOG.warn(
+            "featureGates.requireAuthorization is on but modules.metaManager.enable is false: pods on"
+                + " this node have no Kubernetes API; enable modules.metaManager and its metaServer");
+      }
+      return;
+    }
+    ObjectStore store =
+        SqliteStore.open(StoreSettings.defaults(Path.of(config.database().dataSource())));
+    parts.add(new Part("store", () -> {}, store));
+    ResourceCatalog catalog = new ResourceCatalog(store);
+    hub.setDownstreamHandler(new MetaManager(store, catalog));
+    CloudQueries queries =
+        new CloudQueries(hub, store, Duration.ofSeconds(Math.max(1, mm.remoteQueryTimeout())));
+    Edged edged = null;
+    if (config.modules().edged().enable()) {
+      try {
+        edged = Edged.forNode(config, store, queries, hub, Clock.systemUTC());
+      } catch (PodRuntime.RuntimeFailure e) {
+        throw new IllegalStateException("edged: " + e.getMessage(), e);
+      }
+    }
+    PodLogs logs = edged == null ? null : edged.logs();
+    var ms = mm.metaServer();
+    if (ms.enable()) {
+      MetaServerSettings settings = MetaServerSettings.from(config);
+      if (config.requireAuthorization()) {
+        ScheduledExecutorService timer =
+            Executors.newSingleThreadScheduledExecutor(
+                r -> {
+                  Thread t = new Thread(r, "edge-auth");
+                  t.setDaemon(true);
+                  return t;
+                });
+        EdgeAuth auth =
+            new EdgeAuth(
+                config,
+                node,
+                hub,
+                store,
+                queries::issuedServiceAccountToken,
+                timer,
+                Clock.systemUTC());
+        MetaServer server =
+            new MetaServer(
+                settings,
+                store,
+                catalog,
+                hub,
+                auth.authenticator(),
+                auth.authorizer(),
+                auth::sslContext,
+                logs,
+                () ->
+                    auth.problems().stream()
+                        .map(p -> new Readiness.Problem(p.check(), p.message()))
+                        .toList());
+        parts.add(
+            new Part(
+                "metaserver",
+                () -> {
+                  auth.start();
+                  server.start();
+                  boolean same =
+                      auth.dummyHost().equals(settings.host())
+                          && auth.dummyPort() == settings.port();
+                  if (auth.dummyReady() && !same) {
+                    try {
+                      server.listenAlso(auth.dummyHost(), auth.dummyPort());
+                    } catch (IllegalStateException e) {
+                      LOG.warn("{}", e.getMessage());
+                    }
+                  }
+                },
+                () -> {
+                  server.close();
+                  auth.close();
+                  timer.shutdownNow();
+                }));
+      } else {
+        MetaServer server =
+            new MetaServer(
+                settings,
+                store,
+                catalog,
+                hub,
+                header -> Authenticator.Authentication.anonymous(),
+                attributes -> Authorizer.Decision.ALLOW,
+                ServerTls.plain(),
+                logs);
+        parts.add(new Part("metaserver", server::start, server));
+      }
+    } else if (config.requireAuthorization()) {
+      LOG.warn(
+          "featureGates.requireAuthorization is on but modules.metaManager.metaServer.enable is"
+              + " false: pods on this node have no Kubernetes API; set"
+              + " modules.metaManager.metaServer.enable: true");
+    }
+    if (edged != null) {
+      parts.add(new Part("edged", edged::start, edged));
+    }
+  }
 
   public String node() {
     return node;

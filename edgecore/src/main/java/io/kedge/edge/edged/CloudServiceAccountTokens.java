@@ -34,6 +34,12 @@ public final class CloudServiceAccountTokens implements ServiceAccountTokens {
         .thenApply(CloudServiceAccountTokens::toToken);
   }
 
+  /** The pod's tokens are no longer valid anywhere: drop the kept copies. */
+  @Override
+  public void podRemoved(String namespace, String podName, String podUid) {
+    queries.forgetServiceAccountTokens(podUid);
+  }
+
   static ObjectNode tokenRequest(
       List<String> audiences, long expirationSeconds, String podName, String podUid) {
     ObjectNode r = Json.object();

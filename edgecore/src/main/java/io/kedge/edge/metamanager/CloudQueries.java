@@ -107,6 +107,44 @@ public final class CloudQueries {
             });
   }
 
+  /**
+   * Whether {@code token} is an unexpired token this node obtained for one of its pods (kept from
+   * {@link #serviceAccountToken}).
+   */
+  public boolean issuedServiceAccountToken(String token) {
+    if (token == null || token.isEmpty()) {
+      return false;
+    }
+    for (Blob b : store.blobs(TOKEN_PREFIX)) {
+      try {
+        JsonNode t = Json.parse(b.value());
+        if (token.equals(t.path("status").path("token").asString("")) && unexpired(t)) {
+          return true;
+        }
+      } catch (RuntimeException e) {
+        // an unreadable entry is no match
+      }
+    }
+    return false;
+  }
+
+  /** Forgets the kept tokens bound to the pod with {@code podUid}; completes with how many. */
+  public CompletableFuture<Integer> forgetServiceAccountTokens(String podUid) {
+    CompletableFuture<Integer> all = CompletableFuture.completedFuture(0);
+    for (Blob b : store.blobs(TOKEN_PREFIX)) {
+      String uid;
+      try {
+        uid = Json.parse(b.value()).path("spec").path("boundObjectRef").path("uid").asString("");
+      } catch (RuntimeException e) {
+        uid = "";
+      }
+      if (!uid.isEmpty() && uid.equals(podUid)) {
+        all = all.thenCombine(store.deleteBlob(b.key()), (n, deleted) -> n + (deleted ? 1 : 0));
+      }
+    }
+    return all;
+  }
+
   private CompletableFuture<JsonNode> object(
       String type, Gvr gvr, String kind, String namespace, String name) {
     Message query =

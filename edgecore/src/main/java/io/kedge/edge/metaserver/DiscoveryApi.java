@@ -31,7 +31,14 @@ final class DiscoveryApi {
   private final CloudApi cloud;
   private final ResourceCatalog catalog;
 
+  private final Readiness readiness;
+
   DiscoveryApi(ObjectStore store, CloudApi cloud, ResourceCatalog catalog) {
+    this(store, cloud, catalog, Readiness.ready());
+  }
+
+  DiscoveryApi(ObjectStore store, CloudApi cloud, ResourceCatalog catalog, Readiness readiness) {
+    this.readiness = readiness;
     this.store = store;
     this.cloud = cloud;
     this.catalog = catalog;
@@ -65,6 +72,18 @@ final class DiscoveryApi {
           Outcome.Response.status(
               KubeStatus.failure(
                   405, "MethodNotAllowed", "the server does not allow this method on " + path)));
+    }
+    if (path.equals("/readyz") || path.startsWith("/readyz/")) {
+      List<Readiness.Problem> problems = readiness.problems();
+      if (!problems.isEmpty()) {
+        // the apiserver's format for failed checks
+        StringBuilder sb = new StringBuilder();
+        for (Readiness.Problem p : problems) {
+          sb.append("[-]").append(p.check()).append(" failed: ").append(p.message()).append('\n');
+        }
+        sb.append("readyz check failed\n");
+        return done(Outcome.Response.text(500, sb.toString()));
+      }
     }
     String accept = c.accept() == null ? "" : c.accept().trim();
     if (!cloud.online()) {

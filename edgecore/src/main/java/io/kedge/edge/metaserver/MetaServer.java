@@ -52,6 +52,8 @@ public final class MetaServer implements AutoCloseable {
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
+  private final java.util.List<Channel> extraListeners = new java.util.ArrayList<>();
+  private ServerBootstrap bootstrap;
 
   public MetaServer(
       MetaServerSettings settings,
@@ -61,7 +63,7 @@ public final class MetaServer implements AutoCloseable {
       Authenticator authenticator,
       Authorizer authorizer,
       ServerTls tls) {
-    this(settings, store, catalog, link, authenticator, authorizer, tls, null);
+    this(settings, store, catalog, link, authenticator, authorizer, tls, null, Readiness.ready());
   }
 
   /**
@@ -77,6 +79,26 @@ public final class MetaServer implements AutoCloseable {
       Authorizer authorizer,
       ServerTls tls,
       io.kedge.edge.edged.PodLogs podLogs) {
+    this(
+        settings, store, catalog, link, authenticator, authorizer, tls, podLogs, Readiness.ready());
+  }
+
+  /**
+   * @param podLogs Edged's container logs, so that {@code pods/{name}/log} ({@code kubectl logs})
+   *     is answered on the edge; null forwards it to the cloud
+   * @param readiness checks {@code /readyz} reports besides the server's own (requireAuthorization:
+   *     the serving certificate, the dummy address)
+   */
+  public MetaServer(
+      MetaServerSettings settings,
+      ObjectStore store,
+      ResourceCatalog catalog,
+      CloudLink link,
+      Authenticator authenticator,
+      Authorizer authorizer,
+      ServerTls tls,
+      io.kedge.edge.edged.PodLogs podLogs,
+      Readiness readiness) {
     this.settings = settings;
     this.store = store;
     this.link = link;
@@ -85,7 +107,7 @@ public final class MetaServer implements AutoCloseable {
     this.tls = tls;
     this.cloud = new CloudApi(link, settings.node(), settings.cloudTimeout());
     this.subscriptions = new Subscriptions(store, cloud, settings);
-    this.discovery = new DiscoveryApi(store, cloud, catalog);
+    this.discovery = new DiscoveryApi(store, cloud, catalog, readiness);
     // Keeping cloud answers in the store is best effort: when it falls behind, the oldest waits.
     this.background =
         new ThreadPoolExecutor(
@@ -146,6 +168,7 @@ public final class MetaServer implements AutoCloseable {
                 });
     try {
       server = b.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+      bootstrap = b;
     } catch (RuntimeException e) {
       boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -164,6 +187,26 @@ public final class MetaServer implements AutoCloseable {
         tls.current() == null ? "http" : "https",
         settings.node());
     subscriptions.start();
+  }
+
+  /**
+   * Also listens on {@code host:port} (KubeEdge's {@code dummyServer}, where pods reach
+   * MetaServer), with the same handling; after {@link #start()}.
+   */
+  public synchronized InetSocketAddress listenAlso(String host, int port) {
+    if (bootstrap == null) {
+      throw new IllegalStateException("MetaServer not started");
+    }
+    Channel c;
+    try {
+      c = bootstrap.bind(host, port).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "metaserver: cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+    extraListeners.add(c);
+    LOG.info("metaserver: also listening on {}", c.localAddress());
+    return (InetSocketAddress) c.localAddress();
   }
 
   /** The pipeline of one connection (also used by tests on an embedded channel). */
@@ -226,6 +269,10 @@ public final class MetaServer implements AutoCloseable {
   @Override
   public synchronized void close() {
     subscriptions.close();
+    for (Channel c : extraListeners) {
+      c.close().syncUninterruptibly();
+    }
+    extraListeners.clear();
     if (server != null) {
       server.close().syncUninterruptibly();
       server = null;

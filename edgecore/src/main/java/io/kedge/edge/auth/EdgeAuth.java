@@ -1,0 +1,214 @@
+package io.kedge.edge.auth;
+
+import io.kedge.edge.hub.CloudLink;
+import io.kedge.edge.store.ObjectStore;
+import io.kedge.pki.CertSpec;
+import io.kedge.pki.CertificateAuthority;
+import io.kedge.pki.KeyPairs;
+import io.kedge.protocol.config.EdgeCoreConfig;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Predicate;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * MetaServer's security with {@code featureGates.requireAuthorization}, assembled from {@code
+ * edgecore.yaml}: the cluster-issued serving certificate, the Kubernetes CA, the issuer keys, token
+ * authentication and RBAC over the synced ServiceAccountAccess objects, and the {@code dummyServer}
+ * address. Until the cluster has issued a certificate MetaServer serves with an untrusted
+ * placeholder, so that {@code /readyz} can say why (clients that verify the CA refuse it, as they
+ * should).
+ */
+public final class EdgeAuth implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EdgeAuth.class);
+
+  /** A failed readiness check: a short name and what to do. */
+  public record Problem(String check, String message) {}
+
+  private final ClusterCa ca;
+  private final IssuerKeyCache keys;
+  private final ServingCertificates certificates;
+  private final SyncedAccessPolicies policies;
+  private final TokenAuthenticator authenticator;
+  private final Authorizer authorizer;
+  private final String dummyHost;
+  private final int dummyPort;
+  private final SslContext placeholder;
+  private volatile DummyInterface.Outcome dummy;
+
+  /**
+   * @param issuedHere whether a token is one this node obtained for a pod it runs (accepted before
+   *     the issuer keys are known)
+   */
+  public EdgeAuth(
+      EdgeCoreConfig config,
+      String node,
+      CloudLink link,
+      ObjectStore store,
+      Predicate<String> issuedHere,
+      ScheduledExecutorService timer,
+      Clock clock) {
+    EdgeCoreConfig.MetaServerConfig ms = config.modules().metaManager().metaServer();
+    Path pki =
+        Path.of(
+            ms.pkiDir() == null || ms.pkiDir().isBlank()
+                ? "/etc/kubeedge/pki/metaserver"
+                : ms.pkiDir());
+    Duration timeout =
+        Duration.ofSeconds(Math.max(1, config.modules().metaManager().remoteQueryTimeout()));
+    HostPort server = HostPort.parse(ms.server(), "127.0.0.1", 10550);
+    HostPort dummyAddr = HostPort.parse(ms.dummyServer(), "169.254.30.10", 10550);
+    this.dummyHost = dummyAddr.host();
+    this.dummyPort = dummyAddr.port();
+    LinkedHashSet<String> ips = new LinkedHashSet<>();
+    ips.add(server.host());
+    ips.add(dummyAddr.host());
+    this.ca = new ClusterCa(link, pki, timeout);
+    this.keys =
+        new IssuerKeyCache(
+            link, pki, ms.serviceAccountKeyFiles(), timeout, Duration.ofHours(1), timer, clock);
+    this.certificates =
+        new ServingCertificates(
+            ServingCertificateSettings.defaults(node, new ArrayList<>(ips), pki),
+            link,
+            timer,
+            clock);
+    this.policies = new SyncedAccessPolicies(store);
+    List<String> issuers =
+        ms.serviceAccountIssuers() == null ? List.of() : ms.serviceAccountIssuers();
+    if (issuers.isEmpty()) {
+      LOG.warn(
+          "metaServer.serviceAccountIssuers is empty: no pod token can be accepted (KubeEdge's"
+              + " default is https://kubernetes.default.svc.cluster.local)");
+    }
+    this.authenticator =
+        new TokenAuthenticator(
+            new TokenVerifier(issuers, ms.apiAudiences(), keys),
+            keys,
+            new StoreBoundObjects(store, policies, node),
+            issuedHere);
+    this.authorizer = Authorizer.union(new DiscoveryPaths(), new RbacAuthorizer(policies));
+    this.placeholder = placeholder(node, new ArrayList<>(ips));
+  }
+
+  /** Starts obtaining the certificate and sets up the dummy address. */
+  public void start() {
+    certificates.start();
+    dummy = new DummyInterface().ensure(dummyHost);
+    if (!dummy.ok()) {
+      LOG.warn("{}", dummy.how());
+    }
+  }
+
+  public Authenticator authenticator() {
+    return authenticator;
+  }
+
+  public Authorizer authorizer() {
+    return authorizer;
+  }
+
+  /** The context for a new MetaServer connection: the issued certificate, or the placeholder. */
+  public SslContext sslContext() {
+    SslContext c = certificates.sslContext();
+    return c != null ? c : placeholder;
+  }
+
+  public ServingCertificates certificates() {
+    return certificates;
+  }
+
+  public ClusterCa clusterCa() {
+    return ca;
+  }
+
+  public IssuerKeyCache issuerKeys() {
+    return keys;
+  }
+
+  public String dummyHost() {
+    return dummyHost;
+  }
+
+  public int dummyPort() {
+    return dummyPort;
+  }
+
+  /** Whether MetaServer should also listen on the dummy address. */
+  public boolean dummyReady() {
+    return dummy != null && dummy.ok();
+  }
+
+  public List<Problem> problems() {
+    List<Problem> out = new ArrayList<>();
+    String p = certificates.problem();
+    if (!p.isEmpty() || certificates.current() == null) {
+      out.add(
+          new Problem(
+              "kedge-serving-certificate",
+              p.isEmpty() ? "no serving certificate issued by the cluster yet" : p));
+    }
+    DummyInterface.Outcome d = dummy;
+    if (d != null && !d.ok()) {
+      out.add(new Problem("kedge-dummy-address", d.how()));
+    }
+    return out;
+  }
+
+  private static SslContext placeholder(String node, List<String> ips) {
+    try {
+      CertificateAuthority self =
+          CertificateAuthority.create(
+              "kedge-metaserver-placeholder", KeyPairs.ecP256(), Duration.ofDays(3650));
+      var key = KeyPairs.ecP256();
+      var cert =
+          self.issue(
+              CertSpec.server("system:node:" + node, ips, List.of(), Duration.ofDays(3650)),
+              key.getPublic());
+      return SslContextBuilder.forServer(key.getPrivate(), cert, self.certificate())
+          .sslProvider(SslProvider.JDK)
+          .protocols("TLSv1.3", "TLSv1.2")
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot build the placeholder TLS context", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    certificates.close();
+  }
+
+  /** {@code host:port} with defaults. */
+  record HostPort(String host, int port) {
+    static HostPort parse(String s, String defHost, int defPort) {
+      if (s == null || s.isBlank()) {
+        return new HostPort(defHost, defPort);
+      }
+      int colon = s.lastIndexOf(':');
+      String host = colon < 0 ? s : s.substring(0, colon);
+      int port = defPort;
+      if (colon >= 0) {
+        try {
+          port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("not host:port: " + s);
+        }
+      }
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return new HostPort(host.isEmpty() ? defHost : host, port);
+    }
+  }
+}
