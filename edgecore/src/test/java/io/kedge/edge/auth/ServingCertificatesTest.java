@@ -21,8 +21,10 @@ class ServingCertificatesTest {
   final SigningCloud cloud = new SigningCloud();
 
   @AfterEach
-  void stop() {
+  void stop() throws InterruptedException {
+    // a renewal may be writing under the temporary directory; let it finish before it is deleted
     timer.shutdownNow();
+    assertThat(timer.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
   }
 
   ServingCertificates manager() {
