@@ -73,7 +73,11 @@ public final class EdgeCore implements AutoCloseable {
               Duration.ofSeconds(Math.max(1, config.modules().metaManager().remoteQueryTimeout())),
               () -> hub.localAddress().map(a -> a.getAddress().getHostAddress()),
               NodeFacts.probe(edged.maxPods(), edged.runtime(), Path.of(edged.rootDirectory())),
-              Clock.systemUTC());
+              Clock.systemUTC(),
+              java.util.Map.of(
+                  EdgeAuth.IPS_ANNOTATION,
+                  String.join(
+                      ",", EdgeAuth.metaServerIps(config.modules().metaManager().metaServer()))));
       parts.add(new Part("node", lifecycle::start, lifecycle));
     }
   }
@@ -105,7 +109,7 @@ public final class EdgeCore implements AutoCloseable {
     Edged edged = null;
     if (config.modules().edged().enable()) {
       try {
-        edged = Edged.forNode(config, store, queries, hub, Clock.systemUTC());
+        edged = Edged.forNode(config, node, store, queries, hub, Clock.systemUTC());
       } catch (PodRuntime.RuntimeFailure e) {
         throw new IllegalStateException("edged: " + e.getMessage(), e);
       }
@@ -113,7 +117,7 @@ public final class EdgeCore implements AutoCloseable {
     PodLogs logs = edged == null ? null : edged.logs();
     var ms = mm.metaServer();
     if (ms.enable()) {
-      MetaServerSettings settings = MetaServerSettings.from(config);
+      MetaServerSettings settings = MetaServerSettings.from(config, node);
       if (config.requireAuthorization()) {
         ScheduledExecutorService timer =
             Executors.newSingleThreadScheduledExecutor(

@@ -79,7 +79,10 @@ public final class EdgeCoreMain implements Callable<Integer> {
     EdgeCore core;
     try {
       core = new EdgeCore(cfg);
-    } catch (IllegalArgumentException | io.kedge.edge.hub.BootstrapException e) {
+    } catch (IllegalArgumentException
+        | IllegalStateException
+        | io.kedge.edge.hub.BootstrapException
+        | io.kedge.edge.store.StoreException e) {
       err.println("edgecore: " + e.getMessage());
       return 1;
     }

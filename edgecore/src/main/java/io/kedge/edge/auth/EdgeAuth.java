@@ -32,6 +32,20 @@ import org.slf4j.LoggerFactory;
 public final class EdgeAuth implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EdgeAuth.class);
 
+  /**
+   * Node annotation with the IPs this node's MetaServer serves on: the cloud's CSR approver accepts
+   * exactly these as SANs (without it, KubeEdge's defaults 127.0.0.1 and 169.254.30.10).
+   */
+  public static final String IPS_ANNOTATION = "metaserver.kedge.io/ips";
+
+  /** The hosts of {@code server} and {@code dummyServer}, without repetition. */
+  public static List<String> metaServerIps(EdgeCoreConfig.MetaServerConfig ms) {
+    LinkedHashSet<String> ips = new LinkedHashSet<>();
+    ips.add(HostPort.parse(ms.server(), "127.0.0.1", 10550).host());
+    ips.add(HostPort.parse(ms.dummyServer(), "169.254.30.10", 10550).host());
+    return new ArrayList<>(ips);
+  }
+
   /** A failed readiness check: a short name and what to do. */
   public record Problem(String check, String message) {}
 
@@ -66,23 +80,17 @@ public final class EdgeAuth implements AutoCloseable {
                 : ms.pkiDir());
     Duration timeout =
         Duration.ofSeconds(Math.max(1, config.modules().metaManager().remoteQueryTimeout()));
-    HostPort server = HostPort.parse(ms.server(), "127.0.0.1", 10550);
     HostPort dummyAddr = HostPort.parse(ms.dummyServer(), "169.254.30.10", 10550);
     this.dummyHost = dummyAddr.host();
     this.dummyPort = dummyAddr.port();
-    LinkedHashSet<String> ips = new LinkedHashSet<>();
-    ips.add(server.host());
-    ips.add(dummyAddr.host());
+    List<String> ips = metaServerIps(ms);
     this.ca = new ClusterCa(link, pki, timeout);
     this.keys =
         new IssuerKeyCache(
             link, pki, ms.serviceAccountKeyFiles(), timeout, Duration.ofHours(1), timer, clock);
     this.certificates =
         new ServingCertificates(
-            ServingCertificateSettings.defaults(node, new ArrayList<>(ips), pki),
-            link,
-            timer,
-            clock);
+            ServingCertificateSettings.defaults(node, ips, pki), link, timer, clock);
     this.policies = new SyncedAccessPolicies(store);
     List<String> issuers =
         ms.serviceAccountIssuers() == null ? List.of() : ms.serviceAccountIssuers();
@@ -98,7 +106,7 @@ public final class EdgeAuth implements AutoCloseable {
             new StoreBoundObjects(store, policies, node),
             issuedHere);
     this.authorizer = Authorizer.union(new DiscoveryPaths(), new RbacAuthorizer(policies));
-    this.placeholder = placeholder(node, new ArrayList<>(ips));
+    this.placeholder = placeholder(node, ips);
   }
 
   /** Starts obtaining the certificate and sets up the dummy address. */

@@ -53,6 +53,11 @@ public record MetaServerSettings(
   }
 
   public static MetaServerSettings from(EdgeCoreConfig config) {
+    return from(config, config.nodeName());
+  }
+
+  /** As {@link #from(EdgeCoreConfig)}, for the node name edgecore settled on. */
+  public static MetaServerSettings from(EdgeCoreConfig config, String node) {
     EdgeCoreConfig.MetaServerConfig m = config.modules().metaManager().metaServer();
     String server = m.server() == null || m.server().isBlank() ? "127.0.0.1:10550" : m.server();
     int colon = server.lastIndexOf(':');
@@ -61,11 +66,11 @@ public record MetaServerSettings(
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     }
-    MetaServerSettings d = defaults(config.nodeName());
+    MetaServerSettings d = defaults(node);
     return new MetaServerSettings(
         host,
         port,
-        config.nodeName(),
+        node,
         m.maxRequestBytes() > 0 ? m.maxRequestBytes() : d.maxRequestBytes(),
         d.cloudTimeout(),
         d.syncWait(),

@@ -65,6 +65,22 @@ public final class NodeLifecycle implements CloudLinkListener, AutoCloseable {
       Supplier<Optional<String>> connectionAddress,
       NodeFacts facts,
       Clock clock) {
+    this(link, node, edged, requestTimeout, connectionAddress, facts, clock, java.util.Map.of());
+  }
+
+  /**
+   * @param annotations added to the Node at registration (e.g. the MetaServer IPs the cloud's CSR
+   *     approver expects)
+   */
+  public NodeLifecycle(
+      CloudLink link,
+      String node,
+      EdgedConfig edged,
+      Duration requestTimeout,
+      Supplier<Optional<String>> connectionAddress,
+      NodeFacts facts,
+      Clock clock,
+      java.util.Map<String, String> annotations) {
     this.link = link;
     this.node = node;
     this.edged = edged;
@@ -72,7 +88,7 @@ public final class NodeLifecycle implements CloudLinkListener, AutoCloseable {
     this.connectionAddress = connectionAddress;
     this.facts = facts;
     this.clock = clock;
-    this.report = new NodeStatusReport(node, facts, clock.instant());
+    this.report = new NodeStatusReport(node, facts, clock.instant(), annotations);
     this.lease = new NodeLease(node);
     this.executor =
         Executors.newSingleThreadScheduledExecutor(

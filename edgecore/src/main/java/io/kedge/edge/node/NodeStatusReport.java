@@ -24,8 +24,15 @@ final class NodeStatusReport {
   private final String node;
   private final NodeFacts facts;
   private final Instant readySince;
+  private final java.util.Map<String, String> annotations;
 
   NodeStatusReport(String node, NodeFacts facts, Instant readySince) {
+    this(node, facts, readySince, java.util.Map.of());
+  }
+
+  NodeStatusReport(
+      String node, NodeFacts facts, Instant readySince, java.util.Map<String, String> annotations) {
+    this.annotations = new java.util.TreeMap<>(annotations);
     this.node = node;
     this.facts = facts;
     this.readySince = readySince.truncatedTo(ChronoUnit.SECONDS);
@@ -54,8 +61,9 @@ final class NodeStatusReport {
     labels.put("kubernetes.io/os", facts.operatingSystem());
     labels.put("node-role.kubernetes.io/agent", "");
     labels.put("node-role.kubernetes.io/edge", "");
-    meta.putObject("annotations")
-        .put("volumes.kubernetes.io/controller-managed-attach-detach", "true");
+    ObjectNode ann = meta.putObject("annotations");
+    ann.put("volumes.kubernetes.io/controller-managed-attach-detach", "true");
+    annotations.forEach(ann::put);
     n.putObject("spec");
     ObjectNode status = n.putObject("status");
     status.set("capacity", map(facts.capacity()));
