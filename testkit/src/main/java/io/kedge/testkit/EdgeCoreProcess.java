@@ -1,0 +1,182 @@
+package io.kedge.testkit;
+
+import io.kedge.protocol.config.ConfigLoader;
+import io.kedge.protocol.config.ConfigOverrides;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code bin/edgecore} as a real process for one node: an {@code edgecore.yaml} with the cloud's
+ * addresses and join token, every file under a test directory, short protocol timers, and the
+ * launcher's own JVM flags. Can be stopped, killed and started again with its stored certificate.
+ */
+public final class EdgeCoreProcess implements AutoCloseable {
+  private final String node;
+  private final Path dir;
+  private final Path config;
+  private final Path log;
+  private final Map<String, String> env;
+  private ProgramProcess proc;
+
+  private EdgeCoreProcess(String node, Path dir, Path config, Map<String, String> env) {
+    this.node = node;
+    this.dir = dir;
+    this.config = config;
+    this.log = dir.resolve("edgecore.log");
+    this.env = env;
+  }
+
+  /**
+   * Writes the configuration and starts edgecore.
+   *
+   * @param hub CloudHub's WebSocket address ({@code wss://host:port})
+   * @param bootstrap CloudHub's certificate server ({@code https://host:port})
+   * @param token the join token ({@code keadm gettoken}, Secret kubeedge/tokensecret)
+   * @param sets further settings in {@code --set} syntax
+   */
+  public static EdgeCoreProcess start(
+      Path dir, String node, URI hub, URI bootstrap, String token, String... sets) {
+    EdgeCoreProcess p = prepare(dir, node, hub, bootstrap, token, Map.of(), sets);
+    p.startProcess();
+    return p;
+  }
+
+  /** Like {@link #start} with extra environment (e.g. {@code KEDGE_JAVA_OPTS}). */
+  public static EdgeCoreProcess start(
+      Path dir,
+      String node,
+      URI hub,
+      URI bootstrap,
+      String token,
+      Map<String, String> env,
+      String... sets) {
+    EdgeCoreProcess p = prepare(dir, node, hub, bootstrap, token, env, sets);
+    p.startProcess();
+    return p;
+  }
+
+  private static EdgeCoreProcess prepare(
+      Path dir,
+      String node,
+      URI hub,
+      URI bootstrap,
+      String token,
+      Map<String, String> env,
+      String... sets) {
+    ObjectNode tree = (ObjectNode) ConfigLoader.YAML.createObjectNode();
+    tree.put("apiVersion", "edgecore.config.kubeedge.io/v1alpha2");
+    tree.put("kind", "EdgeCore");
+    List<String> settings =
+        List.of(
+            "database.dataSource=" + dir.resolve("edgecore.db"),
+            "modules.edgeHub.websocket.server=" + hub.getHost() + ":" + hub.getPort(),
+            "modules.edgeHub.httpServer=" + bootstrap,
+            "modules.edgeHub.heartbeat=3",
+            "modules.edgeHub.reconnectMinDelay=1",
+            "modules.edgeHub.reconnectMaxDelay=3",
+            "modules.edgeHub.tlsCaFile=" + dir.resolve("ca/rootCA.crt"),
+            "modules.edgeHub.tlsCertFile=" + dir.resolve("certs/server.crt"),
+            "modules.edgeHub.tlsPrivateKeyFile=" + dir.resolve("certs/server.key"),
+            "modules.edged.hostnameOverride=" + node,
+            "modules.edged.nodeIP=127.0.0.1",
+            "modules.edged.nodeStatusUpdateFrequency=3",
+            "modules.edged.rootDirectory=" + dir.resolve("pods"));
+    for (String s : settings) {
+      for (ConfigOverrides.Override o : ConfigOverrides.parse(s)) {
+        ConfigOverrides.apply(tree, o);
+      }
+    }
+    // The token holds '.', never ','; set it verbatim rather than through --set parsing.
+    ((ObjectNode) tree.path("modules").path("edgeHub")).put("token", token);
+    for (String s : sets) {
+      for (ConfigOverrides.Override o : ConfigOverrides.parse(s)) {
+        ConfigOverrides.apply(tree, o);
+      }
+    }
+    Path cfg = dir.resolve("edgecore.yaml");
+    try {
+      Files.createDirectories(dir);
+      Files.writeString(cfg, ConfigLoader.toYaml(tree), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new EdgeCoreProcess(node, dir, cfg, env);
+  }
+
+  /** Starts (again); returns once the process runs (connecting is up to the test to wait for). */
+  public void startProcess() {
+    if (proc != null && proc.isAlive()) {
+      throw new IllegalStateException("edgecore for " + node + " is already running");
+    }
+    proc =
+        ProgramProcess.launcher(
+            kedgeHome(), "edgecore", List.of("--config", config.toString()), env, log);
+  }
+
+  /** How many times this edgecore has connected to the cloud, from its log. */
+  public int connections() {
+    Matcher m = Pattern.compile("connected to the cloud at").matcher(log());
+    int n = 0;
+    while (m.find()) {
+      n++;
+    }
+    return n;
+  }
+
+  /** Waits until the log shows {@code n} connections in total. */
+  public void awaitConnections(int n, Duration atMost) {
+    Waits.until(node + " connected " + n + " time(s)", atMost, () -> connections() >= n);
+  }
+
+  public String node() {
+    return node;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public Path configFile() {
+    return config;
+  }
+
+  public ProgramProcess process() {
+    return proc;
+  }
+
+  public String log() {
+    return proc == null ? "" : proc.output();
+  }
+
+  /** SIGTERM; returns the exit code. */
+  public int stop() {
+    return proc.stop(Duration.ofSeconds(30));
+  }
+
+  /** SIGKILL. */
+  public void kill() {
+    proc.kill();
+  }
+
+  @Override
+  public void close() {
+    if (proc != null) {
+      proc.close();
+    }
+  }
+
+  /** Where the checkout is (system property {@code kedge.home}). */
+  private static Path kedgeHome() {
+    return Path.of(System.getProperty("kedge.home", ".")).toAbsolutePath();
+  }
+}
