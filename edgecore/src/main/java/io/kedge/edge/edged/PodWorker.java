@@ -675,11 +675,18 @@ final class PodWorker {
       return;
     }
     long ms = Math.max(0, Duration.between(ctx.clock().instant(), at).toMillis());
-    if (wakeUp != null && !wakeUp.isDone() && wakeUp.getDelay(TimeUnit.MILLISECONDS) <= ms) {
-      return;
-    }
-    if (wakeUp != null) {
-      wakeUp.cancel(false);
+    // Only a wake-up that has not fired yet is sure to come. One that is due or firing may be the
+    // very one whose sync is running now (it stays "not done" until requestSync returns), so it
+    // cannot stand in for this later one.
+    if (wakeUp != null && !wakeUp.isDone()) {
+      long pending = wakeUp.getDelay(TimeUnit.MILLISECONDS);
+      if (pending > 0) {
+        if (pending <= ms) {
+          return;
+        }
+        wakeUp.cancel(false);
+      }
+      // A due one is left alone: it only asks for a sync.
     }
     try {
       wakeUp = ctx.timer().schedule(this::requestSync, ms, TimeUnit.MILLISECONDS);
