@@ -24,7 +24,7 @@ class ServingCertificatesTest {
   void stop() throws InterruptedException {
     // a renewal may be writing under the temporary directory; let it finish before it is deleted
     timer.shutdownNow();
-    assertThat(timer.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(timer.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
   }
 
   ServingCertificates manager() {
@@ -50,7 +50,7 @@ class ServingCertificatesTest {
     cloud.approveAfterPolls = 3;
     ServingCertificates m = manager();
     m.start();
-    var c = m.firstCertificate().get(10, TimeUnit.SECONDS);
+    var c = m.firstCertificate().get(60, TimeUnit.SECONDS);
     assertThat(c.leaf().getPublicKey().getAlgorithm()).isEqualTo("EC");
     assertThat(cloud.sans).containsExactly("127.0.0.1", "169.254.30.10");
     assertThat(cloud.csr.path("metadata").path("name").asString())
@@ -85,10 +85,10 @@ class ServingCertificatesTest {
     cloud.validity = Duration.ofSeconds(4);
     ServingCertificates m = manager();
     m.start();
-    var first = m.firstCertificate().get(10, TimeUnit.SECONDS);
+    var first = m.firstCertificate().get(60, TimeUnit.SECONDS);
     // backdated by a minute: the renewal point has already passed, so it renews at once
     Awaitility.await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> !m.current().leaf().equals(first.leaf()));
     assertThat(cloud.created.get()).isGreaterThanOrEqualTo(2);
     m.close();
@@ -99,11 +99,11 @@ class ServingCertificatesTest {
     cloud.deny = true;
     ServingCertificates m = manager();
     m.start();
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cloud.created.get() >= 2);
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> cloud.created.get() >= 2);
     assertThat(m.problem()).contains("denied").contains("Nope");
     assertThat(m.sslContext()).isNull();
     cloud.deny = false;
-    m.firstCertificate().get(10, TimeUnit.SECONDS);
+    m.firstCertificate().get(60, TimeUnit.SECONDS);
     assertThat(m.problem()).isEmpty();
     m.close();
   }
@@ -114,7 +114,7 @@ class ServingCertificatesTest {
     ServingCertificates m = manager();
     m.start();
     Awaitility.await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> m.problem().contains("requireAuthorization"));
     m.close();
 
@@ -128,9 +128,9 @@ class ServingCertificatesTest {
             timer,
             Clock.systemUTC());
     o.start();
-    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> o.problem().contains("cloud"));
+    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> o.problem().contains("cloud"));
     offline.setConnected(true);
-    o.firstCertificate().get(10, TimeUnit.SECONDS);
+    o.firstCertificate().get(60, TimeUnit.SECONDS);
     o.close();
   }
 }

@@ -404,8 +404,14 @@ class EdgedTest {
       Thread.sleep(100);
     }
     assertThat(log.resolveSibling("0.log.1")).exists(); // 4 KiB limit in these settings
-    String all = first + new String(stream.readAvailable(), StandardCharsets.UTF_8);
-    assertThat(all).contains("line-0\n").contains("line-999\n");
+    // The rotation may come while the loop is still writing: read on until the last line.
+    StringBuilder all = new StringBuilder(first);
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (!all.toString().contains("line-999\n") && System.nanoTime() < deadline) {
+      all.append(new String(stream.readAvailable(), StandardCharsets.UTF_8));
+      Thread.sleep(50);
+    }
+    assertThat(all.toString()).contains("line-0\n").contains("line-999\n");
     String tail =
         new String(
             edged.logs().read("ns1", "chatty", new PodLogs.LogOptions("c", false, 2, -1, false)),
