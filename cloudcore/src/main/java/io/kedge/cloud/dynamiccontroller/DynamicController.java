@@ -166,8 +166,8 @@ public final class DynamicController implements DynamicControllerModule {
     }
     if (ResourcePath.WATCHAPP_SYNC.equals(msg.resource())) {
       if (!queues.offer(node, () -> sync(node, msg))) {
-        LOG.warn("node {}: request queue full, watchapp/sync {} refused", node, msg.id());
-        messenger.send(node, Replies.syncResponse(msg, Json.object()));
+        LOG.warn("node {}: request queue full, watchapp/sync {} refused with 429", node, msg.id());
+        messenger.send(node, Replies.syncResponse(msg, syncRefused(node, msg)));
       }
       return;
     }
@@ -177,20 +177,49 @@ public final class DynamicController implements DynamicControllerModule {
     }
     if (!queues.offer(node, () -> process(node, msg, app))) {
       LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
-      ObjectNode s =
-          KubeStatus.failure(
-              429,
-              "TooManyRequests",
-              "too many requests from node "
-                  + node
-                  + " are waiting (limit "
-                  + options.maxQueuedPerNode()
-                  + "); retry later");
-      ObjectNode details = Json.object();
-      details.put("retryAfterSeconds", 1);
-      s.set("details", details);
-      messenger.send(node, Replies.applicationResponse(msg, Replies.rejected(app, s, null)));
+      messenger.send(
+          node, Replies.applicationResponse(msg, Replies.rejected(app, tooMany(node), null)));
     }
+  }
+
+  /**
+   * The failed map of a {@code watchapp/sync} that was not run: 429 for each watch the edge asked
+   * for and does not have yet (those it has stay, as nothing was removed either).
+   */
+  private ObjectNode syncRefused(String node, Message msg) {
+    ObjectNode failed = Json.object();
+    if (!msg.content().isObject()) {
+      return failed;
+    }
+    Map<String, WatchRegistry.Listener> current = watches.listeners(node);
+    for (Map.Entry<String, JsonNode> e : msg.content().properties()) {
+      if (current.containsKey(e.getKey())) {
+        continue;
+      }
+      try {
+        Application a = idOf(Application.fromJson(e.getValue()).withNodename(node), e.getKey());
+        failed.set(e.getKey(), Replies.rejected(a, tooMany(node), null).toJson());
+      } catch (RuntimeException ex) {
+        // not an Application: a sync that runs reports nothing for it either
+      }
+    }
+    return failed;
+  }
+
+  private ObjectNode tooMany(String node) {
+    ObjectNode s =
+        KubeStatus.failure(
+            429,
+            "TooManyRequests",
+            "too many requests from node "
+                + node
+                + " are waiting (limit "
+                + options.maxQueuedPerNode()
+                + "); retry later");
+    ObjectNode details = Json.object();
+    details.put("retryAfterSeconds", 1);
+    s.set("details", details);
+    return s;
   }
 
   private Application parse(String node, Message msg) {
@@ -270,7 +299,7 @@ public final class DynamicController implements DynamicControllerModule {
   // ------------------------------------------------------------------ requests
 
   private CompletableFuture<?> process(String node, Message msg, Application app) {
-    return execute(node, app, false)
+    return bounded(node, app, execute(node, app, false))
         .handle(
             (reply, err) -> {
               Application out =
@@ -464,7 +493,7 @@ public final class DynamicController implements DynamicControllerModule {
       }
       Application app = idOf(e.getValue(), e.getKey());
       adds.add(
-          execute(node, app, true)
+          bounded(node, app, execute(node, app, true))
               .handle(
                   (reply, err) -> {
                     if (err != null) {
@@ -543,6 +572,34 @@ public final class DynamicController implements DynamicControllerModule {
                   LOG.info("{} removed: RBAC no longer allows it", l);
                 }
               });
+    }
+  }
+
+  /**
+   * {@code work} cut off at the request deadline, so that a node's slot is never held forever by a
+   * review, discovery or informer that does not answer. A watch that gets registered only after its
+   * request was answered 504 is removed again: the edge believes it failed.
+   */
+  private CompletableFuture<Application> bounded(
+      String node, Application app, CompletableFuture<Application> work) {
+    CompletableFuture<Application> answer =
+        new CompletableFuture<Application>()
+            .orTimeout(options.requestDeadline().toMillis(), TimeUnit.MILLISECONDS);
+    work.whenComplete(
+        (reply, err) -> {
+          boolean inTime = err == null ? answer.complete(reply) : answer.completeExceptionally(err);
+          if (!inTime && err == null && isWatch(app) && watches.remove(node, app.id())) {
+            LOG.info("node {}: watch {} registered after its deadline; removed", node, app.id());
+          }
+        });
+    return answer;
+  }
+
+  private static boolean isWatch(Application app) {
+    try {
+      return RequestTranslator.translate(app).watch() != null;
+    } catch (ApiStatusException e) {
+      return false;
     }
   }
 

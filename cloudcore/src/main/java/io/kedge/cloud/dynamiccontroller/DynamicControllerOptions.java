@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param maxInFlightTotal requests executed at the same time, all nodes together
  * @param requestTimeout upper bound for one apiserver call
  * @param watchSyncTimeout upper bound for a new shared informer to list its type
+ * @param requestDeadline upper bound for a whole request (identity checks, discovery, informer
+ *     sync, apiserver call); past it the edge gets 504 and the node's slot is freed
  * @param tokenReviewTtl how long a TokenReview verdict is reused (bounded by the token's expiry)
  * @param accessReviewTtl how long a SubjectAccessReview verdict is reused (cleared on RBAC change)
  * @param discoveryTtl how long a group-version's resource list is reused
@@ -35,6 +37,7 @@ public record DynamicControllerOptions(
     int maxInFlightTotal,
     Duration requestTimeout,
     Duration watchSyncTimeout,
+    Duration requestDeadline,
     Duration tokenReviewTtl,
     Duration accessReviewTtl,
     Duration discoveryTtl,
@@ -64,6 +67,7 @@ public record DynamicControllerOptions(
     Objects.requireNonNull(tokenlessIdentity, "tokenlessIdentity");
     Objects.requireNonNull(requestTimeout, "requestTimeout");
     Objects.requireNonNull(watchSyncTimeout, "watchSyncTimeout");
+    Objects.requireNonNull(requestDeadline, "requestDeadline");
     Objects.requireNonNull(tokenReviewTtl, "tokenReviewTtl");
     Objects.requireNonNull(accessReviewTtl, "accessReviewTtl");
     Objects.requireNonNull(discoveryTtl, "discoveryTtl");
@@ -71,6 +75,14 @@ public record DynamicControllerOptions(
     Objects.requireNonNull(metaServerAddress, "metaServerAddress");
     if (workers < 1 || maxInFlightPerNode < 1 || maxQueuedPerNode < 0 || maxInFlightTotal < 1) {
       throw new IllegalArgumentException("worker and queue limits must be positive");
+    }
+    if (requestTimeout.isNegative()
+        || requestTimeout.isZero()
+        || watchSyncTimeout.isNegative()
+        || watchSyncTimeout.isZero()
+        || requestDeadline.isNegative()
+        || requestDeadline.isZero()) {
+      throw new IllegalArgumentException("timeouts must be positive");
     }
   }
 
@@ -84,6 +96,7 @@ public record DynamicControllerOptions(
         512,
         Duration.ofSeconds(30),
         Duration.ofSeconds(30),
+        Duration.ofSeconds(45), // the longer of the two above, plus time for reviews and discovery
         Duration.ofMinutes(2),
         Duration.ofSeconds(30),
         Duration.ofSeconds(30),
@@ -139,6 +152,7 @@ public record DynamicControllerOptions(
         maxInFlightTotal,
         requestTimeout,
         watchSyncTimeout,
+        requestDeadline,
         tokenReviewTtl,
         accessReviewTtl,
         discoveryTtl,
@@ -157,6 +171,7 @@ public record DynamicControllerOptions(
         total,
         requestTimeout,
         watchSyncTimeout,
+        requestDeadline,
         tokenReviewTtl,
         accessReviewTtl,
         discoveryTtl,
@@ -175,6 +190,7 @@ public record DynamicControllerOptions(
         maxInFlightTotal,
         requestTimeout,
         watchSyncTimeout,
+        requestDeadline,
         tokenReviewTtl,
         accessReviewTtl,
         discoveryTtl,
@@ -193,7 +209,28 @@ public record DynamicControllerOptions(
         maxInFlightTotal,
         requestTimeout,
         watchSyncTimeout,
+        requestDeadline,
         ttl,
+        accessReviewTtl,
+        discoveryTtl,
+        disconnectGrace,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  public DynamicControllerOptions withTimeouts(
+      Duration request, Duration watchSync, Duration deadline) {
+    return new DynamicControllerOptions(
+        identity,
+        tokenlessIdentity,
+        workers,
+        maxInFlightPerNode,
+        maxQueuedPerNode,
+        maxInFlightTotal,
+        request,
+        watchSync,
+        deadline,
+        tokenReviewTtl,
         accessReviewTtl,
         discoveryTtl,
         disconnectGrace,
