@@ -36,9 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
  * edges reconnect as KubeEdge's do, retrying with jitter.
  */
 class CloudHubConnectionsBench {
-  static final String COMMAND =
-      "mvn -B -ntp -Pbench -pl bench -am verify -Dit.test=CloudHubConnectionsBench"
-          + " -Dbench.edges=1000,5000";
+  static String command() {
+    return "mvn -B -ntp -Pbench -pl bench -am verify -Dit.test=CloudHubConnectionsBench"
+        + " -Dbench.edges="
+        + System.getProperty("bench.edges", "1000,5000");
+  }
 
   record Result(
       int n,
@@ -82,7 +84,7 @@ class CloudHubConnectionsBench {
               String.format("%.1f s", r.connectMs() / 1000.0),
               String.format("%.1f s", r.reconnectMs() / 1000.0)));
     }
-    BenchmarkReport.section("cloudhub-connections", "CloudHub connections", COMMAND)
+    BenchmarkReport.section("cloudhub-connections", "CloudHub connections", command())
         .line(
             "N simulated edges (`SimulatedEdge`: real WebSocket over mutual TLS 1.3, a certificate"
                 + " per node, a keepalive every 15 s) in the benchmark JVM, against one `bin/cloudcore`"
