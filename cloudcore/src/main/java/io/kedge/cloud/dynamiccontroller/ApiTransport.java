@@ -43,8 +43,8 @@ final class ApiTransport {
   private final java.net.http.HttpClient podClient;
   private final HttpClient ownClient;
   // The apiserver allows 250 concurrent HTTP/2 streams per connection by default.
-  private final AsyncLimiter podLimit = new AsyncLimiter(200);
-  private final AsyncLimiter ownLimit = new AsyncLimiter(200);
+  private final AsyncLimiter podLimit = new AsyncLimiter(200, true);
+  private final AsyncLimiter ownLimit = new AsyncLimiter(200, true);
 
   ApiTransport(KubeClients kube, Duration timeout) {
     Config cfg = kube.config();

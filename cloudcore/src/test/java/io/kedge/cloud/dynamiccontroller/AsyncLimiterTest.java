@@ -44,4 +44,32 @@ class AsyncLimiterTest {
     assertThat(f).isCompletedExceptionally();
     assertThat(l.running()).isZero();
   }
+
+  @Test
+  void aColdLimiterRunsOneUntilOneSucceeds() {
+    AsyncLimiter l = new AsyncLimiter(3, true);
+    List<CompletableFuture<Integer>> ops = new ArrayList<>();
+    List<CompletableFuture<Integer>> results = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      CompletableFuture<Integer> op = new CompletableFuture<>();
+      ops.add(op);
+      results.add(l.submit(() -> op));
+    }
+    assertThat(l.running()).isEqualTo(1);
+    // a failure proves nothing about the connection: still one at a time
+    ops.get(0).completeExceptionally(new IllegalStateException("refused"));
+    assertThat(results.get(0)).isCompletedExceptionally();
+    assertThat(l.running()).isEqualTo(1);
+    assertThat(l.waiting()).isEqualTo(4);
+    // the first success opens up to the limit at once
+    ops.get(1).complete(1);
+    assertThat(l.running()).isEqualTo(3);
+    assertThat(l.waiting()).isEqualTo(1);
+    for (int i = 2; i < 6; i++) {
+      ops.get(i).complete(i);
+    }
+    assertThat(results.get(5)).isCompletedWithValue(5);
+    assertThat(l.running()).isZero();
+    assertThat(l.waiting()).isZero();
+  }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.protocol.application.Application;
+import io.kedge.testkit.Waits;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -124,8 +125,17 @@ class DynamicControllerDeadlineTest {
     assertThat(late.status().path("reason").asString()).isEqualTo("Timeout");
     assertThat(late.message()).contains("timed out");
 
-    // the slot is free again: the sync now runs, and its watches meet the deadline too
-    JsonNode ran = edge.sync(Map.of(w1.id(), w1, w2.id(), w2));
+    // the slot is free again (just after the reply is sent: retry while 429): the sync now runs,
+    // and its watches meet the deadline too
+    JsonNode[] synced = new JsonNode[1];
+    Waits.until(
+        "the slot freed for the sync",
+        Duration.ofSeconds(30),
+        () -> {
+          synced[0] = edge.sync(Map.of(w1.id(), w1, w2.id(), w2));
+          return synced[0].at("/" + w1.id() + "/Error/ErrStatus/code").asInt() != 429;
+        });
+    JsonNode ran = synced[0];
     assertThat(ran.size()).isEqualTo(2);
     for (Application w : List.of(w1, w2)) {
       assertThat(ran.at("/" + w.id() + "/Error/ErrStatus/code").asInt()).isEqualTo(504);
@@ -133,7 +143,14 @@ class DynamicControllerDeadlineTest {
     assertThat(controller.watchCount()).isZero();
 
     // and the slot is free once more
-    var again = edge.http("GET", "/api/v1/namespaces/d/configmaps/x", "");
-    assertThat(again.code()).isEqualTo(504);
+    SimulatedMetaServer.Reply[] again = new SimulatedMetaServer.Reply[1];
+    Waits.until(
+        "the slot freed for a request",
+        Duration.ofSeconds(30),
+        () -> {
+          again[0] = edge.http("GET", "/api/v1/namespaces/d/configmaps/x", "");
+          return again[0].code() != 429;
+        });
+    assertThat(again[0].code()).isEqualTo(504);
   }
 }
