@@ -26,14 +26,17 @@ public final class EdgeCoreProcess implements AutoCloseable {
   private final Path config;
   private final Path log;
   private final Map<String, String> env;
+  private final int metaServerPort;
   private ProgramProcess proc;
 
-  private EdgeCoreProcess(String node, Path dir, Path config, Map<String, String> env) {
+  private EdgeCoreProcess(
+      String node, Path dir, Path config, Map<String, String> env, int metaServerPort) {
     this.node = node;
     this.dir = dir;
     this.config = config;
     this.log = dir.resolve("edgecore.log");
     this.env = env;
+    this.metaServerPort = metaServerPort;
   }
 
   /**
@@ -73,6 +76,10 @@ public final class EdgeCoreProcess implements AutoCloseable {
       String token,
       Map<String, String> env,
       String... sets) {
+    // Several edgecores share the host: each MetaServer gets its own free port (whether or not a
+    // test enables it), its files under dir, and never the link-local dummy address.
+    int metaServerPort = CloudCoreProcess.freePort();
+    String metaServer = "127.0.0.1:" + metaServerPort;
     ObjectNode tree = (ObjectNode) ConfigLoader.YAML.createObjectNode();
     tree.put("apiVersion", "edgecore.config.kubeedge.io/v1alpha2");
     tree.put("kind", "EdgeCore");
@@ -90,7 +97,10 @@ public final class EdgeCoreProcess implements AutoCloseable {
             "modules.edged.hostnameOverride=" + node,
             "modules.edged.nodeIP=127.0.0.1",
             "modules.edged.nodeStatusUpdateFrequency=3",
-            "modules.edged.rootDirectory=" + dir.resolve("pods"));
+            "modules.edged.rootDirectory=" + dir.resolve("pods"),
+            "modules.metaManager.metaServer.server=" + metaServer,
+            "modules.metaManager.metaServer.dummyServer=" + metaServer,
+            "modules.metaManager.metaServer.pkiDir=" + dir.resolve("pki/metaserver"));
     for (String s : settings) {
       for (ConfigOverrides.Override o : ConfigOverrides.parse(s)) {
         ConfigOverrides.apply(tree, o);
@@ -110,7 +120,7 @@ public final class EdgeCoreProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new EdgeCoreProcess(node, dir, cfg, env);
+    return new EdgeCoreProcess(node, dir, cfg, env, metaServerPort);
   }
 
   /** Starts (again); returns once the process runs (connecting is up to the test to wait for). */
@@ -144,6 +154,19 @@ public final class EdgeCoreProcess implements AutoCloseable {
 
   public Path dir() {
     return dir;
+  }
+
+  /** The edge's SQLite store ({@code database.dataSource}). */
+  public Path database() {
+    return dir.resolve("edgecore.db");
+  }
+
+  /**
+   * MetaServer's address ({@code http://127.0.0.1:port}, a free port picked for this edge); it
+   * serves only when {@code modules.metaManager.metaServer.enable=true} is set.
+   */
+  public URI metaServerUri() {
+    return URI.create("http://127.0.0.1:" + metaServerPort);
   }
 
   public Path configFile() {
