@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +57,9 @@ class EdgeJoinIT {
   private static final String UNREFERENCED = "unreferenced";
   private static final String CONFIGMAPS = "/v1/configmaps";
 
-  @TempDir Path dir;
+  // Kept when the test fails: the cloudcore and edgecore logs are in it.
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+  Path dir;
 
   private static boolean ready(KubernetesClient admin, String node) {
     Node n = admin.nodes().withName(node).get();
@@ -385,6 +388,9 @@ class EdgeJoinIT {
           assertThat(e.process().isAlive()).isTrue();
           assertThat(e.log()).doesNotContain("Exception in thread");
         }
+      } catch (Throwable t) {
+        LOG.error("failed; logs under {}; cloudcore log tail:\n{}", dir, cloud.process().tail(60));
+        throw t;
       } finally {
         for (EdgeCoreProcess e : edges) {
           e.close();
