@@ -383,6 +383,23 @@ class EdgeJoinIT {
               .as("ConfigMap of a pod on another node in the store of " + e.node())
               .isFalse();
         }
+        // How the pod itself fares on the edge is Edged's concern; its state is logged for context.
+        Pod reader = admin.pods().inNamespace(NS).withName("reader").get();
+        if (reader.getStatus() != null && reader.getStatus().getContainerStatuses() != null) {
+          reader
+              .getStatus()
+              .getContainerStatuses()
+              .forEach(
+                  s ->
+                      LOG.info(
+                          "pod {}/reader container {}: ready={} restarts={} state={} last={}",
+                          NS,
+                          s.getName(),
+                          s.getReady(),
+                          s.getRestartCount(),
+                          s.getState(),
+                          s.getLastState()));
+        }
         assertThat(cloud.forbiddenLines()).as("cloudcore refused by RBAC").isEmpty();
         for (EdgeCoreProcess e : edges) {
           assertThat(e.process().isAlive()).isTrue();

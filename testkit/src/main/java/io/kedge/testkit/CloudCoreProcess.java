@@ -122,7 +122,8 @@ public final class CloudCoreProcess implements AutoCloseable {
   public void startProcess(Map<String, String> env) {
     starts++;
     proc = ProgramProcess.launcher(kedgeHome(), "cloudcore", args, env, log);
-    proc.awaitLog("(?s)(cloudcore started.*){" + starts + "}", Duration.ofSeconds(120));
+    // Generous: on a loaded shared host the JVM alone has taken over two minutes to start.
+    proc.awaitLog("(?s)(cloudcore started.*){" + starts + "}", Duration.ofSeconds(300));
   }
 
   public ProgramProcess process() {
