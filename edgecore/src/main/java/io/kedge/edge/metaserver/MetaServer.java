@@ -45,6 +45,7 @@ public final class MetaServer implements AutoCloseable {
   private final ServerTls tls;
   private final CloudApi cloud;
   private final Subscriptions subscriptions;
+  private final HeldObjects heldObjects;
   private final DiscoveryApi discovery;
   private final ResourceApi resources;
   private final WatchHub hub = new WatchHub();
@@ -121,8 +122,11 @@ public final class MetaServer implements AutoCloseable {
     this.resources =
         new ResourceApi(
             store, cloud, catalog, subscriptions, discovery, settings, background, podLogs);
+    this.heldObjects =
+        new HeldObjects(store, cloud, catalog, subscriptions, settings.cloudTimeout());
     store.addListener(hub);
     link.addListener(subscriptions);
+    link.addListener(heldObjects);
   }
 
   /** Plain HTTP, every caller anonymous and allowed: MetaServer with requireAuthorization off. */
@@ -282,6 +286,7 @@ public final class MetaServer implements AutoCloseable {
       workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
     background.shutdownNow();
+    heldObjects.close();
     LOG.info("metaserver: stopped");
   }
 }

@@ -66,6 +66,9 @@ public interface ObjectStore extends AutoCloseable {
 
   ResourceState resourceState(Gvr gvr);
 
+  /** The types the store has held objects of. */
+  java.util.Set<Gvr> types();
+
   /** The sequence number of the newest committed event. */
   long headSeq();
 

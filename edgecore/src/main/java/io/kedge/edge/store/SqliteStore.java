@@ -522,6 +522,11 @@ public final class SqliteStore implements ObjectStore {
   }
 
   @Override
+  public java.util.Set<Gvr> types() {
+    return java.util.Set.copyOf(states.keySet());
+  }
+
+  @Override
   public long headSeq() {
     return headSeq;
   }

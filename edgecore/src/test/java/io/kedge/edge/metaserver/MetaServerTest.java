@@ -208,6 +208,46 @@ class MetaServerTest {
   }
 
   @Test
+  void objectsReadOnlyOnceAreReadAgainWhenTheCloudComesBack() throws Exception {
+    rig.cloud.put("a", "c1", "k", "v1");
+    rig.cloud.put("b", "gone", "k", "v1");
+    rig.cloud.put("b", "same", "k", "v1");
+    assertThat(rig.get(CMS + "/c1").statusCode()).isEqualTo(200);
+    assertThat(rig.get("/api/v1/namespaces/b/configmaps").statusCode()).isEqualTo(200);
+    Waits.until(
+        "kept",
+        Duration.ofSeconds(10),
+        () ->
+            rig.store.get(CM, "a", "c1").isPresent()
+                && rig.store.get(CM, "b", "gone").isPresent()
+                && rig.store.get(CM, "b", "same").isPresent());
+    long sameRv = rig.store.get(CM, "b", "same").orElseThrow().resourceVersion();
+
+    rig.cloud.link.setConnected(false);
+    rig.cloud.put("a", "c1", "k", "v2"); // no watch: nothing reaches the edge
+    rig.cloud.deleteQuietly("b", "gone");
+    assertThat(rig.store.get(CM, "b", "gone")).isPresent();
+    rig.cloud.link.setConnected(true);
+
+    Waits.until(
+        "held objects read again",
+        Duration.ofSeconds(10),
+        () ->
+            rig.store.get(CM, "b", "gone").isEmpty()
+                && Json.parse(rig.store.get(CM, "a", "c1").orElseThrow().json())
+                    .path("data")
+                    .path("k")
+                    .asString()
+                    .equals("v2"));
+    assertThat(rig.store.get(CM, "b", "same").orElseThrow().resourceVersion()).isEqualTo(sameRv);
+    // offline again, the edge answers what the cloud had when it was last reachable
+    rig.cloud.link.setConnected(false);
+    assertThat(MetaServerRig.json(rig.get(CMS + "/c1")).path("data").path("k").asString())
+        .isEqualTo("v2");
+    assertThat(rig.get("/api/v1/namespaces/b/configmaps/gone").statusCode()).isEqualTo(404);
+  }
+
+  @Test
   void offlinePagesAreConsistentAndContinueFromTheApiserversFormat() throws Exception {
     for (int i = 0; i < 5; i++) {
       rig.cloud.put("a", "c" + i, "k", "v");
