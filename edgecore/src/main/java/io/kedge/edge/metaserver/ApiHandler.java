@@ -53,6 +53,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (watcher != null) {
+      // HTTP/1.1 clients do not pipeline behind a streaming response; one that does cannot be
+      // answered in order.
+      LOG.info(
+          "metaserver: {} sent {} {} while its watch streams; connection closed",
+          ctx.channel().remoteAddress(),
+          req.method(),
+          req.uri());
+      ctx.close();
+      return;
+    }
     ctx.channel().config().setAutoRead(false);
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     if (!req.decoderResult().isSuccess()) {
@@ -156,7 +167,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       respond(ctx, r, keepAlive);
     } else if (outcome instanceof Outcome.Watch w) {
       openStream(
-          ctx, upgrade, keepAlive, w.spec().choice(), sink -> startWatch(ctx, sink, w.spec()));
+          ctx,
+          upgrade,
+          keepAlive,
+          w.spec().choice(),
+          sink -> {
+            startWatch(ctx, sink, w.spec());
+            if (upgrade == null) {
+              // Keep reading while the chunked stream runs, so that a client that goes away is
+              // noticed (and its watch ended) at once rather than at the next event it is sent.
+              resumeReading(ctx);
+            }
+          });
     } else if (outcome instanceof Outcome.WatchError we) {
       openStream(
           ctx,
