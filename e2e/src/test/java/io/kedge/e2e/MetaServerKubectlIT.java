@@ -133,6 +133,10 @@ class MetaServerKubectlIT {
 
     // a watch through MetaServer sees a change made at the apiserver
     Path out = work.resolve("watch-" + ns + ".json");
+    Waits.until(
+        "earlier watches are closed",
+        Duration.ofSeconds(60),
+        () -> kedge.metaServer.watchCount() == 0);
     Process w = edge.start(out, "get", "configmap", "k2", "-n", ns, "-w", "-o", "json");
     try {
       Waits.until(
@@ -172,8 +176,19 @@ class MetaServerKubectlIT {
   }
 
   @Test
-  void aCustomResourceThroughMetaServer() {
+  void aCustomResourceThroughMetaServer() throws Exception {
     String ns = MetaServerFixture.namespace(admin, "kubectl-crd");
+    // a cluster-scoped core resource, read both ways
+    sameObject("get", "namespace", ns, "-o", "json");
+    String w0 =
+        "apiVersion: "
+            + MetaServerFixture.GROUP
+            + "/v1\nkind: Widget\nmetadata:\n  name: w0\n  namespace: "
+            + ns
+            + "\nspec:\n  size: 1\n";
+    JsonNode created = json(edge.withInput(w0, "create", "-f", "-", "-o", "json"));
+    assertThat(created.path("metadata").path("resourceVersion").asString()).isNotEmpty();
+    sameObject("get", "widget", "w0", "-n", ns, "-o", "json");
     String widget =
         "apiVersion: "
             + MetaServerFixture.GROUP
@@ -191,8 +206,46 @@ class MetaServerKubectlIT {
                 .path("size")
                 .asInt())
         .isEqualTo(4);
+
+    // a watch on the custom resource through MetaServer sees a change made at the apiserver
+    Path out = work.resolve("watch-" + ns + ".json");
+    Waits.until(
+        "earlier watches are closed",
+        Duration.ofSeconds(60),
+        () -> kedge.metaServer.watchCount() == 0);
+    Process w = edge.start(out, "get", "widgets", "-n", ns, "-w", "-o", "json");
+    try {
+      Waits.until(
+          "kubectl watch shows the widgets",
+          Duration.ofSeconds(60),
+          () -> Files.readString(out).contains("\"w1\""));
+      Waits.until(
+          "the widget watch is open",
+          Duration.ofSeconds(60),
+          () -> kedge.metaServer.watchCount() == 1);
+      direct
+          .run(
+              "patch", "widget", "w0", "-n", ns, "--type", "merge", "-p", "{\"spec\":{\"size\":7}}")
+          .ok();
+      Waits.until(
+          "kubectl watch shows the widget change",
+          Duration.ofSeconds(60),
+          () -> Files.readString(out).contains("\"size\": 7"));
+    } finally {
+      w.destroy();
+      w.waitFor();
+    }
+    String rv =
+        json(direct.run("get", "widget", "w0", "-n", ns, "-o", "json"))
+            .path("metadata")
+            .path("resourceVersion")
+            .asString();
+    assertThat(Files.readString(out)).contains("\"resourceVersion\": \"" + rv + "\"");
+
     edge.run("delete", "widget", "w1", "-n", ns).ok();
     assertThat(direct.run("get", "widget", "w1", "-n", ns).exit()).isNotZero();
+    edge.withInput(w0, "delete", "-f", "-").ok();
+    assertThat(direct.run("get", "widget", "w0", "-n", ns).exit()).isNotZero();
   }
 
   @Test
