@@ -39,6 +39,7 @@ final class MountPlan {
     p.step("root", root.toString());
     p.mimic(Path.of("/"), null);
     Path pods = realOrSelf(podsDirectory);
+    p.openPathTo(pods);
     p.mimic(pods, podDirectory.getFileName().toString());
     List<ContainerConfig.Mount> sorted = new ArrayList<>(mounts);
     sorted.sort(Comparator.comparingInt(m -> Path.of(m.containerPath()).getNameCount()));
@@ -46,6 +47,32 @@ final class MountPlan {
       p.mount(m);
     }
     return p;
+  }
+
+  /**
+   * Edged's directory may lie under a directory others cannot traverse (a home directory such as
+   * /root, a private temporary directory), which would keep a pod running as an unprivileged user
+   * out of its own working directory and volumes. Such ancestors are replaced in the view by a
+   * filtered mimic that shows only the one entry on the way, so the path opens without revealing
+   * anything else of the host.
+   */
+  private void openPathTo(Path pods) {
+    Path walked = pods.getRoot();
+    for (Path name : pods) {
+      if (walked.getNameCount() > 0 && !traversableByOthers(walked)) {
+        mimic(walked, name.toString());
+      }
+      walked = walked.resolve(name);
+    }
+  }
+
+  private static boolean traversableByOthers(Path dir) {
+    try {
+      return Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)
+          .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE);
+    } catch (IOException | UnsupportedOperationException e) {
+      return true; // cannot tell: leave the host's view as it is
+    }
   }
 
   List<String> lines() {

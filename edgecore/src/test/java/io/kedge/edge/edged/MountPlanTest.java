@@ -5,13 +5,37 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Mount points that do not exist on the host are made on mimics, never on the host. */
 class MountPlanTest {
   @TempDir Path tmp;
+
+  @BeforeEach
+  void openTemporaryDirectory() throws Exception {
+    // As /var/lib/kubeedge is: traversable by everyone.
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+
+  @Test
+  void ancestorsOthersCannotTraverseShowOnlyThePathToThePods() throws Exception {
+    Path home = Files.createDirectories(tmp.resolve("home"));
+    Path pods = Files.createDirectories(home.resolve("edge/pods"));
+    Files.createDirectories(home.resolve("secret"));
+    Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+    Path pod = Files.createDirectories(pods.resolve("uid-1"));
+    MountPlan plan = MountPlan.build(tmp.resolve("root"), pods, pod, List.of());
+    assertThat(plan.lines())
+        .containsExactly(
+            "root\t" + tmp.resolve("root"),
+            "mimic\t/",
+            "mimic\t" + home.toRealPath() + "\tedge",
+            "mimic\t" + pods.toRealPath() + "\tuid-1");
+  }
 
   @Test
   void missingMountPointsGoOnAMimicOfTheirDeepestExistingParent() throws Exception {

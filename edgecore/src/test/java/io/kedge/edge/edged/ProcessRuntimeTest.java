@@ -82,6 +82,42 @@ class ProcessRuntimeTest {
   }
 
   @Test
+  void anUnprivilegedContainerRunsWhenEdgedLivesUnderAPrivateDirectory() throws Exception {
+    // As under /root (a quickstart in the home directory) or a private temporary directory.
+    Path home = PodDirectories.ensure(tmp.resolve("home"), "rwx------", 0, 0);
+    Files.writeString(home.resolve("private"), "not for pods");
+    Path privatePods = PodDirectories.ensure(home.resolve("pods"), "rwx------", 0, 0);
+    Path dir = PodDirectories.ensure(privatePods.resolve("uid-2"), "rwx--x--x", 0, 0);
+    ProcessRuntime r = new ProcessRuntime(privatePods, Clock.systemUTC());
+    try {
+      SandboxConfig sb =
+          new SandboxConfig(
+              "ns1", "p2", "uid-2", "edge-1", dir, dir.resolve("logs"), Map.of(), Map.of());
+      String id =
+          r.startContainer(
+              "uid-2",
+              sb,
+              container(
+                  "c1",
+                  List.of("/bin/sh", "-c", "echo uid=$(id -u) pwd=$(pwd); ls " + home),
+                  List.of()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      Optional<ContainerState> s = Optional.empty();
+      while (System.nanoTime() < deadline && !(s.isPresent() && s.get().exited())) {
+        Thread.sleep(20);
+        s = r.containerState(id);
+      }
+      String out = Files.readString(dir.resolve("logs/c1/0.log"));
+      assertThat(s).as(out).hasValueSatisfying(st -> assertThat(st.exitCode()).isZero());
+      assertThat(out).contains("uid=65534 pwd=" + dir.toRealPath().resolve("containers/c1"));
+      // the way to the pods is open; nothing else of the private directory shows
+      assertThat(out.lines()).contains("pods").doesNotContain("private");
+    } finally {
+      r.close();
+    }
+  }
+
+  @Test
   void containerSeesItsVolumesOnlyItsEnvironmentAndRunsAsItsUser() throws Exception {
     Path token = PodDirectories.ensure(podDir.resolve("volumes/sa"), "rwxr-xr-x", 0, 0);
     Files.writeString(token.resolve("token"), "tok-123");
