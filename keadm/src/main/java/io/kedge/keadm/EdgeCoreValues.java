@@ -57,12 +57,9 @@ public final class EdgeCoreValues {
     ObjectNode edged = (ObjectNode) modules.path("edged");
     ObjectNode meta = (ObjectNode) modules.path("metaManager").path("metaServer");
 
-    root(tree.path("database"), "dataSource", layout);
-    for (String f : List.of("tlsCaFile", "tlsCertFile", "tlsPrivateKeyFile")) {
-      root(hub, f, layout);
-      root(meta, f, layout);
-    }
-    root(edged, "rootDirectory", layout);
+    // Every KubeEdge path of the defaults (certificates, database, pods, MetaServer's pki
+    // directory, ...) moves under the root, so that nodes sharing a machine share no file.
+    rootAll(tree, layout);
     if (j.certPath() != null && !j.certPath().isBlank()) {
       hub.put("tlsCertFile", j.certPath() + "/server.crt");
       hub.put("tlsPrivateKeyFile", j.certPath() + "/server.key");
@@ -134,14 +131,21 @@ public final class EdgeCoreValues {
     return new Result(tree, config, Collections.unmodifiableList(notices));
   }
 
-  private static void root(JsonNode parent, String field, InstallLayout layout) {
-    if (parent instanceof ObjectNode o && o.path(field).isString()) {
-      String v = o.path(field).asString();
-      if (v.startsWith("/")) {
-        o.put(field, layout.rooted(v).toString());
+  private static void rootAll(JsonNode node, InstallLayout layout) {
+    if (node instanceof ObjectNode o) {
+      for (String field : List.copyOf(o.propertyNames())) {
+        JsonNode v = o.path(field);
+        if (v.isString() && KUBEEDGE_PATH.matcher(v.asString()).lookingAt()) {
+          o.put(field, layout.rooted(v.asString()).toString());
+        } else {
+          rootAll(v, layout);
+        }
       }
     }
   }
+
+  private static final java.util.regex.Pattern KUBEEDGE_PATH =
+      java.util.regex.Pattern.compile("/(etc|var/lib|var/log|var/run|run)/kubeedge(/|$)");
 
   private static String unknownPart(JsonNode schema, List<Object> path) {
     JsonNode node = schema;

@@ -50,6 +50,9 @@ class EdgeCoreValuesTest {
     assertThat(r.config().database().dataSource())
         .isEqualTo(root + "/var/lib/kubeedge/edgecore.db");
     assertThat(r.config().modules().edged().rootDirectory()).startsWith(root.toString());
+    assertThat(r.config().modules().metaManager().metaServer().pkiDir())
+        .isEqualTo(root + "/etc/kubeedge/pki/metaserver");
+    assertThat(r.yaml(KubeEdgeVersion.DEFAULT)).doesNotContain(" /etc/", " /var/");
   }
 
   @Test
