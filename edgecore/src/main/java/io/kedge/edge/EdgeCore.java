@@ -30,8 +30,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +58,12 @@ public final class EdgeCore implements AutoCloseable {
   private final EdgeHub hub;
   private final List<Part> parts = new ArrayList<>();
   private final List<Part> running = new ArrayList<>();
+
+  /** Completes once MetaServer serves with a certificate pods trust (at once without the gate). */
+  private CompletableFuture<?> servingReady = CompletableFuture.completedFuture(null);
+
+  /** Longest wait for MetaServer's first certificate before pods start regardless. */
+  static final Duration SERVING_WAIT = Duration.ofSeconds(90);
 
   public EdgeCore(EdgeCoreConfig config) {
     this.config = config;
@@ -149,6 +159,7 @@ public final class EdgeCore implements AutoCloseable {
                     auth.problems().stream()
                         .map(p -> new Readiness.Problem(p.check(), p.message()))
                         .toList());
+        servingReady = auth.certificates().firstCertificate();
         parts.add(
             new Part(
                 "metaserver",
@@ -191,9 +202,54 @@ public final class EdgeCore implements AutoCloseable {
               + " modules.metaManager.metaServer.enable: true");
     }
     if (edged != null) {
-      parts.add(new Part("edged", edged::start, edged));
+      parts.add(new Part("edged", startWhenServing(edged, servingReady), edged));
     }
   }
+
+  /**
+   * Starts Edged once MetaServer has its cluster-issued certificate: a pod started earlier would
+   * meet the untrusted placeholder, and in-cluster clients fail hard on that (a run-once pod ends
+   * Failed). Only a first start without a kept certificate waits (seconds, while the cloud issues
+   * one); after {@link #SERVING_WAIT} pods start anyway, since the wait must not keep pods that
+   * need no API from running.
+   */
+  private Runnable startWhenServing(Edged edged, CompletableFuture<?> ready) {
+    return () -> {
+      if (ready.isDone()) {
+        edged.start();
+        return;
+      }
+      LOG.info(
+          "edged waits for MetaServer's serving certificate before starting pods (at most {} s)",
+          SERVING_WAIT.toSeconds());
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  ready.get(SERVING_WAIT.toSeconds(), TimeUnit.SECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                  LOG.warn(
+                      "MetaServer has no serving certificate after {} s; starting pods anyway:"
+                          + " their in-cluster clients will refuse MetaServer until it has one",
+                      SERVING_WAIT.toSeconds());
+                } catch (InterruptedException e) {
+                  return; // edgecore is stopping
+                }
+                synchronized (this) {
+                  if (!stopping) {
+                    edged.start();
+                  }
+                }
+              },
+              "edged-start");
+      t.setDaemon(true);
+      deferredStart = t;
+      t.start();
+    };
+  }
+
+  private boolean stopping;
+  private Thread deferredStart;
 
   public String node() {
     return node;
@@ -213,6 +269,12 @@ public final class EdgeCore implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      stopping = true;
+      if (deferredStart != null) {
+        deferredStart.interrupt();
+      }
+    }
     for (int i = running.size() - 1; i >= 0; i--) {
       Part p = running.get(i);
       try {
