@@ -89,18 +89,22 @@ export KUBE_GIT_VERSION=$KUBE_VERSION KUBE_GIT_MAJOR=1 KUBE_GIT_MINOR=20 KUBE_GI
 mkdir -p "$HOME"
 what=$(printf 'cmd/%s ' "${BINARIES[@]}")
 say "building ${BINARIES[*]} with $(go version | cut -d' ' -f3) (takes ~5 min cold on 2 cores; log: $LOG)"
-(cd "$KSRC" && make WHAT="${what% }" >>"$LOG" 2>&1) &
+# In a process group of its own, so that an interrupted script stops the whole build with it.
+(cd "$KSRC" && exec setsid make WHAT="${what% }" >>"$LOG" 2>&1) &
 pid=$!
+trap 'kill -- -"$pid" 2>/dev/null; true' EXIT
 # Progress every 15 s: elapsed time, compiled objects in Go's build cache, and the build step.
 gocache=$KSRC/_output/local/go/cache
 while kill -0 "$pid" 2>/dev/null; do
   for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do kill -0 "$pid" 2>/dev/null && sleep 1; done
   kill -0 "$pid" 2>/dev/null || break
-  objs=$(find "$gocache" -name '*-d' 2>/dev/null | wc -l)
-  step=$(grep -E '^\+\+\+|^    (cmd|\./vendor)/' "$LOG" 2>/dev/null | tail -n 1 | sed 's/^+++ \[[^]]*\] //; s/^ *//' | cut -c1-70)
+  # (the cache and the log lines appear only after code generation: no match is not an error)
+  objs=$({ find "$gocache" -name '*-d' 2>/dev/null || true; } | wc -l)
+  step=$({ grep -E '^\+\+\+|^    (cmd|\./vendor)/' "$LOG" 2>/dev/null || true; } | tail -n 1 | sed 's/^+++ \[[^]]*\] //; s/^ *//' | cut -c1-70)
   say "building: $(( $(date +%s) - start )) s, $objs objects compiled — $step"
 done
 wait "$pid" || die "build failed after $(( $(date +%s) - start )) s; see $LOG"
+trap - EXIT
 
 mkdir -p "$BIN_DIR"
 for b in "${BINARIES[@]}"; do
