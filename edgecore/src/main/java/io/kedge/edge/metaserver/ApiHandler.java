@@ -44,6 +44,12 @@ import tools.jackson.databind.node.ObjectNode;
 final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
 
+  /**
+   * One line per authorized request, at debug (enable logger {@code
+   * io.kedge.edge.metaserver.access}): which client asked for what.
+   */
+  private static final Logger ACCESS = LoggerFactory.getLogger("io.kedge.edge.metaserver.access");
+
   private final MetaServer server;
   private Watcher watcher; // event loop only
 
@@ -98,6 +104,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         LOG.info("metaserver: {} {} forbidden for {}", req.method(), path, auth.user().name());
         respond(ctx, status(AuthStatus.forbidden(attrs, d.reason())), keepAlive);
         return;
+      }
+      if (ACCESS.isDebugEnabled()) {
+        ACCESS.debug(
+            "metaserver: {} {} by {} from {}",
+            req.method(),
+            uri,
+            auth.user().name(),
+            ctx.channel().remoteAddress());
       }
       byte[] body = req.content().isReadable() ? ByteBufUtil.getBytes(req.content()) : null;
       Call call =
