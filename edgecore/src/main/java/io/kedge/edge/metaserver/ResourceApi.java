@@ -141,7 +141,7 @@ final class ResourceApi {
       }
       return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
     }
-    return whenCurrent(scope)
+    return whenCurrent(scope, c.token())
         .thenApply(x -> cachedGet(c, res))
         .exceptionallyCompose(
             t -> {
@@ -206,7 +206,7 @@ final class ResourceApi {
     }
     if (rv.equals("0")) {
       ListQuery all = lq.withLimit(0); // as the apiserver's watch cache: no pages for "any version"
-      return whenCurrent(lq.scope())
+      return whenCurrent(lq.scope(), c.token())
           .handle((x, t) -> t)
           .thenCompose(
               t -> {
@@ -391,7 +391,7 @@ final class ResourceApi {
               (fields.isEverything() ? "" : fields + ",") + "metadata.name=" + name, res.gvr());
     }
     FieldSelector fs = effective;
-    return whenCurrent(scope)
+    return whenCurrent(scope, c.token())
         .handle((x, t) -> t == null ? null : CloudApi.unwrap(t))
         .thenApply(
             err -> {
@@ -579,13 +579,17 @@ final class ResourceApi {
             });
   }
 
-  /** Completes once {@code scope} is current, waiting at most {@code syncWait}. */
-  private CompletableFuture<Void> whenCurrent(Scope scope) {
+  /**
+   * Completes once {@code scope} is current, waiting at most {@code syncWait}; {@code token} is the
+   * client's, with which the cloud keeps the scope current.
+   */
+  private CompletableFuture<Void> whenCurrent(Scope scope, String token) {
+    subscriptions.offerToken(scope, token);
     if (subscriptions.synced(scope) || !cloud.online()) {
       return CompletableFuture.completedFuture(null);
     }
     return subscriptions
-        .ensure(scope)
+        .ensure(scope, token)
         .orTimeout(settings.syncWait().toMillis(), TimeUnit.MILLISECONDS)
         .exceptionallyCompose(
             t -> {

@@ -48,6 +48,13 @@ public final class Subscriptions implements CloudLinkListener {
     ApiException failure; // guarded by this
     long failedAt; // guarded by this
 
+    /**
+     * The bearer token of the latest client that needed this scope (memory only, never stored): the
+     * cloud lists and watches with that pod's rights and ends the watch with the pod. Empty when no
+     * client brought one (the cloud's tokenless identity applies).
+     */
+    volatile String token = "";
+
     Sub(Scope scope, String applicationId, long syncedSince, State state) {
       this.scope = scope;
       this.applicationId = applicationId;
@@ -128,6 +135,11 @@ public final class Subscriptions implements CloudLinkListener {
    * unknown type).
    */
   public CompletableFuture<Void> ensure(Scope scope) {
+    return ensure(scope, "");
+  }
+
+  /** As {@link #ensure(Scope)}, for a client with bearer token {@code token} (may be empty). */
+  public CompletableFuture<Void> ensure(Scope scope, String token) {
     if (synced(scope)) {
       return CompletableFuture.completedFuture(null);
     }
@@ -135,6 +147,7 @@ public final class Subscriptions implements CloudLinkListener {
       return CompletableFuture.failedFuture(new CloudApi.Unavailable("offline", null));
     }
     Sub s = subs.computeIfAbsent(scope, k -> new Sub(k, CloudApi.newId(), 0, State.NEW));
+    offer(s, token);
     synchronized (s) {
       if (s.state == State.SYNCED) {
         return CompletableFuture.completedFuture(null);
@@ -156,6 +169,30 @@ public final class Subscriptions implements CloudLinkListener {
             }
           });
       return f;
+    }
+  }
+
+  /**
+   * A client with {@code token} reads {@code scope}: the subscriptions covering it use the newest
+   * token when they are next registered (tokens rotate; the pod that brought the older one may be
+   * gone).
+   */
+  public void offerToken(Scope scope, String token) {
+    Sub exact = subs.get(scope);
+    if (exact != null) {
+      offer(exact, token);
+    }
+    if (!scope.allNamespaces()) {
+      Sub all = subs.get(Scope.all(scope.gvr()));
+      if (all != null) {
+        offer(all, token);
+      }
+    }
+  }
+
+  private static void offer(Sub s, String token) {
+    if (token != null && !token.isEmpty()) {
+      s.token = token;
     }
   }
 
@@ -271,7 +308,7 @@ public final class Subscriptions implements CloudLinkListener {
         register ? register(s) : CompletableFuture.completedFuture(null);
     return registered
         .thenCompose(v -> store.saveScope(new ScopeRecord(scope, s.applicationId, s.syncedSince)))
-        .thenCompose(v -> listAll(scope))
+        .thenCompose(v -> listAll(scope, s.token))
         .thenCompose(
             list -> store.reconcile(scope, list.items(), list.resourceVersion(), o -> true))
         .thenCompose(
@@ -335,28 +372,33 @@ public final class Subscriptions implements CloudLinkListener {
     RequestInfo info = collection(s.scope, "GET", "watch");
     return cloud.application(
         s.applicationId,
-        new CloudApi.Request(info, "watch=true", "application/json", "", null, ""));
+        new CloudApi.Request(info, "watch=true", "application/json", "", null, s.token));
   }
 
   record ListResult(List<ObjectChange> items, long resourceVersion) {}
 
   /** Lists {@code scope} from the cloud, page by page (all pages at one resourceVersion). */
   CompletableFuture<ListResult> listAll(Scope scope) {
-    return page(scope, "", new ArrayList<>(), 0, 0);
+    return listAll(scope, "");
+  }
+
+  /** As {@link #listAll(Scope)}, with a client's bearer token (may be empty). */
+  CompletableFuture<ListResult> listAll(Scope scope, String token) {
+    return page(scope, token, "", new ArrayList<>(), 0, 0);
   }
 
   private CompletableFuture<ListResult> page(
-      Scope scope, String cont, List<ObjectChange> acc, long rv, int restarts) {
+      Scope scope, String token, String cont, List<ObjectChange> acc, long rv, int restarts) {
     String query =
         "limit=" + settings.listPage() + (cont.isEmpty() ? "" : "&continue=" + urlEncode(cont));
     RequestInfo info = collection(scope, "GET", "list");
     return cloud
-        .send(new CloudApi.Request(info, query, "application/json", "", null, ""))
+        .send(new CloudApi.Request(info, query, "application/json", "", null, token))
         .thenCompose(
             r -> {
               if (r.code() == 410 && !cont.isEmpty() && restarts < 3) {
                 // The snapshot expired between pages: start over.
-                return page(scope, "", new ArrayList<>(), 0, restarts + 1);
+                return page(scope, token, "", new ArrayList<>(), 0, restarts + 1);
               }
               if (!r.successful()) {
                 throw new ApiException(statusOf(r));
@@ -384,7 +426,7 @@ public final class Subscriptions implements CloudLinkListener {
               if (next.isEmpty()) {
                 return CompletableFuture.completedFuture(new ListResult(acc, listRv));
               }
-              return page(scope, next, acc, listRv, restarts);
+              return page(scope, token, next, acc, listRv, restarts);
             });
   }
 
