@@ -1,0 +1,447 @@
+package io.kedge.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.testkit.CloudCoreProcess;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Issue 7, must show 1 and 2, with the process runtime: real cloudcore (as ServiceAccount
+ * kubeedge/cloudcore, dynamicController and requireAuthorization on) and a real edgecore with
+ * MetaServer; pods applied at the apiserver run the machine's unchanged {@code kubectl} and python
+ * client with in-cluster config, through MetaServer, also across a cloud outage.
+ */
+@WithControlPlane
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EdgePodIT {
+  private static final Logger LOG = LoggerFactory.getLogger(EdgePodIT.class);
+  private static final Duration WAIT = Duration.ofMinutes(3);
+  private static final String NODE = "edge-pod-1";
+  private static final String ACCESS_LOGGER = "io.kedge.edge.metaserver.access";
+
+  static Path dir;
+  static ControlPlane plane;
+  static KubernetesClient admin;
+  static CloudCoreProcess cloud;
+  static EdgeCoreProcess edge;
+  static Path kubectl;
+
+  @BeforeAll
+  static void cloudAndEdge(ControlPlane p, KubernetesClient a) {
+    Optional<Path> k = onPath("kubectl");
+    assumeThat(k).as("kubectl on PATH").isPresent();
+    kubectl = k.get();
+    try {
+      // Under target/, kept after the run: edgecore's and cloudcore's logs, the pods' logs.
+      Path target = Path.of("target");
+      Files.createDirectories(target);
+      dir = Files.createTempDirectory(target.toAbsolutePath(), "edge-pod-it-");
+      // Pods run as an unprivileged user: the path to their directories must be traversable.
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    LOG.info("files of this run in {}", dir);
+    plane = p;
+    admin = a;
+    cloud =
+        CloudCoreProcess.start(
+            plane,
+            dir.resolve("cloudcore"),
+            "modules.dynamicController.enable=true",
+            "featureGates.requireAuthorization=true");
+    int metaPort = freePort();
+    edge =
+        EdgeCoreProcess.start(
+            dir.resolve("edge"),
+            NODE,
+            cloud.hubUri(),
+            cloud.bootstrapUri(),
+            cloud.token(),
+            Map.of(
+                "KEDGE_JAVA_OPTS",
+                "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log."
+                    + ACCESS_LOGGER
+                    + "=debug"),
+            "featureGates.requireAuthorization=true",
+            "modules.metaManager.metaServer.enable=true",
+            // One machine, several edge nodes in the suite: this node's own address and port.
+            "modules.metaManager.metaServer.server=127.0.0.1:" + metaPort,
+            "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + metaPort);
+    Waits.until("node " + NODE + " Ready", WAIT, () -> ready(NODE));
+  }
+
+  @AfterAll
+  static void stop() {
+    try {
+      if (edge != null) {
+        edge.close();
+      }
+    } finally {
+      if (cloud != null) {
+        cloud.close();
+      }
+      if (admin != null && admin.nodes().withName(NODE).get() != null) {
+        admin.nodes().withName(NODE).delete();
+      }
+    }
+  }
+
+  /** Must show 1: the real kubectl, no flags, in a pod applied at the apiserver. */
+  @Test
+  @Order(1)
+  void kubectlInAPodListsConfigMapsThroughMetaServer() throws Exception {
+    String ns = namespace("pod-kubectl");
+    configMap(ns, "greeting", "hello");
+    long accessBefore = accessLines(ns).size();
+    apply(
+        pod(
+            ns,
+            "lister",
+            "Never",
+            "[" + kubectl + ", get, configmaps, -n, " + ns + "]",
+            "kubectl"));
+    Pod done = awaitPhase(ns, "lister", "Succeeded");
+    String log = containerLog(done, "kubectl");
+    LOG.info("pod {}/lister wrote:\n{}", ns, log);
+    assertThat(log).contains("NAME").contains("greeting").contains("kube-root-ca.crt");
+    List<String> access = accessLines(ns);
+    assertThat(access.subList((int) accessBefore, access.size()))
+        .as("MetaServer's access log has the pod's list, as its service account")
+        .anyMatch(
+            l ->
+                l.contains("GET /api/v1/namespaces/" + ns + "/configmaps")
+                    && l.contains("by system:serviceaccount:" + ns + ":reader"));
+  }
+
+  /** Must show 1, python: the unchanged python-kubernetes in-cluster loader. */
+  @Test
+  @Order(2)
+  void pythonInClusterConfigInAPod() throws Exception {
+    assumeThat(Files.isExecutable(Path.of("/usr/bin/python3"))).isTrue();
+    String ns = namespace("pod-python");
+    configMap(ns, "greeting", "hello");
+    long accessBefore = accessLines(ns).size();
+    String script =
+        String.join(
+            "\n",
+            "from kubernetes import client, config",
+            "config.load_incluster_config()",
+            "c = client.Configuration.get_default_copy()",
+            "print('host', c.host, flush=True)",
+            "items = client.CoreV1Api().list_namespaced_config_map('" + ns + "').items",
+            "print('read', sorted(i.metadata.name for i in items), flush=True)");
+    apply(
+        pod(ns, "py", "Never", "[/usr/bin/python3, -u, -c, " + yamlString(script) + "]", "client"));
+    Pod done = awaitPhase(ns, "py", "Succeeded");
+    String log = containerLog(done, "client");
+    LOG.info("pod {}/py wrote:\n{}", ns, log);
+    assertThat(log)
+        .contains("read ['greeting', 'kube-root-ca.crt']")
+        .contains("host https://127.0.0.2:");
+    List<String> access = accessLines(ns);
+    assertThat(access.subList((int) accessBefore, access.size()))
+        .anyMatch(l -> l.contains("GET /api/v1/namespaces/" + ns + "/configmaps"));
+  }
+
+  /** Must show 2: {@code kubectl get configmaps -w} keeps printing across a cloud outage. */
+  @Test
+  @Order(3)
+  void aWatchInAPodKeepsPrintingAcrossADisconnect() throws Exception {
+    String ns = namespace("pod-watch");
+    configMap(ns, "before", "1");
+    apply(
+        pod(
+            ns,
+            "watcher",
+            "Never",
+            "[" + kubectl + ", get, configmaps, -w, -n, " + ns + "]",
+            "kubectl"));
+    awaitPhase(ns, "watcher", "Running");
+    String uid = admin.pods().inNamespace(ns).withName("watcher").get().getMetadata().getUid();
+    Waits.until("the watch prints the first list", WAIT, () -> podLog(uid).contains("before"));
+    configMap(ns, "online-1", "1");
+    Waits.until("the watch prints online-1", WAIT, () -> podLog(uid).contains("online-1"));
+
+    int connections = edge.connections();
+    long outages = disconnects();
+    cloud.stop();
+    Waits.until("edgecore notices the outage", WAIT, () -> disconnects() > outages);
+    configMap(ns, "during-outage", "1");
+    Thread.sleep(3000); // the edge is cut off: nothing can reach it now
+    assertThat(podLog(uid)).doesNotContain("during-outage");
+    assertThat(watcherRunning(uid)).as("kubectl -w still runs while the cloud is away").isTrue();
+
+    cloud.startProcess();
+    edge.awaitConnections(connections + 1, WAIT);
+    Duration caughtUp =
+        Waits.until(
+            "the watch prints the change made during the outage",
+            WAIT,
+            () -> podLog(uid).contains("during-outage"));
+    configMap(ns, "after-reconnect", "1");
+    Duration live =
+        Waits.until(
+            "the watch prints a change made after the reconnect",
+            WAIT,
+            () -> podLog(uid).contains("after-reconnect"));
+    LOG.info(
+        "watch across the outage: caught up {} ms after reconnecting, next change in {} ms",
+        caughtUp.toMillis(),
+        live.toMillis());
+    String log = podLog(uid);
+    LOG.info("pod {}/watcher wrote:\n{}", ns, log);
+    assertThat(watcherRunning(uid)).as("the same kubectl -w process").isTrue();
+    assertThat(Files.exists(logFile(uid, "kubectl", 1))).as("no restart").isFalse();
+    Pod p = admin.pods().inNamespace(ns).withName("watcher").get();
+    assertThat(p.getStatus().getPhase()).isEqualTo("Running");
+    admin.pods().inNamespace(ns).withName("watcher").delete();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  static boolean ready(String node) {
+    Node n = admin.nodes().withName(node).get();
+    return n != null
+        && n.getStatus() != null
+        && n.getStatus().getConditions() != null
+        && n.getStatus().getConditions().stream()
+            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  /**
+   * A new namespace named after {@code prefix}, with ServiceAccount {@code reader} that may get,
+   * list and watch ConfigMaps.
+   */
+  static String namespace(String prefix) {
+    String ns = prefix + "-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .serverSideApply();
+    admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
+        .serverSideApply();
+    admin
+        .rbac()
+        .roles()
+        .inNamespace(ns)
+        .resource(
+            new RoleBuilder()
+                .withNewMetadata()
+                .withName("configmap-reader")
+                .endMetadata()
+                .withRules(
+                    new PolicyRuleBuilder()
+                        .withApiGroups("")
+                        .withResources("configmaps")
+                        .withVerbs("get", "list", "watch")
+                        .build())
+                .build())
+        .serverSideApply();
+    admin
+        .rbac()
+        .roleBindings()
+        .inNamespace(ns)
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName("reader")
+                .endMetadata()
+                .withNewRoleRef()
+                .withApiGroup("rbac.authorization.k8s.io")
+                .withKind("Role")
+                .withName("configmap-reader")
+                .endRoleRef()
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName("reader")
+                .withNamespace(ns)
+                .endSubject()
+                .build())
+        .serverSideApply();
+    Waits.until(
+        "ConfigMap " + ns + "/kube-root-ca.crt",
+        WAIT,
+        () -> admin.configMaps().inNamespace(ns).withName("kube-root-ca.crt").get() != null);
+    return ns;
+  }
+
+  static void configMap(String ns, String name, String value) {
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .withData(Map.of("value", value))
+                .build())
+        .serverSideApply();
+  }
+
+  static String pod(String ns, String name, String restart, String command, String container) {
+    return String.join(
+        "\n",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: " + name,
+        "  namespace: " + ns,
+        "spec:",
+        "  nodeName: " + NODE,
+        "  serviceAccountName: reader",
+        "  restartPolicy: " + restart,
+        "  tolerations:",
+        "  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute}",
+        "  - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute}",
+        "  containers:",
+        "  - name: " + container,
+        "    image: kedge/host-process",
+        "    command: " + command,
+        "");
+  }
+
+  /** {@code kubectl apply -f -} at the apiserver, as an administrator. */
+  static void apply(String yaml) {
+    Kubectl.kubeconfig(plane.adminKubeconfig(), dir).withInput(yaml, "apply", "-f", "-").ok();
+  }
+
+  static Pod awaitPhase(String ns, String name, String phase) {
+    Pod[] last = {null};
+    Waits.until(
+        "pod " + ns + "/" + name + " " + phase,
+        WAIT,
+        () -> {
+          last[0] = admin.pods().inNamespace(ns).withName(name).get();
+          String now = last[0].getStatus() == null ? null : last[0].getStatus().getPhase();
+          return phase.equals(now) || "Failed".equals(now) || "Succeeded".equals(now);
+        });
+    assertThat(last[0].getStatus().getPhase())
+        .as("pod %s/%s; its log: %s", ns, name, podLog(last[0].getMetadata().getUid()))
+        .isEqualTo(phase);
+    return last[0];
+  }
+
+  /** Edged keeps a container's output in {@code <pods dir>/<uid>/logs/<container>/<n>.log}. */
+  static Path logFile(String uid, String container, int restarts) {
+    return edge.dir()
+        .resolve("pods")
+        .resolve(uid)
+        .resolve("logs")
+        .resolve(container)
+        .resolve(restarts + ".log");
+  }
+
+  static String containerLog(Pod p, String container) throws IOException {
+    return Files.readString(
+        logFile(p.getMetadata().getUid(), container, 0), StandardCharsets.UTF_8);
+  }
+
+  static String podLog(String uid) {
+    try (Stream<Path> s = Files.walk(edge.dir().resolve("pods").resolve(uid).resolve("logs"))) {
+      StringBuilder b = new StringBuilder();
+      for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+        b.append(Files.readString(f, StandardCharsets.UTF_8));
+      }
+      return b.toString();
+    } catch (IOException | UncheckedIOException e) {
+      return "";
+    }
+  }
+
+  /** Whether a process of the pod's container still runs (its log file is open for writing). */
+  static boolean watcherRunning(String uid) throws IOException {
+    Path log = logFile(uid, "kubectl", 0).toRealPath();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+        try (Stream<Path> fds = Files.list(p.resolve("fd"))) {
+          for (Path fd : fds.toList()) {
+            try {
+              if (Files.readSymbolicLink(fd).equals(log)) {
+                return true;
+              }
+            } catch (IOException e) {
+              // gone meanwhile
+            }
+          }
+        } catch (IOException | UncheckedIOException e) {
+          // gone meanwhile, or not ours to read
+        }
+      }
+    }
+    return false;
+  }
+
+  static long disconnects() {
+    return edge.log().lines().filter(l -> l.contains("disconnected from the cloud")).count();
+  }
+
+  /** MetaServer's access lines about ConfigMaps of {@code ns}, from edgecore's log. */
+  static List<String> accessLines(String ns) {
+    return edge.log()
+        .lines()
+        .filter(l -> l.contains("metaserver: ") && l.contains("/namespaces/" + ns + "/configmaps"))
+        .filter(l -> l.contains(" by "))
+        .toList();
+  }
+
+  static String yamlString(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+  }
+
+  static Optional<Path> onPath(String tool) {
+    for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
+      if (!p.isEmpty() && Files.isExecutable(Path.of(p, tool))) {
+        return Optional.of(Path.of(p, tool));
+      }
+    }
+    return Optional.empty();
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
