@@ -41,10 +41,24 @@ final class MetaServerRig implements AutoCloseable {
   }
 
   MetaServerRig(Path dir, MetaServerSettings settings) {
+    this(dir, settings, header -> io.kedge.edge.auth.Authenticator.Authentication.anonymous());
+  }
+
+  /** With {@code authenticator} and every request allowed. */
+  MetaServerRig(
+      Path dir, MetaServerSettings settings, io.kedge.edge.auth.Authenticator authenticator) {
     store = SqliteStore.open(StoreSettings.defaults(dir.resolve("edge.db")).withFsync(false));
     catalog = new ResourceCatalog(store);
     cloud.downstream = new MetaManager(store, catalog);
-    server = MetaServer.withoutAuthorization(settings, store, catalog, cloud.link);
+    server =
+        new MetaServer(
+            settings,
+            store,
+            catalog,
+            cloud.link,
+            authenticator,
+            attributes -> io.kedge.edge.auth.Authorizer.Decision.ALLOW,
+            ServerTls.plain());
     server.start();
   }
 
