@@ -218,6 +218,15 @@ final class ResourceApi {
                 return done(cachedList(c, res, all));
               });
     }
+    if (rv.isEmpty() && cont.isEmpty() && cloud.online() && !subscriptions.synced(lq.scope())) {
+      // A list is how a watch starts (kubectl get -w, informers): once the scope is kept current
+      // before the cloud answers, a watch from the list's resourceVersion is never older than the
+      // edge's event log for it (it would be answered 410 Expired otherwise).
+      return whenCurrent(lq.scope(), c.token())
+          .handle((x, t) -> null)
+          .thenCompose(
+              x -> viaCloud(c, () -> cachedList(c, res, lq), r -> refreshFromList(c, res, lq, r)));
+    }
     return viaCloud(c, () -> cachedList(c, res, lq), r -> refreshFromList(c, res, lq, r));
   }
 
