@@ -162,6 +162,9 @@ public final class ResetCommand implements Callable<Integer> {
     }
     remove.add(Path.of(cfg.modules().edged().rootDirectory()));
     remove.add(layout.etc().resolve("pki"));
+    if (meta.pkiDir() != null && !meta.pkiDir().isBlank()) {
+      remove.add(Path.of(meta.pkiDir()));
+    }
     remove.add(layout.edgecoreConfig());
     remove.add(edge.log());
     for (Path p : remove) {
@@ -170,12 +173,59 @@ public final class ResetCommand implements Callable<Integer> {
         deleteTree(p);
       }
     }
+    if (meta.enable() && cfg.requireAuthorization()) {
+      removeDummyAddress(meta.dummyServer());
+    }
     for (Path p :
         List.of(
             layout.etc().resolve("ca"),
             layout.etc().resolve("certs"),
             Path.of(cfg.modules().edged().rootDirectory()).getParent())) {
       deleteIfEmpty(p);
+    }
+  }
+
+  /**
+   * Takes MetaServer's dummy address (KubeEdge's 169.254.30.10) off the link edgecore put it on,
+   * and removes the link {@code edge-dummy0} once it carries no address, so that a reset leaves no
+   * network state behind. Nothing happens where the address was never added.
+   */
+  private void removeDummyAddress(String dummyServer) {
+    String host =
+        dummyServer == null || dummyServer.isBlank()
+            ? "169.254.30.10"
+            : dummyServer.substring(0, Math.max(0, dummyServer.lastIndexOf(':')));
+    if (host.isEmpty() || host.startsWith("127.")) {
+      return; // a loopback address needs no link
+    }
+    String link = "edge-dummy0";
+    for (String dev : List.of(link, "lo")) {
+      String shown = ip("-o", "addr", "show", "dev", dev);
+      if (shown != null && shown.contains(" " + host + "/32")) {
+        if (ip("addr", "del", host + "/32", "dev", dev) != null) {
+          env.progress("reset", "removed MetaServer's address " + host + " from " + dev);
+        }
+      }
+    }
+    String left = ip("-o", "addr", "show", "dev", link);
+    if (left != null && !left.contains(" inet") && ip("link", "delete", link) != null) {
+      env.progress("reset", "removed the link " + link);
+    }
+  }
+
+  /** Runs {@code ip ARGS}; its output, or null when it failed (or is not installed). */
+  private static String ip(String... args) {
+    List<String> cmd = new ArrayList<>(List.of("ip"));
+    cmd.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return p.waitFor() == 0 ? out : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
     }
   }
 
