@@ -283,6 +283,10 @@ final class PageInstall implements AutoCloseable {
           return "Succeeded".equals(phase) || "Failed".equals(phase);
         });
     String out = podLog(last[0].getMetadata().getUid()).orElse("");
+    if (out.isEmpty()) {
+      // nothing ran: what the edge reported is the explanation
+      out = "(no output) status: " + last[0].getStatus();
+    }
     return new Outcome(last[0].getStatus().getPhase(), out);
   }
 
