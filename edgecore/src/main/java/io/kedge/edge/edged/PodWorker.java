@@ -250,7 +250,7 @@ final class PodWorker {
     for (JsonNode c : p.path("spec").path("containers")) {
       ContainerRecord r = containers.get(c.path("name").asString(""));
       refresh(r);
-      String hash = Json.string(c);
+      String hash = specOf(c);
       if (r.running() && !r.specHash.isEmpty() && !hash.equals(r.specHash)) {
         log.info("pod {}: container {} changed, restarting it", key(), r.name);
         ctx.runtime().stopContainer(r.id, grace(p));
@@ -327,7 +327,7 @@ final class PodWorker {
     try {
       String id = ctx.runtime().startContainer(sandboxId, sandbox, config);
       r.id = id;
-      r.specHash = Json.string(c);
+      r.specHash = specOf(c);
       r.exitHandled = false;
       ctx.index().started(id, this);
       refresh(r);
@@ -662,6 +662,36 @@ final class PodWorker {
   }
 
   /** The cloud is reachable again: resend what it did not take. */
+  /**
+   * A container's spec in a canonical form: keys sorted, nulls and empty values dropped. The same
+   * pod reaches the edge serialized by different writers (the cloud's watch, its resync after a
+   * restart, a query), and a running container must not be restarted for field order alone.
+   */
+  static String specOf(JsonNode c) {
+    return Json.string(canonical(c));
+  }
+
+  private static JsonNode canonical(JsonNode n) {
+    if (n.isObject()) {
+      tools.jackson.databind.node.ObjectNode o = Json.object();
+      java.util.List<String> names = new java.util.ArrayList<>(n.propertyNames());
+      java.util.Collections.sort(names);
+      for (String k : names) {
+        JsonNode v = canonical(n.get(k));
+        if (!v.isNull() && !(v.isContainer() && v.isEmpty())) {
+          o.set(k, v);
+        }
+      }
+      return o;
+    }
+    if (n.isArray()) {
+      tools.jackson.databind.node.ArrayNode a = Json.NODES.arrayNode();
+      n.forEach(e -> a.add(canonical(e)));
+      return a;
+    }
+    return n;
+  }
+
   void reconnected() {
     requestSync();
   }
