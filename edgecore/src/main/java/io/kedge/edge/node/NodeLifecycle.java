@@ -88,7 +88,8 @@ public final class NodeLifecycle implements CloudLinkListener, AutoCloseable {
     this.connectionAddress = connectionAddress;
     this.facts = facts;
     this.clock = clock;
-    this.report = new NodeStatusReport(node, facts, clock.instant(), annotations);
+    this.report =
+        new NodeStatusReport(node, facts, clock.instant(), annotations, edged.nodeLabels());
     this.lease = new NodeLease(node);
     this.executor =
         Executors.newSingleThreadScheduledExecutor(

@@ -25,6 +25,7 @@ final class NodeStatusReport {
   private final NodeFacts facts;
   private final Instant readySince;
   private final java.util.Map<String, String> annotations;
+  private final java.util.Map<String, String> labels;
 
   NodeStatusReport(String node, NodeFacts facts, Instant readySince) {
     this(node, facts, readySince, java.util.Map.of());
@@ -32,6 +33,19 @@ final class NodeStatusReport {
 
   NodeStatusReport(
       String node, NodeFacts facts, Instant readySince, java.util.Map<String, String> annotations) {
+    this(node, facts, readySince, annotations, java.util.Map.of());
+  }
+
+  /**
+   * @param labels the configured {@code edged.nodeLabels}; the kubelet's own labels win over them
+   */
+  NodeStatusReport(
+      String node,
+      NodeFacts facts,
+      Instant readySince,
+      java.util.Map<String, String> annotations,
+      java.util.Map<String, String> labels) {
+    this.labels = labels == null ? java.util.Map.of() : new java.util.TreeMap<>(labels);
     this.annotations = new java.util.TreeMap<>(annotations);
     this.node = node;
     this.facts = facts;
@@ -54,6 +68,7 @@ final class NodeStatusReport {
     ObjectNode meta = n.putObject("metadata");
     meta.put("name", node);
     ObjectNode labels = meta.putObject("labels");
+    this.labels.forEach(labels::put);
     labels.put("beta.kubernetes.io/arch", facts.architecture());
     labels.put("beta.kubernetes.io/os", facts.operatingSystem());
     labels.put("kubernetes.io/arch", facts.architecture());

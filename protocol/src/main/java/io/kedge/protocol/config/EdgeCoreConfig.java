@@ -94,6 +94,8 @@ public record EdgeCoreConfig(
    * @param runtime Kedge: {@code process} (host processes) or {@code cri}
    * @param rootDirectory Kedge: pod directories, logs and volumes
    * @param nodeStatusUpdateFrequency Kedge: seconds between node status / lease updates
+   * @param nodeLabels labels the Node is registered with ({@code keadm join --labels}); null when
+   *     absent
    */
   public record EdgedConfig(
       boolean enable,
@@ -105,7 +107,8 @@ public record EdgeCoreConfig(
       String rootDirectory,
       String containerRuntimeEndpoint,
       String podSandboxImage,
-      int nodeStatusUpdateFrequency) {}
+      int nodeStatusUpdateFrequency,
+      java.util.Map<String, String> nodeLabels) {}
 
   public record MetaManagerConfig(
       boolean enable,
