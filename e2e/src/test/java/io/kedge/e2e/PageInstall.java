@@ -287,7 +287,27 @@ final class PageInstall implements AutoCloseable {
       // nothing ran: what the edge reported is the explanation
       out = "(no output) status: " + last[0].getStatus();
     }
+    if ("Failed".equals(last[0].getStatus().getPhase())) {
+      out += "\n--- edgecore log (TLS, MetaServer, edged):\n" + edgecoreLogTail();
+    }
     return new Outcome(last[0].getStatus().getPhase(), out);
+  }
+
+  String edgecoreLogTail() {
+    try {
+      List<String> lines =
+          Files.readAllLines(edgeRoot.resolve("var/log/kubeedge/edgecore.log")).stream()
+              .filter(
+                  l ->
+                      l.contains("ServingCertificates")
+                          || l.contains("MetaServer")
+                          || l.contains("edged")
+                          || l.contains("EdgeCore"))
+              .toList();
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return e.toString();
+    }
   }
 
   record Outcome(String phase, String output) {
