@@ -80,6 +80,9 @@ final class HeldObjects implements CloudLinkListener {
         again.set(false);
         refreshAll();
       } while (again.get() && cloud.online());
+    } catch (RuntimeException e) {
+      // the store closing under it (shutdown), or a store failure: the next connect tries again
+      LOG.info("metaserver: refreshing held objects stopped: {}", e.toString());
     } finally {
       running.set(false);
     }
