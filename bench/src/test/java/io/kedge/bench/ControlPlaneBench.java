@@ -90,7 +90,7 @@ class ControlPlaneBench {
             "control-plane-build",
             "Local control plane: cold build",
             "mvn -B -ntp -Pbench -pl bench -am verify"
-                + " -Dit.test=ControlPlaneBench -Dbench.cold=true")
+                + " -Dit.test=ControlPlaneBench#coldBuild -Dbench.cold=true")
         .line(
             "`scripts/build-kube.sh` into an empty cache (source package fetch, Go 1.19 build of"
                 + " kube-apiserver, kube-controller-manager and kube-scheduler v1.20.2 with a cold Go"
