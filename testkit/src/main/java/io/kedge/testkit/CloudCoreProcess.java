@@ -123,7 +123,13 @@ public final class CloudCoreProcess implements AutoCloseable {
     starts++;
     proc = ProgramProcess.launcher(kedgeHome(), "cloudcore", args, env, log);
     // Generous: on a loaded shared host the JVM alone has taken over two minutes to start.
-    proc.awaitLog("(?s)(cloudcore started.*){" + starts + "}", Duration.ofSeconds(300));
+    try {
+      proc.awaitLog("(?s)(cloudcore started.*){" + starts + "}", Duration.ofSeconds(300));
+    } catch (RuntimeException | Error e) {
+      // a cloudcore that never came up must not outlive the test that started it
+      proc.kill();
+      throw e;
+    }
   }
 
   public ProgramProcess process() {
