@@ -38,6 +38,7 @@ public final class Edged implements AutoCloseable {
   private final PodWorker.Context context;
   private final ContainerLogs logs;
   private volatile boolean closed;
+  private volatile boolean started;
 
   public Edged(
       EdgedSettings settings,
@@ -148,6 +149,9 @@ public final class Edged implements AutoCloseable {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot prepare " + settings.rootDirectory(), e);
     }
+    // From here on store events run pods; the stored pods are read after, so none is missed
+    // (a pod seen twice is updated twice, which changes nothing).
+    started = true;
     List<JsonNode> stored = objects.pods();
     log.info(
         "edged starting on node {} with the {} runtime: {} pod(s) in the local store",
@@ -187,7 +191,9 @@ public final class Edged implements AutoCloseable {
 
   /** A pod of this node was added or changed in the store. */
   public void podUpserted(JsonNode pod) {
-    if (closed) {
+    if (closed || !started) {
+      // before start() nothing runs: edgecore may still be waiting for MetaServer's certificate,
+      // and start() takes every pod from the store
       return;
     }
     JsonNode meta = pod.path("metadata");
@@ -212,6 +218,9 @@ public final class Edged implements AutoCloseable {
 
   /** A pod of this node was removed from the store ({@code uid} may be empty: by name). */
   public void podRemoved(String namespace, String name, String uid) {
+    if (!started) {
+      return; // start() removes what is left of pods that are gone
+    }
     for (PodWorker w : byUid.values()) {
       if (w.namespace.equals(namespace)
           && w.name.equals(name)

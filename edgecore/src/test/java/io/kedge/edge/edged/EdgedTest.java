@@ -255,6 +255,30 @@ class EdgedTest {
   }
 
   @Test
+  void podsArrivingBeforeStartRunOnlyOnceStarted() throws Exception {
+    edged =
+        new Edged(
+            settings(),
+            new ProcessRuntime(root, Clock.systemUTC()),
+            objects,
+            tokens,
+            sink,
+            Clock.systemUTC());
+    JsonNode early =
+        pod(
+            "early",
+            "containers:\n- {name: c, image: x, command: [/bin/sh, -c, 'while :; do sleep 0.2; done']}\n");
+    // edgecore may hold Edged back (MetaServer's certificate): a store event must not run the pod
+    edged.podUpserted(early);
+    Thread.sleep(500);
+    assertThat(sink.status("early")).isNull();
+    objects.pods.add(early);
+    edged.start();
+    JsonNode st = awaitStatus("early", s -> s.path("phase").asString("").equals("Running"));
+    assertThat(container(st, 0).path("ready").asBoolean()).isTrue();
+  }
+
+  @Test
   void badSpecsSayWhyAndOtherPodsKeepRunning() throws Exception {
     startEdged();
     edged.podUpserted(
