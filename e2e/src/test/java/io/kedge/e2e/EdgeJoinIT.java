@@ -272,8 +272,12 @@ class EdgeJoinIT {
           assertThat(node.getStatus().getAddresses())
               .anyMatch(
                   a -> "InternalIP".equals(a.getType()) && "127.0.0.1".equals(a.getAddress()));
+          // the Lease follows the Node's registration: Ready may be reported first
+          Waits.until(
+              "lease of " + n,
+              WAIT,
+              () -> admin.leases().inNamespace("kube-node-lease").withName(n).get() != null);
           Lease lease = admin.leases().inNamespace("kube-node-lease").withName(n).get();
-          assertThat(lease).as("lease of " + n).isNotNull();
           assertThat(lease.getMetadata().getOwnerReferences())
               .anyMatch(
                   o ->
