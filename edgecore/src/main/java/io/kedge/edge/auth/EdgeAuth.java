@@ -1,6 +1,7 @@
 package io.kedge.edge.auth;
 
 import io.kedge.edge.hub.CloudLink;
+import io.kedge.edge.metaserver.HostPort;
 import io.kedge.edge.store.ObjectStore;
 import io.kedge.pki.CertSpec;
 import io.kedge.pki.CertificateAuthority;
@@ -195,28 +196,5 @@ public final class EdgeAuth implements AutoCloseable {
   @Override
   public void close() {
     certificates.close();
-  }
-
-  /** {@code host:port} with defaults. */
-  record HostPort(String host, int port) {
-    static HostPort parse(String s, String defHost, int defPort) {
-      if (s == null || s.isBlank()) {
-        return new HostPort(defHost, defPort);
-      }
-      int colon = s.lastIndexOf(':');
-      String host = colon < 0 ? s : s.substring(0, colon);
-      int port = defPort;
-      if (colon >= 0) {
-        try {
-          port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("not host:port: " + s);
-        }
-      }
-      if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.substring(1, host.length() - 1);
-      }
-      return new HostPort(host.isEmpty() ? defHost : host, port);
-    }
   }
 }

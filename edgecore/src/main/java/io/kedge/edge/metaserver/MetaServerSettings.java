@@ -59,13 +59,9 @@ public record MetaServerSettings(
   /** As {@link #from(EdgeCoreConfig)}, for the node name edgecore settled on. */
   public static MetaServerSettings from(EdgeCoreConfig config, String node) {
     EdgeCoreConfig.MetaServerConfig m = config.modules().metaManager().metaServer();
-    String server = m.server() == null || m.server().isBlank() ? "127.0.0.1:10550" : m.server();
-    int colon = server.lastIndexOf(':');
-    String host = colon < 0 ? server : server.substring(0, colon);
-    int port = colon < 0 ? 10550 : Integer.parseInt(server.substring(colon + 1));
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
+    HostPort address = HostPort.parse(m.server(), "127.0.0.1", 10550);
+    String host = address.host();
+    int port = address.port();
     MetaServerSettings d = defaults(node);
     return new MetaServerSettings(
         host,
