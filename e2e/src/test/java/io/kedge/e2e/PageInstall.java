@@ -180,6 +180,11 @@ final class PageInstall implements AutoCloseable {
   }
 
   void grantReader(String ns) {
+    grantReader(admin, ns);
+  }
+
+  /** Role {@code configmap-reader} (get, list, watch ConfigMaps) bound to ServiceAccount reader. */
+  static void grantReader(KubernetesClient admin, String ns) {
     admin
         .rbac()
         .roles()
