@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -84,7 +85,7 @@ public final class EdgeCore implements AutoCloseable {
               () -> hub.localAddress().map(a -> a.getAddress().getHostAddress()),
               NodeFacts.probe(edged.maxPods(), edged.runtime(), Path.of(edged.rootDirectory())),
               Clock.systemUTC(),
-              java.util.Map.of(
+              Map.of(
                   EdgeAuth.IPS_ANNOTATION,
                   String.join(
                       ",", EdgeAuth.metaServerIps(config.modules().metaManager().metaServer()))));

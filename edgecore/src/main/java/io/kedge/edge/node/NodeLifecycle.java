@@ -11,6 +11,7 @@ import io.kedge.protocol.message.Sources;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -65,7 +66,7 @@ public final class NodeLifecycle implements CloudLinkListener, AutoCloseable {
       Supplier<Optional<String>> connectionAddress,
       NodeFacts facts,
       Clock clock) {
-    this(link, node, edged, requestTimeout, connectionAddress, facts, clock, java.util.Map.of());
+    this(link, node, edged, requestTimeout, connectionAddress, facts, clock, Map.of());
   }
 
   /**
@@ -80,7 +81,7 @@ public final class NodeLifecycle implements CloudLinkListener, AutoCloseable {
       Supplier<Optional<String>> connectionAddress,
       NodeFacts facts,
       Clock clock,
-      java.util.Map<String, String> annotations) {
+      Map<String, String> annotations) {
     this.link = link;
     this.node = node;
     this.edged = edged;

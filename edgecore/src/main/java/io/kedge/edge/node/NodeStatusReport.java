@@ -7,6 +7,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -24,16 +25,16 @@ final class NodeStatusReport {
   private final String node;
   private final NodeFacts facts;
   private final Instant readySince;
-  private final java.util.Map<String, String> annotations;
-  private final java.util.Map<String, String> labels;
+  private final Map<String, String> annotations;
+  private final Map<String, String> labels;
 
   NodeStatusReport(String node, NodeFacts facts, Instant readySince) {
-    this(node, facts, readySince, java.util.Map.of());
+    this(node, facts, readySince, Map.of());
   }
 
   NodeStatusReport(
-      String node, NodeFacts facts, Instant readySince, java.util.Map<String, String> annotations) {
-    this(node, facts, readySince, annotations, java.util.Map.of());
+      String node, NodeFacts facts, Instant readySince, Map<String, String> annotations) {
+    this(node, facts, readySince, annotations, Map.of());
   }
 
   /**
@@ -43,10 +44,10 @@ final class NodeStatusReport {
       String node,
       NodeFacts facts,
       Instant readySince,
-      java.util.Map<String, String> annotations,
-      java.util.Map<String, String> labels) {
-    this.labels = labels == null ? java.util.Map.of() : new java.util.TreeMap<>(labels);
-    this.annotations = new java.util.TreeMap<>(annotations);
+      Map<String, String> annotations,
+      Map<String, String> labels) {
+    this.labels = labels == null ? Map.of() : new TreeMap<>(labels);
+    this.annotations = new TreeMap<>(annotations);
     this.node = node;
     this.facts = facts;
     this.readySince = readySince.truncatedTo(ChronoUnit.SECONDS);
