@@ -66,12 +66,20 @@ class CloudHubConnectionsBench {
     try {
       for (int n : sizes) {
         results.add(run(plane, tmp.resolve("n" + n), n));
+        // Written after every size, so a failure at a larger N keeps the smaller ones' numbers.
+        report(results);
       }
     } finally {
       if (external == null || external.isBlank()) {
         plane.close();
       }
     }
+    for (Result r : results) {
+      assertThat(r.held()).isEqualTo(r.n());
+    }
+  }
+
+  private static void report(List<Result> results) throws IOException {
     List<List<String>> rows = new ArrayList<>();
     for (Result r : results) {
       rows.add(
@@ -110,9 +118,6 @@ class CloudHubConnectionsBench {
                 "reconnect after kill -9"),
             rows)
         .write();
-    for (Result r : results) {
-      assertThat(r.held()).isEqualTo(r.n());
-    }
   }
 
   private Result run(ControlPlane plane, Path dir, int n) throws Exception {
@@ -133,6 +138,9 @@ class CloudHubConnectionsBench {
       Fleet fleet = new Fleet(cc.hubUri(), ids, group);
       try {
         fleet.reconnecting(true);
+        // Keepalives run from the first connection on: connecting thousands of edges takes longer
+        // than cloudcore's keepalive timeout, and a silent edge would be dropped and reconnect.
+        fleet.keepalives();
         long t0 = System.nanoTime();
         fleet.connectAll();
         long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
@@ -140,7 +148,6 @@ class CloudHubConnectionsBench {
           Thread.sleep(200);
         }
         long connectMs = (System.nanoTime() - t0) / 1_000_000;
-        fleet.keepalives();
         Thread.sleep(45_000);
         int held = fleet.open();
         long[] heap = heapAfterGc(cc.process().pid());
