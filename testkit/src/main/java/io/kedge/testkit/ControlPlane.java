@@ -302,6 +302,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             first[0] = 0;
           }
+          Path auditPolicy = writeAuditPolicy();
           List<String> cmd = new ArrayList<>();
           cmd.add(bin.apiserver().toString());
           cmd.addAll(
@@ -326,6 +327,10 @@ public final class ControlPlane implements AutoCloseable {
                   "--allow-privileged=true",
                   "--profiling=false",
                   "--cert-dir=" + dir.resolve("pki/apiserver-generated"),
+                  "--audit-policy-file=" + auditPolicy,
+                  "--audit-log-path=" + auditLog(),
+                  "--audit-log-maxsize=100",
+                  "--audit-log-maxbackup=1",
                   "--v=1"));
           long pid = ManagedProcess.start("kube-apiserver", cmd, log("kube-apiserver"));
           state.setProperty("pid.kube-apiserver", Long.toString(pid));
@@ -337,6 +342,35 @@ public final class ControlPlane implements AutoCloseable {
               ssl,
               Duration.ofSeconds(90));
         });
+  }
+
+  /**
+   * The apiserver's audit log. It records watches only (who watched what, when a watch started and
+   * ended): the apiserver's metrics do not say which client holds a watch.
+   */
+  public Path auditLog() {
+    return dir.resolve("logs/kube-apiserver-audit.log");
+  }
+
+  private Path writeAuditPolicy() {
+    Path policy = dir.resolve("audit-policy.yaml");
+    try {
+      Files.createDirectories(auditLog().getParent());
+      Files.writeString(
+          policy,
+          """
+          apiVersion: audit.k8s.io/v1
+          kind: Policy
+          omitStages: [RequestReceived]
+          rules:
+          - level: Metadata
+            verbs: [watch]
+          - level: None
+          """);
+    } catch (IOException e) {
+      throw new ControlPlaneException("cannot write the audit policy " + policy, e);
+    }
+    return policy;
   }
 
   private void writeKubeconfigs(ClusterPki pki) {

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.protocol.message.Message;
+import io.kedge.testkit.ApiserverAudit;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
@@ -38,6 +39,7 @@ import org.slf4j.LoggerFactory;
 class DynamicControllerScaleIT {
   private static final Logger LOG = LoggerFactory.getLogger(DynamicControllerScaleIT.class);
   static final int NODES = 100;
+  static final String CLOUDCORE = "system:serviceaccount:kubeedge:cloudcore";
 
   @TempDir static Path tmp;
 
@@ -88,6 +90,10 @@ class DynamicControllerScaleIT {
   void hundredNodesShareOneConfigMapWatchAndSeeOnlyTheirEvents(
       ControlPlane plane, KubernetesClient admin) throws Exception {
     ApiserverMetrics metrics = new ApiserverMetrics(plane);
+    ApiserverAudit audit = new ApiserverAudit(plane);
+    assertThat(audit.openWatches(CLOUDCORE, "configmaps"))
+        .as("cloudcore watches no ConfigMaps before the nodes ask")
+        .isEmpty();
     int watchersBefore = metrics.configMapWatchers();
     int clusterWatchesBefore = metrics.clusterWideConfigMapWatches();
     LOG.info(
@@ -120,6 +126,14 @@ class DynamicControllerScaleIT {
         Duration.ofSeconds(30),
         () -> metrics.configMapWatchers() == watchersBefore + 1);
     assertThat(metrics.clusterWideConfigMapWatches()).isEqualTo(clusterWatchesBefore + 1);
+    // the audit log names the watcher: exactly one ConfigMap watch is cloudcore's, cluster-wide
+    Waits.until(
+        "the audit log shows cloudcore's ConfigMap watch",
+        Duration.ofSeconds(30),
+        () -> audit.openWatches(CLOUDCORE, "configmaps").size() == 1);
+    ApiserverAudit.Watch ccWatch = audit.openWatches(CLOUDCORE, "configmaps").get(0);
+    LOG.info("cloudcore's ConfigMap watch at the apiserver: {}", ccWatch);
+    assertThat(ccWatch.namespace()).as("one cluster-wide watch, not one per namespace").isEmpty();
 
     for (int i = 0; i < NODES; i++) {
       admin
@@ -154,6 +168,7 @@ class DynamicControllerScaleIT {
               own + "configmap/kube-root-ca.crt", own + "configmap/for-" + node(i));
     }
     assertThat(metrics.configMapWatchers()).isEqualTo(watchersBefore + 1);
+    assertThat(audit.openWatches(CLOUDCORE, "configmaps")).hasSize(1);
 
     // when the last node lets go, cloudcore's watch ends too
     for (int i = 0; i < NODES; i++) {
@@ -165,6 +180,10 @@ class DynamicControllerScaleIT {
         "cloudcore's ConfigMap watch is gone at the apiserver",
         Duration.ofSeconds(30),
         () -> metrics.configMapWatchers() == watchersBefore);
+    Waits.until(
+        "the audit log shows cloudcore's ConfigMap watch ended",
+        Duration.ofSeconds(30),
+        () -> audit.openWatches(CLOUDCORE, "configmaps").isEmpty());
   }
 
   @Test
