@@ -13,8 +13,9 @@ import tools.jackson.databind.ObjectMapper;
 
 /**
  * Reads the control plane's audit log of watch requests ({@link ControlPlane#auditLog()}): which
- * user holds which watch. A watch is open from its {@code ResponseStarted} event until its {@code
- * ResponseComplete} (or {@code Panic}) event with the same audit ID.
+ * user holds which watch. A watch is open from its {@code RequestReceived} event until its {@code
+ * ResponseComplete} (or {@code Panic}) event with the same audit ID; {@code ResponseStarted} is no
+ * use here, as the apiserver logs it only with the first byte of the response.
  */
 public final class ApiserverAudit {
   /** One watch request as the apiserver saw it. */
@@ -62,7 +63,7 @@ public final class ApiserverAudit {
       }
       String id = e.path("auditID").asString("");
       switch (e.path("stage").asString("")) {
-        case "ResponseStarted" ->
+        case "RequestReceived" ->
             open.put(
                 id,
                 new Watch(

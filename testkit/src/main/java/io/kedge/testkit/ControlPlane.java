@@ -361,7 +361,6 @@ public final class ControlPlane implements AutoCloseable {
           """
           apiVersion: audit.k8s.io/v1
           kind: Policy
-          omitStages: [RequestReceived]
           rules:
           - level: Metadata
             verbs: [watch]
