@@ -26,6 +26,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -54,6 +55,11 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
   private final AckListener ackListener;
   private final NodeSessionRegistry sessions;
   private final List<NodeSessionListener> listeners = new CopyOnWriteArrayList<>();
+  // Handshakes are CPU-bound: a few per core keep the cores busy and each one short; more only
+  // share the CPU thinner, so that under a reconnect storm all of them hit the timeout.
+  private final HandshakeGate handshakes =
+      new HandshakeGate(
+          Math.max(16, 8 * Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(30));
   private final Set<String> warnedNoDynamic = ConcurrentHashMap.newKeySet();
   private volatile UpstreamHandler edgeController = (node, m) -> {};
   private volatile UpstreamHandler dynamicController;
@@ -108,10 +114,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    SslHandler sslHandler = ssl.newHandler(ch.alloc());
-                    sslHandler.setHandshakeTimeoutMillis(10_000);
                     ch.pipeline()
-                        .addLast("ssl", sslHandler)
                         .addLast(
                             "idle",
                             new IdleStateHandler(
@@ -120,6 +123,14 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
                         .addLast("http", new HttpServerCodec(4096, 8192, 8192))
                         .addLast("http-aggregator", new HttpObjectAggregator(8192))
                         .addLast("handshake", new HubHandshakeHandler(CloudHub.this));
+                    handshakes.admit(
+                        ch,
+                        c -> {
+                          SslHandler sslHandler = ssl.newHandler(c.alloc());
+                          sslHandler.setHandshakeTimeoutMillis(10_000);
+                          sslHandler.handshakeFuture().addListener(f -> handshakes.release());
+                          c.pipeline().addFirst("ssl", sslHandler);
+                        });
                   }
                 });
     CloudHubConfig.Server ws = config.websocket();
