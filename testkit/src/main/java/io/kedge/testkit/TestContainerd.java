@@ -1,4 +1,4 @@
-package io.kedge.edge.cri;
+package io.kedge.testkit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,11 +12,11 @@ import java.util.concurrent.TimeUnit;
  * from {@code scripts/build-edge-image.sh} imported as pod and sandbox image. {@link #close()}
  * stops it and the shims it started.
  */
-final class TestContainerd implements AutoCloseable {
-  static final String IMAGE = "localhost/kedge/edge-tools:1";
+public final class TestContainerd implements AutoCloseable {
+  public static final String IMAGE = "localhost/kedge/edge-tools:1";
 
-  final Path dir;
-  final Path socket;
+  private final Path dir;
+  private final Path socket;
   private final Process process;
 
   private TestContainerd(Path dir, Process process) {
@@ -25,11 +25,12 @@ final class TestContainerd implements AutoCloseable {
     this.process = process;
   }
 
-  static Path kedgeHome() {
+  private static Path kedgeHome() {
     return Path.of(System.getProperty("kedge.home", "..")).toAbsolutePath().normalize();
   }
 
-  static TestContainerd start(Path dir) throws Exception {
+  /** Starts containerd with everything under {@code dir} and imports the edge image. */
+  public static TestContainerd start(Path dir) throws Exception {
     Path home = kedgeHome();
     run(
         List.of(
@@ -91,8 +92,14 @@ final class TestContainerd implements AutoCloseable {
     return c;
   }
 
-  String endpoint() {
+  /** The CRI endpoint, as {@code modules.edged.containerRuntimeEndpoint} takes it. */
+  public String endpoint() {
     return "unix://" + socket;
+  }
+
+  /** Root, state, socket and log of this containerd. */
+  public Path dir() {
+    return dir;
   }
 
   private static void run(List<String> cmd) throws IOException, InterruptedException {
@@ -117,5 +124,21 @@ final class TestContainerd implements AutoCloseable {
     ProcessHandle.allProcesses()
         .filter(h -> h.info().commandLine().orElse("").contains(socket.toString()))
         .forEach(ProcessHandle::destroyForcibly);
+    // Sandboxes left running keep their rootfs and shm mounted under the state directory.
+    try {
+      List<String> mounts =
+          Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+              .map(l -> l.split(" ")[1])
+              .filter(m -> m.startsWith(dir + "/"))
+              .sorted(java.util.Comparator.reverseOrder())
+              .toList();
+      for (String m : mounts) {
+        new ProcessBuilder("umount", "-l", m).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+      }
+    } catch (IOException e) {
+      // nothing mounted to look at
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -14,6 +14,7 @@ import io.kedge.edge.edged.RestartBackoff;
 import io.kedge.edge.edged.ServiceAccountTokens;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.config.ConfigLoader;
+import io.kedge.testkit.TestContainerd;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
