@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -21,6 +22,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
@@ -37,10 +39,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Issue 7, must show 1 and 2, with the process runtime: real cloudcore (as ServiceAccount
+ * Issue 7, must show 1, 2 and 3, with the process runtime: real cloudcore (as ServiceAccount
  * kubeedge/cloudcore, dynamicController and requireAuthorization on) and a real edgecore with
- * MetaServer; pods applied at the apiserver run the machine's unchanged {@code kubectl} and python
- * client with in-cluster config, through MetaServer, also across a cloud outage.
+ * MetaServer; pods applied at the apiserver run the machine's unchanged {@code kubectl}, python
+ * client and fabric8 with in-cluster config, through MetaServer, also across a cloud outage; specs
+ * Edged cannot run say why at the apiserver.
  */
 @WithControlPlane
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -227,6 +230,209 @@ class EdgePodIT {
     Pod p = admin.pods().inNamespace(ns).withName("watcher").get();
     assertThat(p.getStatus().getPhase()).isEqualTo("Running");
     admin.pods().inNamespace(ns).withName("watcher").delete();
+  }
+
+  /** Must show 1, fabric8: {@code new KubernetesClientBuilder().build()}, nothing configured. */
+  @Test
+  @Order(4)
+  void fabric8DefaultAutoConfigurationInAPod() throws Exception {
+    String ns = namespace("pod-fabric8");
+    configMap(ns, "greeting", "hello");
+    Path cp = podClassPath();
+    long accessBefore = accessLines(ns).size();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    apply(
+        pod(
+            ns,
+            "fabric8",
+            "Never",
+            "["
+                + String.join(
+                    ", ",
+                    java,
+                    "-Xmx64m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-cp",
+                    yamlString(cp.resolve("classes") + ":" + cp.resolve("lib") + "/*"),
+                    Fabric8InClusterLister.class.getName())
+                + "]",
+            "client"));
+    Pod done = awaitPhase(ns, "fabric8", "Succeeded");
+    String log = containerLog(done, "client");
+    LOG.info("pod {}/fabric8 wrote:\n{}", ns, log);
+    assertThat(log)
+        .contains("master https://127.0.0.2:")
+        .contains("namespace " + ns + " configmaps [greeting, kube-root-ca.crt]");
+    List<String> access = accessLines(ns);
+    assertThat(access.subList((int) accessBefore, access.size()))
+        .as("MetaServer's access log has the pod's list, as its service account")
+        .anyMatch(
+            l ->
+                l.contains("GET /api/v1/namespaces/" + ns + "/configmaps")
+                    && l.contains("by system:serviceaccount:" + ns + ":reader"));
+  }
+
+  /**
+   * Must show 3: specs Edged cannot run say why in the pod's status at the apiserver, while
+   * edgecore and a good pod on the node keep running, and a pod applied afterwards still runs.
+   */
+  @Test
+  @Order(5)
+  void badSpecsSayWhyAtTheApiserverAndTheNodeKeepsWorking() throws Exception {
+    String ns = namespace("pod-bad");
+    configMap(ns, "cfg", "1");
+    apply(
+        pod(
+            ns,
+            "good",
+            "Never",
+            "[/bin/sh, -c, 'i=0; while [ $i -lt 600 ]; do i=$((i+1)); sleep 0.1; done; echo done']",
+            "c"));
+    awaitPhase(ns, "good", "Running");
+    apply(badPod(ns, "nocmd", "  - {name: c, image: busybox}\n"));
+    apply(
+        badPod(
+            ns,
+            "nokey",
+            "  - name: c\n"
+                + "    image: busybox\n"
+                + "    command: [/bin/true]\n"
+                + "    env:\n"
+                + "    - {name: X, valueFrom: {configMapKeyRef: {name: cfg, key: missing}}}\n"));
+    apply(
+        badPod(
+            ns,
+            "novol",
+            "  - name: c\n"
+                + "    image: busybox\n"
+                + "    command: [/bin/true]\n"
+                + "    volumeMounts: [{name: data, mountPath: /data}]\n"
+                + "  volumes:\n"
+                + "  - {name: data, nfs: {server: 10.0.0.1, path: /x}}\n"));
+    // Over 1 MiB of environment; created directly (kubectl apply would store it twice, in its
+    // last-applied annotation, past etcd's request limit).
+    StringBuilder env = new StringBuilder("  - name: c\n    image: busybox\n");
+    env.append("    command: [/bin/true]\n    env:\n");
+    for (int i = 0; i < 11; i++) {
+      env.append("    - {name: V").append(i).append(", value: ").append("x".repeat(96_000));
+      env.append("}\n");
+    }
+    admin
+        .load(
+            new java.io.ByteArrayInputStream(
+                badPod(ns, "bigenv", env.toString()).getBytes(StandardCharsets.UTF_8)))
+        .inNamespace(ns)
+        .create();
+
+    Map<String, String> why =
+        Map.of(
+            "nocmd", "has no command",
+            "nokey", "couldn't find key missing in ConfigMap " + ns + "/cfg",
+            "novol", "nfs volumes are not supported",
+            "bigenv", "at most 1048576");
+    for (var e : why.entrySet()) {
+      ContainerStatus c = awaitWaiting(ns, e.getKey());
+      LOG.info(
+          "pod {}/{}: {} {}",
+          ns,
+          e.getKey(),
+          c.getState().getWaiting().getReason(),
+          c.getState().getWaiting().getMessage());
+      assertThat(c.getState().getWaiting().getReason()).isEqualTo("CreateContainerConfigError");
+      assertThat(c.getState().getWaiting().getMessage()).contains(e.getValue());
+      Pod p = admin.pods().inNamespace(ns).withName(e.getKey()).get();
+      assertThat(p.getStatus().getPhase()).isEqualTo("Pending");
+      assertThat(p.getStatus().getConditions())
+          .anyMatch(
+              k ->
+                  k.getType().equals("ContainersReady")
+                      && k.getStatus().equals("False")
+                      && "ContainersNotReady".equals(k.getReason()));
+    }
+    assertThat(edge.process().isAlive()).as("edgecore runs").isTrue();
+    assertThat(ready(NODE)).as("node Ready").isTrue();
+    Pod good = admin.pods().inNamespace(ns).withName("good").get();
+    String uid = good.getMetadata().getUid();
+    assertThat(good.getStatus().getPhase()).isEqualTo("Running");
+    assertThat(good.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
+    // A pod applied after the bad ones still runs, through MetaServer.
+    apply(
+        pod(ns, "after", "Never", "[" + kubectl + ", get, configmaps, -n, " + ns + "]", "kubectl"));
+    assertThat(containerLog(awaitPhase(ns, "after", "Succeeded"), "kubectl")).contains("cfg");
+    Pod goodDone = awaitPhase(ns, "good", "Succeeded");
+    assertThat(goodDone.getMetadata().getUid()).isEqualTo(uid);
+    assertThat(goodDone.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
+    assertThat(containerLog(goodDone, "c")).contains("done");
+    assertThat(edge.process().isAlive()).as("edgecore runs").isTrue();
+  }
+
+  static String badPod(String ns, String name, String containers) {
+    return String.join(
+        "\n",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: " + name,
+        "  namespace: " + ns,
+        "spec:",
+        "  nodeName: " + NODE,
+        "  serviceAccountName: reader",
+        "  restartPolicy: Never",
+        "  containers:",
+        containers);
+  }
+
+  static ContainerStatus awaitWaiting(String ns, String name) {
+    ContainerStatus[] last = {null};
+    Waits.until(
+        "pod " + ns + "/" + name + " waiting with a message",
+        WAIT,
+        () -> {
+          Pod p = admin.pods().inNamespace(ns).withName(name).get();
+          List<ContainerStatus> cs =
+              p.getStatus() == null ? null : p.getStatus().getContainerStatuses();
+          last[0] = cs == null || cs.isEmpty() ? null : cs.get(0);
+          return last[0] != null
+              && last[0].getState().getWaiting() != null
+              && last[0].getState().getWaiting().getMessage() != null;
+        });
+    return last[0];
+  }
+
+  /**
+   * fabric8 and what it needs, copied where the pod's user (nobody) can read them: the test's own
+   * class path lies under root's home.
+   */
+  static Path podClassPath() throws IOException {
+    Path cp = dir.resolve("fabric8-classpath");
+    Path lib = Files.createDirectories(cp.resolve("lib"));
+    for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      if (e.endsWith(".jar")
+          && Stream.of(
+                  "/io/fabric8/",
+                  "/tools/jackson/",
+                  "/com/fasterxml/",
+                  "/org/snakeyaml/",
+                  "/org/slf4j/")
+              .anyMatch(e::contains)) {
+        Path jar = Path.of(e);
+        Files.copy(jar, lib.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    String name = Fabric8InClusterLister.class.getName().replace('.', '/') + ".class";
+    Path classes = cp.resolve("classes");
+    Path target = Files.createDirectories(classes.resolve(name).getParent());
+    try (var in = Fabric8InClusterLister.class.getClassLoader().getResourceAsStream(name)) {
+      Files.copy(in, target.resolve(Path.of(name).getFileName()));
+    }
+    try (Stream<Path> all = Files.walk(cp)) {
+      for (Path f : all.toList()) {
+        Files.setPosixFilePermissions(
+            f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
+      }
+    }
+    return cp;
   }
 
   // ---- helpers -----------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+package io.kedge.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.testkit.CloudCoreProcess;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.TestContainerd;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Issue 7, must show 1 with the CRI runtime: real cloudcore and a real {@code bin/edgecore} whose
+ * {@code edgecore.yaml} selects {@code modules.edged.runtime: cri} on the test's own containerd; a
+ * pod applied at the apiserver runs the image's {@code kubectl get configmaps} with in-cluster
+ * config (host network, MetaServer's dummy address), reaches Succeeded, and MetaServer's access log
+ * shows its request.
+ */
+@WithControlPlane
+class CriEdgePodIT {
+  private static final Logger LOG = LoggerFactory.getLogger(CriEdgePodIT.class);
+  private static final Duration WAIT = Duration.ofMinutes(3);
+  private static final String NODE = "edge-cri-1";
+  private static final String ACCESS_LOGGER = "io.kedge.edge.metaserver.access";
+
+  static Path dir;
+  static ControlPlane plane;
+  static KubernetesClient admin;
+  static TestContainerd containerd;
+  static CloudCoreProcess cloud;
+  static EdgeCoreProcess edge;
+
+  @BeforeAll
+  static void containerdCloudAndEdge(ControlPlane p, KubernetesClient a) throws Exception {
+    assumeThat(Files.readString(Path.of("/proc/self/status")))
+        .as("containerd needs root")
+        .contains("Uid:\t0\t");
+    plane = p;
+    admin = a;
+    Path target = Path.of("target").toAbsolutePath();
+    Files.createDirectories(target);
+    dir = Files.createTempDirectory(target, "cri-edge-pod-it-");
+    LOG.info("files of this run in {}", dir);
+    // containerd's socket path must stay short (unix socket paths are limited to 107 bytes).
+    containerd = TestContainerd.start(Files.createTempDirectory("kedge-ctd-"));
+    cloud =
+        CloudCoreProcess.start(
+            plane,
+            dir.resolve("cloudcore"),
+            "modules.dynamicController.enable=true",
+            "featureGates.requireAuthorization=true");
+    int metaPort = EdgePodIT.freePort();
+    edge =
+        EdgeCoreProcess.start(
+            dir.resolve("edge"),
+            NODE,
+            cloud.hubUri(),
+            cloud.bootstrapUri(),
+            cloud.token(),
+            Map.of(
+                "KEDGE_JAVA_OPTS",
+                "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log."
+                    + ACCESS_LOGGER
+                    + "=debug"),
+            "featureGates.requireAuthorization=true",
+            "modules.edged.runtime=cri",
+            "modules.edged.containerRuntimeEndpoint=" + containerd.endpoint(),
+            "modules.metaManager.metaServer.enable=true",
+            "modules.metaManager.metaServer.server=127.0.0.1:" + metaPort,
+            "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + metaPort);
+    Waits.until("node " + NODE + " Ready", WAIT, CriEdgePodIT::ready);
+    assertThat(edge.log()).as("edgecore runs pods in containerd").contains("CRI runtime");
+  }
+
+  @AfterAll
+  static void stop() {
+    try {
+      if (edge != null) {
+        edge.close();
+      }
+      if (cloud != null) {
+        cloud.close();
+      }
+    } finally {
+      if (containerd != null) {
+        Path ctd = containerd.dir();
+        containerd.close();
+        try {
+          // containerd's root is root-owned and unmounted by now; remove it like any directory.
+          new ProcessBuilder("rm", "-rf", "--one-file-system", ctd.toString()).start().waitFor();
+        } catch (IOException e) {
+          LOG.warn("could not remove {}", ctd, e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      if (admin != null && admin.nodes().withName(NODE).get() != null) {
+        admin.nodes().withName(NODE).delete();
+      }
+    }
+  }
+
+  @Test
+  void kubectlInAContainerdPodListsConfigMapsThroughMetaServer() throws Exception {
+    String ns = "cri-kubectl-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .serverSideApply();
+    admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
+        .serverSideApply();
+    PageInstall.grantReader(admin, ns);
+    admin
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("greeting")
+                .endMetadata()
+                .withData(Map.of("message", "hello"))
+                .build())
+        .serverSideApply();
+    Waits.until(
+        "ConfigMap " + ns + "/kube-root-ca.crt",
+        WAIT,
+        () -> admin.configMaps().inNamespace(ns).withName("kube-root-ca.crt").get() != null);
+    long accessBefore = accessLines(ns).size();
+    String pod =
+        String.join(
+            "\n",
+            "apiVersion: v1",
+            "kind: Pod",
+            "metadata:",
+            "  name: lister",
+            "  namespace: " + ns,
+            "spec:",
+            "  nodeName: " + NODE,
+            "  serviceAccountName: reader",
+            "  restartPolicy: Never",
+            "  containers:",
+            "  - name: kubectl",
+            "    image: " + TestContainerd.IMAGE,
+            "    command: [kubectl, get, configmaps, -n, " + ns + "]",
+            "");
+    Kubectl.kubeconfig(plane.adminKubeconfig(), dir).withInput(pod, "apply", "-f", "-").ok();
+    Pod[] last = {null};
+    Duration took =
+        Waits.until(
+            "pod " + ns + "/lister done",
+            WAIT,
+            () -> {
+              last[0] = admin.pods().inNamespace(ns).withName("lister").get();
+              String phase = last[0].getStatus() == null ? null : last[0].getStatus().getPhase();
+              return "Succeeded".equals(phase) || "Failed".equals(phase);
+            });
+    String uid = last[0].getMetadata().getUid();
+    String log = podLog(uid);
+    LOG.info("pod {}/lister done in {} ms, wrote:\n{}", ns, took.toMillis(), log);
+    assertThat(last[0].getStatus().getPhase()).as("phase; log: %s", log).isEqualTo("Succeeded");
+    ContainerStatus c = last[0].getStatus().getContainerStatuses().get(0);
+    assertThat(c.getContainerID()).startsWith("containerd://");
+    assertThat(c.getState().getTerminated().getExitCode()).isZero();
+    assertThat(log).contains("NAME").contains("greeting").contains("kube-root-ca.crt");
+    List<String> access = accessLines(ns);
+    assertThat(access.subList((int) accessBefore, access.size()))
+        .as("MetaServer's access log has the pod's list, as its service account")
+        .anyMatch(
+            l ->
+                l.contains("GET /api/v1/namespaces/" + ns + "/configmaps")
+                    && l.contains("by system:serviceaccount:" + ns + ":reader"));
+
+    // Deleted at the apiserver: Edged removes the sandbox, then the pod goes.
+    admin.pods().inNamespace(ns).withName("lister").delete();
+    Waits.until(
+        "pod " + ns + "/lister gone",
+        WAIT,
+        () -> admin.pods().inNamespace(ns).withName("lister").get() == null);
+    Path tasks = containerd.dir().resolve("state/io.containerd.runtime.v2.task/k8s.io");
+    Waits.until("containerd runs no task for the pod", WAIT, () -> entries(tasks) == 0);
+  }
+
+  static long entries(Path d) {
+    try (Stream<Path> s = Files.list(d)) {
+      return s.count();
+    } catch (IOException e) {
+      return Files.exists(d) ? -1 : 0;
+    }
+  }
+
+  static boolean ready() {
+    Node n = admin.nodes().withName(NODE).get();
+    return n != null
+        && n.getStatus() != null
+        && n.getStatus().getConditions() != null
+        && n.getStatus().getConditions().stream()
+            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  /** The pod's container logs as Edged keeps them (CRI format: time, stream, tag, line). */
+  static String podLog(String uid) {
+    try (Stream<Path> s = Files.walk(edge.dir().resolve("pods").resolve(uid).resolve("logs"))) {
+      StringBuilder b = new StringBuilder();
+      for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+        b.append(Files.readString(f, StandardCharsets.UTF_8));
+      }
+      return b.toString();
+    } catch (IOException | UncheckedIOException e) {
+      return "";
+    }
+  }
+
+  static List<String> accessLines(String ns) {
+    return edge.log()
+        .lines()
+        .filter(l -> l.contains("metaserver: ") && l.contains("/namespaces/" + ns + "/configmaps"))
+        .filter(l -> l.contains(" by "))
+        .toList();
+  }
+}
