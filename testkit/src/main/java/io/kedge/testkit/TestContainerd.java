@@ -38,7 +38,7 @@ public final class TestContainerd implements AutoCloseable {
             "containerd",
             "runc",
             "busybox-static"));
-    Path image = Path.of(System.getProperty("user.home"), ".cache/kedge/images/edge-tools.tar");
+    Path image = edgeImage();
     if (!Files.exists(image)) {
       run(List.of(home.resolve("scripts/build-edge-image.sh").toString(), image.toString(), IMAGE));
     }
@@ -79,17 +79,27 @@ public final class TestContainerd implements AutoCloseable {
       throw new IllegalStateException(
           "containerd did not start; see " + dir.resolve("containerd.log"));
     }
+    c.importImage(image);
+    return c;
+  }
+
+  /** The edge image's OCI image-layout tarball ({@code scripts/build-edge-image.sh}). */
+  public static Path edgeImage() {
+    return Path.of(System.getProperty("user.home"), ".cache/kedge/images/edge-tools.tar");
+  }
+
+  /** {@code ctr -n k8s.io images import}: an OCI image-layout tarball, as the CRI sees images. */
+  public void importImage(Path tarball) throws IOException, InterruptedException {
     run(
         List.of(
             "ctr",
             "-a",
-            c.socket.toString(),
+            socket.toString(),
             "-n",
             "k8s.io",
             "images",
             "import",
-            image.toString()));
-    return c;
+            tarball.toString()));
   }
 
   /** The CRI endpoint, as {@code modules.edged.containerRuntimeEndpoint} takes it. */
