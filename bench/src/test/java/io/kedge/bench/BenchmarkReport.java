@@ -96,6 +96,16 @@ public final class BenchmarkReport {
     }
   }
 
+  /** The load average (1, 5, 15 min): the machine is shared, and the numbers depend on it. */
+  public static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " / " + f[1] + " / " + f[2] + " (1/5/15 min)";
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
   static Path home() {
     String h = System.getProperty("kedge.home");
     return h == null ? Path.of(".").toAbsolutePath() : Path.of(h);

@@ -49,7 +49,8 @@ class CloudHubConnectionsBench {
       long heapCommittedMb,
       long rssMb,
       long connectMs,
-      long reconnectMs) {}
+      long reconnectMs,
+      String load) {}
 
   @Test
   void connectionsHeapAndReconnect(@TempDir Path tmp) throws Exception {
@@ -90,7 +91,8 @@ class CloudHubConnectionsBench {
               r.heapCommittedMb() + " MiB",
               r.rssMb() + " MiB",
               String.format("%.1f s", r.connectMs() / 1000.0),
-              String.format("%.1f s", r.reconnectMs() / 1000.0)));
+              String.format("%.1f s", r.reconnectMs() / 1000.0),
+              r.load()));
     }
     BenchmarkReport.section("cloudhub-connections", "CloudHub connections", command())
         .line(
@@ -115,7 +117,8 @@ class CloudHubConnectionsBench {
                 "heap committed",
                 "RSS",
                 "connect",
-                "reconnect after kill -9"),
+                "reconnect after kill -9",
+                "load average at the end"),
             rows)
         .write();
   }
@@ -162,7 +165,8 @@ class CloudHubConnectionsBench {
         }
         long reconnectMs = (System.nanoTime() - t1) / 1_000_000;
         assertThat(fleet.open()).as("all edges back").isEqualTo(n);
-        return new Result(n, held, heap[0], heap[1], rss, connectMs, reconnectMs);
+        return new Result(
+            n, held, heap[0], heap[1], rss, connectMs, reconnectMs, BenchmarkReport.loadAverage());
       } finally {
         fleet.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -75,7 +75,7 @@ class ControlPlaneBench {
   @EnabledIfSystemProperty(named = "bench.cold", matches = "true")
   void coldBuild(@TempDir Path cache) throws Exception {
     Path home = ControlPlaneOptions.kedgeHomeFromEnvironment();
-    String loadBefore = loadAverage();
+    String loadBefore = BenchmarkReport.loadAverage();
     long t0 = System.nanoTime();
     ProcessBuilder pb =
         new ProcessBuilder(home.resolve("scripts/build-kube.sh").toString())
@@ -84,7 +84,7 @@ class ControlPlaneBench {
     pb.environment().put("KEDGE_CACHE", cache.toString()); // an empty cache: a cold build
     int rc = pb.start().waitFor();
     long ms = (System.nanoTime() - t0) / 1_000_000;
-    String loadAfter = loadAverage();
+    String loadAfter = BenchmarkReport.loadAverage();
     assertThat(rc).isZero();
     BenchmarkReport.section(
             "control-plane-build",
@@ -98,17 +98,12 @@ class ControlPlaneBench {
                 + Duration.ofMillis(ms).toSeconds()
                 + " s**. The Debian packages were already installed.")
         .line(
-            "Load average (1, 5, 15 min) at start: "
+            "Load average at start: "
                 + loadBefore
                 + "; at end: "
                 + loadAfter
                 + " — other work on the machine slows the build accordingly.")
         .write();
-  }
-
-  static String loadAverage() throws IOException {
-    String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-    return f[0] + ", " + f[1] + ", " + f[2];
   }
 
   static long rssKb(long pid) throws IOException {

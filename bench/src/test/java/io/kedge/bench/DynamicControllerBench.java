@@ -260,7 +260,7 @@ class DynamicControllerBench {
     String path = "/api/v1/namespaces/" + ns + "/configmaps/kube-root-ca.crt";
 
     // through cloudcore
-    String loadBefore = loadAverage();
+    String loadBefore = BenchmarkReport.loadAverage();
     long[] lat = run(edges, tokens, path);
     double rate = lat.length / (double) GET_RUN.toSeconds();
     long failed = lastErrors;
@@ -317,15 +317,6 @@ class DynamicControllerBench {
     report.add("");
     for (Edge e : edges) {
       e.link.closeAbruptly();
-    }
-  }
-
-  static String loadAverage() {
-    try {
-      String[] f = java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return f[0] + " / " + f[1] + " / " + f[2] + " (1/5/15 min)";
-    } catch (java.io.IOException | RuntimeException e) {
-      return "unknown";
     }
   }
 
@@ -586,7 +577,7 @@ class DynamicControllerBench {
             + " watches took "
             + watchSetupMs
             + " ms.");
-    report.add("Load average after the fan-out runs: " + loadAverage() + ".");
+    report.add("Load average after the fan-out runs: " + BenchmarkReport.loadAverage() + ".");
     report.add("");
     for (Edge e : edges) {
       e.link.closeAbruptly();

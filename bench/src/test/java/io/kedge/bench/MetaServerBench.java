@@ -1,0 +1,438 @@
+package io.kedge.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.pki.TlsContexts;
+import io.kedge.testkit.CloudCoreProcess;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Waits;
+import io.kedge.testkit.junit.WithControlPlane;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * MetaServer against the kube-apiserver on loopback, same requests, same pod-bound token, both over
+ * TLS: GET and LIST served from the edge cache ({@code resourceVersion=0}) and consistent GETs
+ * ({@code resourceVersion} unset: MetaServer asks the cloud), with 1 and 32 concurrent clients; and
+ * edgecore's resident memory with the edge JVM flags once 1,000 objects are cached.
+ */
+@WithControlPlane
+class MetaServerBench {
+  private static final Logger LOG = LoggerFactory.getLogger(MetaServerBench.class);
+  private static final String COMMAND =
+      "mvn -B -ntp -Pbench -pl bench -am verify -Dit.test=MetaServerBench";
+  private static final Duration WAIT = Duration.ofMinutes(3);
+  private static final int OBJECTS = 1_000;
+  private static final int LISTED = 50;
+  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 3));
+  private static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
+  private static final String NODE = "bench-metaserver";
+
+  record Result(String what, String path, int clients, long requests, double perSecond, long[] ns) {
+    double p(double q) {
+      return ns.length == 0 ? Double.NaN : ns[(int) Math.min(ns.length - 1, q * ns.length)] / 1e6;
+    }
+  }
+
+  @TempDir Path tmp;
+
+  @Test
+  void metaServerAgainstTheApiserver(ControlPlane plane, KubernetesClient admin) throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 6);
+    String ns = "bench-ms-" + suffix;
+    String small = "bench-ms-list-" + suffix;
+    for (String n : List.of(ns, small)) {
+      admin
+          .namespaces()
+          .resource(new NamespaceBuilder().withNewMetadata().withName(n).endMetadata().build())
+          .create();
+    }
+    String payload = "x".repeat(200);
+    for (int i = 0; i < OBJECTS; i++) {
+      admin.configMaps().inNamespace(ns).resource(cm(i, payload)).create();
+    }
+    for (int i = 0; i < LISTED; i++) {
+      admin.configMaps().inNamespace(small).resource(cm(i, payload)).create();
+    }
+    // Pods run as an unprivileged user: their directory must be reachable.
+    Path dir = Files.createTempDirectory(tmp, "run-");
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    try (CloudCoreProcess cloud =
+            CloudCoreProcess.start(
+                plane,
+                dir.resolve("cloudcore"),
+                "modules.dynamicController.enable=true",
+                "featureGates.requireAuthorization=true");
+        EdgeCoreProcess edge =
+            EdgeCoreProcess.start(
+                dir.resolve("edge"),
+                NODE,
+                cloud.hubUri(),
+                cloud.bootstrapUri(),
+                cloud.token(),
+                "featureGates.requireAuthorization=true",
+                "modules.metaManager.metaServer.enable=true")) {
+      edge.awaitConnections(1, WAIT);
+      String token = readerToken(admin, ns, small);
+      SSLContext trust = TlsContexts.client(List.of(plane.pki().ca()), null, null);
+      HttpClient http = HttpClient.newBuilder().sslContext(trust).build();
+      URI meta = URI.create("https://127.0.0.1:" + edge.metaServerUri().getPort());
+      URI direct = URI.create(plane.apiserverUrl());
+
+      String get = "/api/v1/namespaces/" + ns + "/configmaps/";
+      String list = "/api/v1/namespaces/" + small + "/configmaps";
+      // The first LISTs subscribe both namespaces: from then on the edge keeps them current.
+      Waits.until(
+          "MetaServer answers the pod's token over TLS",
+          WAIT,
+          () -> status(http, meta, get.substring(0, get.length() - 1), token) == 200);
+      Waits.until("MetaServer lists " + small, WAIT, () -> status(http, meta, list, token) == 200);
+      Waits.until(
+          "all " + OBJECTS + " objects cached",
+          WAIT,
+          () -> {
+            for (int i = 0; i < OBJECTS; i += 97) {
+              if (status(http, meta, get + name(i) + "?resourceVersion=0", token) != 200) {
+                return false;
+              }
+            }
+            return status(http, meta, get + name(OBJECTS - 1) + "?resourceVersion=0", token) == 200;
+          });
+      String loadBefore = BenchmarkReport.loadAverage();
+      Thread.sleep(3_000);
+      long rssMb = CloudHubConnectionsBench.rssMb(edge.process().pid());
+      LOG.info("edgecore RSS with {} objects cached: {} MiB", OBJECTS + LISTED, rssMb);
+
+      List<Result> results = new ArrayList<>();
+      record Case(String what, IntFunction<String> path) {}
+      List<Case> cases =
+          List.of(
+              new Case("cached GET", i -> get + name(i % OBJECTS) + "?resourceVersion=0"),
+              new Case("cached LIST (" + LISTED + " objects)", i -> list + "?resourceVersion=0"),
+              new Case("consistent GET", i -> get + name(i % OBJECTS)));
+      for (Case c : cases) {
+        for (int clients : List.of(1, 32)) {
+          results.add(run(c.what(), "MetaServer", http, meta, c.path(), token, clients));
+          results.add(run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients));
+        }
+      }
+      String loadAfter = BenchmarkReport.loadAverage();
+      assertThat(edge.process().isAlive()).as("edgecore survived the run").isTrue();
+      report(results, rssMb, loadBefore, loadAfter);
+      for (Result r : results) {
+        assertThat(r.requests()).as(r.what() + " via " + r.path() + " answered").isPositive();
+      }
+    }
+  }
+
+  private static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
+    return new ConfigMapBuilder()
+        .withNewMetadata()
+        .withName(name(i))
+        .addToLabels("bench", "metaserver")
+        .endMetadata()
+        .addToData("n", Integer.toString(i))
+        .addToData("payload", payload)
+        .build();
+  }
+
+  private static String name(int i) {
+    return String.format("cm-%04d", i);
+  }
+
+  /** A token of ServiceAccount reader, bound to a pod on the edge node, that may read both. */
+  private static String readerToken(KubernetesClient admin, String ns, String other)
+      throws InterruptedException {
+    admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
+        .create();
+    for (String n : List.of(ns, other)) {
+      admin
+          .rbac()
+          .roles()
+          .inNamespace(n)
+          .resource(
+              new RoleBuilder()
+                  .withNewMetadata()
+                  .withName("reader")
+                  .endMetadata()
+                  .withRules(
+                      new PolicyRuleBuilder()
+                          .withApiGroups("")
+                          .withResources("configmaps")
+                          .withVerbs("get", "list", "watch")
+                          .build())
+                  .build())
+          .create();
+      admin
+          .rbac()
+          .roleBindings()
+          .inNamespace(n)
+          .resource(
+              new RoleBindingBuilder()
+                  .withNewMetadata()
+                  .withName("reader")
+                  .endMetadata()
+                  .withNewRoleRef()
+                  .withApiGroup("rbac.authorization.k8s.io")
+                  .withKind("Role")
+                  .withName("reader")
+                  .endRoleRef()
+                  .addNewSubject()
+                  .withKind("ServiceAccount")
+                  .withName("reader")
+                  .withNamespace(ns)
+                  .endSubject()
+                  .build())
+          .create();
+    }
+    Pod pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withName("reader")
+            .endMetadata()
+            .withNewSpec()
+            .withNodeName(NODE)
+            .withServiceAccountName("reader")
+            .withRestartPolicy("Never")
+            .addNewContainer()
+            .withName("c")
+            .withImage("busybox")
+            .withCommand("/bin/sleep", "3600")
+            .endContainer()
+            .endSpec()
+            .build();
+    Pod created = null;
+    // the ServiceAccount admission plugin refuses pods until the account is fully set up
+    for (int i = 0; created == null; i++) {
+      try {
+        created = admin.pods().inNamespace(ns).resource(pod).create();
+      } catch (RuntimeException e) {
+        if (i > 100) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+    TokenRequest tr =
+        new TokenRequestBuilder()
+            .withNewSpec()
+            .withExpirationSeconds(3600L)
+            .withNewBoundObjectRef()
+            .withApiVersion("v1")
+            .withKind("Pod")
+            .withName(created.getMetadata().getName())
+            .withUid(created.getMetadata().getUid())
+            .endBoundObjectRef()
+            .endSpec()
+            .build();
+    return admin
+        .serviceAccounts()
+        .inNamespace(ns)
+        .withName("reader")
+        .tokenRequest(tr)
+        .getStatus()
+        .getToken();
+  }
+
+  private static int status(HttpClient http, URI base, String path, String token) {
+    try {
+      return http.send(request(base, path, token), HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static HttpRequest request(URI base, String path, String token) {
+    return HttpRequest.newBuilder(base.resolve(path))
+        .timeout(Duration.ofSeconds(30))
+        .header("Accept", "application/json")
+        .header("Authorization", "Bearer " + token)
+        .build();
+  }
+
+  /** {@code clients} threads in closed loops: warm-up, then the measured window. */
+  private static Result run(
+      String what,
+      String target,
+      HttpClient http,
+      URI base,
+      IntFunction<String> path,
+      String token,
+      int clients)
+      throws InterruptedException {
+    long start = System.nanoTime();
+    long from = start + WARMUP.toNanos();
+    long until = from + MEASURE.toNanos();
+    ConcurrentLinkedQueue<long[]> all = new ConcurrentLinkedQueue<>();
+    AtomicInteger failures = new AtomicInteger();
+    Map<String, Integer> codes = new TreeMap<>();
+    CountDownLatch done = new CountDownLatch(clients);
+    for (int c = 0; c < clients; c++) {
+      int seed = c * 7919;
+      new Thread(
+              () -> {
+                long[] lat = new long[1 << 16];
+                int n = 0;
+                int i = seed;
+                try {
+                  while (true) {
+                    long t0 = System.nanoTime();
+                    if (t0 >= until) {
+                      break;
+                    }
+                    int code;
+                    try {
+                      code =
+                          http.send(
+                                  request(base, path.apply(i++), token),
+                                  HttpResponse.BodyHandlers.ofByteArray())
+                              .statusCode();
+                    } catch (Exception e) {
+                      code = -1;
+                    }
+                    long t1 = System.nanoTime();
+                    if (code != 200) {
+                      failures.incrementAndGet();
+                      synchronized (codes) {
+                        codes.merge(Integer.toString(code), 1, Integer::sum);
+                      }
+                    } else if (t0 >= from && t1 <= until) {
+                      if (n == lat.length) {
+                        lat = Arrays.copyOf(lat, n * 2);
+                      }
+                      lat[n++] = t1 - t0;
+                    }
+                  }
+                } finally {
+                  all.add(Arrays.copyOf(lat, n));
+                  done.countDown();
+                }
+              },
+              "bench-client-" + c)
+          .start();
+    }
+    done.await();
+    long[] merged = all.stream().flatMapToLong(Arrays::stream).sorted().toArray();
+    double perSecond = merged.length / (MEASURE.toNanos() / 1e9);
+    LOG.info(
+        "{} via {} with {} clients: {} req/s, p50 {} ms, p99 {} ms, failures {} {}",
+        what,
+        target,
+        clients,
+        Math.round(perSecond),
+        merged.length == 0 ? "-" : merged[merged.length / 2] / 1e6,
+        merged.length == 0 ? "-" : merged[(int) (0.99 * (merged.length - 1))] / 1e6,
+        failures.get(),
+        codes);
+    assertThat(failures.get()).as(what + " via " + target + ": non-200 answers " + codes).isZero();
+    return new Result(what, target, clients, merged.length, perSecond, merged);
+  }
+
+  private static void report(List<Result> results, long rssMb, String before, String after)
+      throws Exception {
+    List<List<String>> rows = new ArrayList<>();
+    for (Result r : results) {
+      rows.add(
+          List.of(
+              r.what(),
+              Integer.toString(r.clients()),
+              r.path(),
+              String.format("%.0f", r.perSecond()),
+              String.format("%.2f ms", r.p(0.50)),
+              String.format("%.2f ms", r.p(0.99))));
+    }
+    Map<String, Result> by = new TreeMap<>();
+    for (Result r : results) {
+      by.put(r.what() + "|" + r.clients() + "|" + r.path(), r);
+    }
+    Result mg1 = by.get("cached GET|1|MetaServer");
+    Result dg1 = by.get("cached GET|1|kube-apiserver");
+    Result mg32 = by.get("cached GET|32|MetaServer");
+    Result dg32 = by.get("cached GET|32|kube-apiserver");
+    Result mc1 = by.get("consistent GET|1|MetaServer");
+    Result dc1 = by.get("consistent GET|1|kube-apiserver");
+    BenchmarkReport.section("metaserver", "MetaServer against kube-apiserver", COMMAND)
+        .line(
+            "One real cloudcore (`dynamicController` and `requireAuthorization` on) and one real"
+                + " edgecore with the edge JVM flags of `bin/edgecore`, on the local kube-apiserver"
+                + " v1.20.2; the load generator (JDK HttpClient, HTTP/2 where offered) in the"
+                + " benchmark JVM on the same 2 cores. Every request carries the same token of a"
+                + " pod on the edge node and goes over TLS: to MetaServer with its cluster-issued"
+                + " serving certificate, and directly to the apiserver. Closed loops of 1 or 32"
+                + " clients, "
+                + WARMUP.toSeconds()
+                + " s warm-up, "
+                + MEASURE.toSeconds()
+                + " s measured. *Cached* requests carry `resourceVersion=0` (MetaServer answers"
+                + " from its store; the apiserver from its watch cache); *consistent* GETs carry"
+                + " none (MetaServer forwards them through cloudcore; the apiserver reads etcd).")
+        .line("")
+        .table(List.of("request", "clients", "served by", "req/s", "p50", "p99"), rows)
+        .line("")
+        .line(
+            "Goals: cached GET p50 through MetaServer ≤ 1/5 of the direct p50 — "
+                + verdict(mg1.p(0.5) <= dg1.p(0.5) / 5)
+                + String.format(" (%.2f vs %.2f ms, 1 client)", mg1.p(0.5), dg1.p(0.5))
+                + "; req/s at 32 clients ≥ the apiserver's — "
+                + verdict(mg32.perSecond() >= dg32.perSecond())
+                + String.format(" (%.0f vs %.0f)", mg32.perSecond(), dg32.perSecond())
+                + "; consistent GET p50 ≤ direct p50 + 2 ms — "
+                + verdict(mc1.p(0.5) <= dc1.p(0.5) + 2)
+                + String.format(" (%.2f vs %.2f ms)", mc1.p(0.5), dc1.p(0.5))
+                + ".")
+        .line("")
+        .line(
+            "edgecore resident memory (VmRSS) with "
+                + (OBJECTS + LISTED)
+                + " ConfigMaps cached (about 0.5 KiB each), before the load: **"
+                + rssMb
+                + " MiB** — goal ≤ 64 MB: "
+                + verdict(rssMb * 1024 * 1024 <= 64_000_000L)
+                + ".")
+        .line("")
+        .line("Load average (1/5/15 min) before the runs: " + before + "; after: " + after + ".")
+        .write();
+  }
+
+  private static String verdict(boolean met) {
+    return met ? "**met**" : "**not met**";
+  }
+}
