@@ -428,7 +428,7 @@ class MetaServerBench {
                 + verdict(rssMb * 1024 * 1024 <= 64_000_000L)
                 + ".")
         .line("")
-        .line("Load average (1/5/15 min) before the runs: " + before + "; after: " + after + ".")
+        .line("Load average before the runs: " + before + "; after: " + after + ".")
         .write();
   }
 
