@@ -73,7 +73,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ctx.channel().config().setAutoRead(false);
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     if (!req.decoderResult().isSuccess()) {
-      respond(ctx, status(KubeStatus.failure(400, "BadRequest", "malformed HTTP request")), false);
+      respond(ctx, status(malformed(req.decoderResult().cause())), false);
+      return;
+    }
+    if (req.protocolVersion().majorVersion() != 1 || req.protocolVersion().minorVersion() > 1) {
+      // Netty takes any HTTP/x.y; only 1.0 and 1.1 are spoken here
+      respond(
+          ctx,
+          status(
+              KubeStatus.failure(
+                  400, "BadRequest", "unsupported HTTP version " + req.protocolVersion().text())),
+          false);
       return;
     }
     String uri = req.uri();
@@ -287,6 +297,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     LOG.debug(
         "metaserver: connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
     ctx.close();
+  }
+
+  /** The Status for a request the HTTP decoder could not read. */
+  static ObjectNode malformed(Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+      return KubeStatus.failure(431, "the request headers are too large");
+    }
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+      return KubeStatus.failure(414, "the request line is too long");
+    }
+    return KubeStatus.failure(400, "BadRequest", "malformed HTTP request");
   }
 
   private static Outcome.Response status(ObjectNode s) {

@@ -207,7 +207,23 @@ class ApiHandlerTest {
         Arguments.of("YAML watch", get(CMS + "?watch=true", "Accept: application/yaml"), 406),
         Arguments.of(
             "path too long", get("/api/v1/namespaces/a/configmaps/" + "x".repeat(5000)), 414),
-        Arguments.of("garbage request line", "HELLO\r\n\r\n", 400));
+        Arguments.of("garbage request line", "HELLO\r\n\r\n", 400),
+        Arguments.of("HTTP/3.7", "GET " + CMS + " HTTP/3.7\r\nHost: x\r\n\r\n", 400),
+        Arguments.of("request line too long", get(CMS + "/" + "x".repeat(9000)), 414),
+        Arguments.of("headers too large", get(CMS, "X-Big: " + "x".repeat(20_000)), 431),
+        // the apiserver answers these two with a 500
+        Arguments.of(
+            "merge patch that is not JSON",
+            send("PATCH", CMS + "/c1", "application/merge-patch+json", "{\"data\":"),
+            400),
+        Arguments.of(
+            "DeleteOptions that are not JSON",
+            send("DELETE", CMS + "/c1", "application/json", "{\"propagationPolicy\":"),
+            400),
+        Arguments.of(
+            "DeleteOptions that are not an object",
+            send("DELETE", CMS + "/c1", "application/json", "[1]"),
+            400));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -223,6 +239,8 @@ class ApiHandlerTest {
       assertThat(s.path("kind").asString()).isEqualTo("Status");
       assertThat(s.path("code").asInt()).isEqualTo(code);
       assertThat(s.path("status").asString()).isEqualTo("Failure");
+      assertThat(s.path("reason").asString())
+          .isEqualTo(io.kedge.protocol.status.KubeStatus.reasonFor(code));
     }
     assertThat(store.headSeq()).isEqualTo(head);
     assertThat(store.blobs("").size()).isEqualTo(blobs);
