@@ -56,10 +56,11 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
   private final NodeSessionRegistry sessions;
   private final List<NodeSessionListener> listeners = new CopyOnWriteArrayList<>();
   // Handshakes are CPU-bound: a few per core keep the cores busy and each one short; more only
-  // share the CPU thinner, so that under a reconnect storm all of them hit the timeout.
+  // share the CPU thinner, so that under a reconnect storm all of them hit the timeout. A waiter is
+  // closed after 10 s: by then many clients (Netty's default handshake timeout) have given up.
   private final HandshakeGate handshakes =
       new HandshakeGate(
-          Math.max(16, 8 * Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(30));
+          Math.max(16, 8 * Runtime.getRuntime().availableProcessors()), Duration.ofSeconds(10));
   private final Set<String> warnedNoDynamic = ConcurrentHashMap.newKeySet();
   private volatile UpstreamHandler edgeController = (node, m) -> {};
   private volatile UpstreamHandler dynamicController;

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * Bounds the TLS handshakes in progress. When thousands of edges reconnect at once (cloudcore
  * restarted), starting every handshake together shares the CPU among all of them, each takes longer
  * than the handshake timeout, and none completes; the edges retry and the storm repeats. Admitted
- * connections handshake at full speed while the others wait, unread, for a slot.
+ * connections handshake at full speed while the others wait, unread, for a slot. The newest waiter
+ * goes first: its client is the least likely to have given up on its own handshake timeout.
  */
 final class HandshakeGate {
   private static final Logger LOG = LoggerFactory.getLogger(HandshakeGate.class);
@@ -73,12 +74,12 @@ final class HandshakeGate {
             TimeUnit.MILLISECONDS);
   }
 
-  /** A handshake ended: its slot goes to the longest waiting connection still open. */
+  /** A handshake ended: its slot goes to the newest waiting connection still open. */
   void release() {
     Waiter next;
     synchronized (this) {
       do {
-        next = waiting.pollFirst();
+        next = waiting.pollLast();
       } while (next != null && !next.channel().isActive());
       if (next == null) {
         running--;

@@ -62,6 +62,24 @@ class HandshakeGateTest {
   }
 
   @Test
+  void theNewestWaiterGoesFirst() {
+    HandshakeGate gate = new HandshakeGate(1, Duration.ofSeconds(30));
+    EmbeddedChannel a = new EmbeddedChannel();
+    EmbeddedChannel older = new EmbeddedChannel();
+    EmbeddedChannel newer = new EmbeddedChannel();
+    start(gate, a);
+    start(gate, older);
+    start(gate, newer);
+    gate.release();
+    newer.runPendingTasks();
+    older.runPendingTasks();
+    assertThat(started).containsExactly(a, newer);
+    gate.release();
+    older.runPendingTasks();
+    assertThat(started).containsExactly(a, newer, older);
+  }
+
+  @Test
   void aConnectionWaitingTooLongIsClosed() throws Exception {
     HandshakeGate gate = new HandshakeGate(1, Duration.ofMillis(50));
     EmbeddedChannel a = new EmbeddedChannel();
