@@ -211,8 +211,27 @@ public final class CloudCoreProcess implements AutoCloseable {
     return log()
         .lines()
         .filter(
-            l -> l.contains("system:serviceaccount:kubeedge:cloudcore") && l.contains("forbidden"))
+            l ->
+                l.contains("system:serviceaccount:kubeedge:cloudcore")
+                    && l.toLowerCase(java.util.Locale.ROOT).contains("forbidden"))
         .toList();
+  }
+
+  /**
+   * Fails when the apiserver refused any of cloudcore's own calls during this process's life (all
+   * its starts): the shipped ClusterRoles must cover everything cloudcore does.
+   */
+  public void assertNoForbidden() {
+    List<String> lines = forbiddenLines();
+    if (!lines.isEmpty()) {
+      throw new AssertionError(
+          "the apiserver refused cloudcore's own calls ("
+              + lines.size()
+              + " log lines, see "
+              + log
+              + "); the shipped RBAC in deploy/rbac lacks a rule:\n"
+              + String.join("\n", lines.subList(0, Math.min(10, lines.size()))));
+    }
   }
 
   @Override

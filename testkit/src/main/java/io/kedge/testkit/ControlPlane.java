@@ -166,6 +166,15 @@ public final class ControlPlane implements AutoCloseable {
     return state.getProperty("apiserver.url");
   }
 
+  /**
+   * How long certificates the controller-manager signs for CSRs live ({@code
+   * --cluster-signing-duration}); empty when the plane's state does not say.
+   */
+  public java.util.Optional<Duration> clusterSigningDuration() {
+    String d = state.getProperty("cluster-signing-duration");
+    return d == null ? java.util.Optional.empty() : java.util.Optional.of(Duration.parse(d));
+  }
+
   public Path adminKubeconfig() {
     return dir.resolve("admin.kubeconfig");
   }

@@ -28,6 +28,12 @@ public final class ControlPlaneExtension implements ParameterResolver {
   private static final ExtensionContext.Namespace NS =
       ExtensionContext.Namespace.create(ControlPlaneExtension.class);
 
+  /**
+   * System property: the controller-manager's {@code --cluster-signing-duration} for the plane this
+   * JVM starts, as an ISO-8601 duration ({@code PT150S}); default one year.
+   */
+  public static final String SIGNING_DURATION_PROPERTY = "kedge.clusterSigningDuration";
+
   /** The shared control plane, started on first use. */
   public static ControlPlane controlPlane(ExtensionContext context) {
     return context
@@ -86,7 +92,14 @@ public final class ControlPlaneExtension implements ParameterResolver {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      ControlPlane cp = ControlPlane.start(ControlPlaneOptions.defaults(dir));
+      ControlPlaneOptions opts = ControlPlaneOptions.defaults(dir);
+      String signing = System.getProperty(SIGNING_DURATION_PROPERTY, "");
+      if (!signing.isBlank()) {
+        // a JVM of its own for tests of certificate rotation (a failsafe execution sets it)
+        opts = opts.withClusterSigningDuration(java.time.Duration.parse(signing.strip()));
+        LOG.info("control plane with --cluster-signing-duration {}", signing.strip());
+      }
+      ControlPlane cp = ControlPlane.start(opts);
       Shared s = new Shared(cp, true);
       // Also on abnormal JVM exit: never leave etcd or apiservers behind.
       Runtime.getRuntime().addShutdownHook(new Thread(s::close, "control-plane-stop"));
