@@ -255,6 +255,7 @@ class EdgeCoreKillIT {
         }
         assertThat(stored).isEqualTo(end);
       }
+      cloud.assertNoForbidden(); // the shipped ClusterRoles cover cloudcore's own calls
     }
   }
 

@@ -112,11 +112,15 @@ class EdgePodIT {
         edge.close();
       }
     } finally {
-      if (cloud != null) {
-        cloud.close();
-      }
-      if (admin != null && admin.nodes().withName(NODE).get() != null) {
-        admin.nodes().withName(NODE).delete();
+      try {
+        if (cloud != null) {
+          cloud.close();
+          cloud.assertNoForbidden(); // the shipped ClusterRoles cover cloudcore's own calls
+        }
+      } finally {
+        if (admin != null && admin.nodes().withName(NODE).get() != null) {
+          admin.nodes().withName(NODE).delete();
+        }
       }
     }
   }

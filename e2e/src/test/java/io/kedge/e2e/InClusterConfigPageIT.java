@@ -61,6 +61,9 @@ class InClusterConfigPageIT {
       i.demoNamespace("page-demo-1", true);
       PageInstall.Outcome o = i.runClient("page-demo-1", "client").succeeded();
       assertThat(o.output()).contains("read configmaps ['greeting', 'kube-root-ca.crt']");
+      assertThat(i.cloudcoreForbidden())
+          .as("cloudcore's own calls, under the shipped ClusterRoles")
+          .isEmpty();
     }
   }
 

@@ -315,6 +315,23 @@ final class PageInstall implements AutoCloseable {
     }
   }
 
+  /**
+   * Lines of cloudcore's log where the apiserver refused one of cloudcore's own calls (its
+   * ServiceAccount kubeedge/cloudcore): RBAC gaps of the shipped ClusterRoles.
+   */
+  List<String> cloudcoreForbidden() {
+    try {
+      return Files.readAllLines(cloudRoot.resolve("var/log/kubeedge/cloudcore.log")).stream()
+          .filter(
+              l ->
+                  l.contains("system:serviceaccount:kubeedge:cloudcore")
+                      && l.toLowerCase(java.util.Locale.ROOT).contains("forbidden"))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   record Outcome(String phase, String output) {
     Outcome succeeded() {
       assertThat(phase).as(output).isEqualTo("Succeeded");
