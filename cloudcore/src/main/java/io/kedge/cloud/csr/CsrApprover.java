@@ -28,6 +28,12 @@ public final class CsrApprover implements AutoCloseable {
   public static final String APPROVED_MESSAGE = "Auto approving MetaServer serving certificate.";
   public static final String DENIED_REASON = "MetaServerCsrRejected";
 
+  /**
+   * How long a CSR of a node that has not announced its MetaServer IPs (no Node yet, or no {@code
+   * metaserver.kedge.io/ips} annotation) waits for them before a failed check denies it.
+   */
+  static final Duration ANNOUNCE_GRACE = Duration.ofSeconds(20);
+
   private final KubernetesClient client;
   private final KeyedWorkQueue queue;
   private SharedIndexInformer<CertificateSigningRequest> csrs;
@@ -98,6 +104,20 @@ public final class CsrApprover implements AutoCloseable {
               nodeName,
               "node " + nodeName + " does not exist");
     }
+    if (v.kind() == MetaServerCsrPolicy.Verdict.Kind.DENY
+        && !announcedIps(node)
+        && age(c).compareTo(ANNOUNCE_GRACE) < 0
+        && MetaServerCsrPolicy.judge(c, MetaServerCsrPolicy.requestedIps(c)).kind()
+            == MetaServerCsrPolicy.Verdict.Kind.APPROVE) {
+      // An edge requests its certificate while it registers its Node: the Node (or its IPs
+      // annotation) may land just after the CSR. Only the IPs are in question (everything else
+      // passes), so denying now could refuse a valid request.
+      LOG.info(
+          "CSR {}: node {} has not announced its MetaServer IPs yet; deciding again shortly",
+          name,
+          nodeName);
+      return Result.RETRY;
+    }
     switch (v.kind()) {
       case IGNORE -> LOG.debug("CSR {} left alone: {}", name, v.reason());
       case APPROVE -> {
@@ -120,6 +140,20 @@ public final class CsrApprover implements AutoCloseable {
       }
     }
     return Result.DONE;
+  }
+
+  private static boolean announcedIps(Node node) {
+    return node != null
+        && node.getMetadata().getAnnotations() != null
+        && node.getMetadata().getAnnotations().containsKey(MetaServerCsrPolicy.IPS_ANNOTATION);
+  }
+
+  private static Duration age(CertificateSigningRequest c) {
+    try {
+      return Duration.between(Instant.parse(c.getMetadata().getCreationTimestamp()), Instant.now());
+    } catch (RuntimeException e) {
+      return ANNOUNCE_GRACE; // no readable creation time: decide now
+    }
   }
 
   private static CertificateSigningRequestCondition condition(

@@ -157,6 +157,20 @@ public final class MetaServerCsrPolicy {
     return out;
   }
 
+  /** The IP SANs a CSR asks for; empty when its request cannot be read. */
+  public static List<String> requestedIps(CertificateSigningRequest csr) {
+    List<String> ips = new ArrayList<>();
+    try {
+      String pem =
+          new String(
+              Base64.getDecoder().decode(csr.getSpec().getRequest()), StandardCharsets.US_ASCII);
+      sans(Pem.csr(pem), ips, new ArrayList<>());
+    } catch (RuntimeException e) {
+      return List.of();
+    }
+    return ips;
+  }
+
   private static void sans(PKCS10CertificationRequest req, List<String> ips, List<String> others) {
     for (var attr : req.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
       Extensions exts = Extensions.getInstance(attr.getAttrValues().getObjectAt(0));

@@ -39,6 +39,9 @@ import tools.jackson.databind.JsonNode;
 @WithControlPlane
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CsrApproverIT {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(CsrApproverIT.class);
+
   final String sfx = UUID.randomUUID().toString().substring(0, 6);
   final List<String> csrNames = new ArrayList<>();
   final List<String> nodes = new ArrayList<>();
@@ -176,6 +179,39 @@ class CsrApproverIT {
                 null));
     JsonNode err = foreign.content().path("Err").path("ErrStatus");
     assertThat(err.path("code").asInt()).isEqualTo(403);
+  }
+
+  /**
+   * An edge requests its certificate while it registers: the CSR can reach the apiserver before the
+   * Node announcing its MetaServer IPs. It is decided once they are known, not denied.
+   */
+  @Test
+  void aCsrAheadOfItsNodesAnnouncementWaitsForIt() throws Exception {
+    String n = "edge-early-" + sfx;
+    String name = "metaserver-csr-" + n;
+    createAs(
+        adminClients.asNode(n),
+        TestCsrs.csr(
+            name,
+            TestCsrs.request(n, List.of("127.0.0.2", "169.254.30.10")),
+            TestCsrs.USAGES,
+            null,
+            null));
+    Thread.sleep(3000);
+    assertThat(condition(get(name))).as("pending while the node is unknown").isEmpty();
+    node("edge-early", "127.0.0.2,169.254.30.10");
+    Duration d =
+        Waits.until(
+            "certificate issued for " + name,
+            Duration.ofSeconds(60),
+            () -> {
+              var c = get(name);
+              return c.getStatus() != null
+                  && c.getStatus().getCertificate() != null
+                  && !c.getStatus().getCertificate().isEmpty();
+            });
+    assertThat(condition(get(name))).startsWith("Approved");
+    LOG.info("CSR created ahead of its Node issued {} ms after the Node appeared", d.toMillis());
   }
 
   @Test
