@@ -262,6 +262,20 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
       retryLater(settings.csrName() + " was issued for another key");
       return;
     }
+    Instant notAfter = chain.get(0).getNotAfter().toInstant();
+    if (!notAfter.isAfter(clock.instant())) {
+      // kube-controller-manager backdates notBefore by 5 minutes and adds its signing duration to
+      // that: a duration under 5 minutes yields certificates that are expired when issued.
+      retryLater(
+          settings.csrName()
+              + " was issued already expired (valid "
+              + chain.get(0).getNotBefore().toInstant()
+              + " .. "
+              + notAfter
+              + "): the signer's lifetime (kube-controller-manager --cluster-signing-duration)"
+              + " must exceed its 5-minute backdating");
+      return;
+    }
     Credentials c = new Credentials(key.getPrivate(), chain);
     List<Object> pem = new ArrayList<>(chain);
     pem.add(key.getPrivate());

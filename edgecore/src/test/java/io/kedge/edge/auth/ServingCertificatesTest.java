@@ -95,6 +95,25 @@ class ServingCertificatesTest {
   }
 
   @Test
+  void aCertificateIssuedExpiredIsNamedNotServed() throws Exception {
+    // valid from a minute ago until 30 s ago, as a signer whose lifetime is under its backdate
+    cloud.validity = Duration.ofSeconds(-30);
+    ServingCertificates m = manager();
+    m.start();
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> m.problem().contains("already expired"));
+    assertThat(m.problem()).contains("--cluster-signing-duration");
+    assertThat(m.sslContext()).isNull();
+    assertThat(dir.resolve(ServingCertificates.FILE)).doesNotExist();
+    cloud.validity = Duration.ofHours(1);
+    var c = m.firstCertificate().get(60, TimeUnit.SECONDS);
+    assertThat(c.leaf().getNotAfter().toInstant()).isAfter(java.time.Instant.now());
+    assertThat(m.problem()).isEmpty();
+    m.close();
+  }
+
+  @Test
   void deniedRequestsAreRetriedAndReportedUntilApproved() throws Exception {
     cloud.deny = true;
     ServingCertificates m = manager();
