@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -39,7 +38,7 @@ import tools.jackson.databind.JsonNode;
  * on the same connection; new handshakes get the new certificate.
  *
  * <p>Needs its own test JVM (the plane is per JVM): the e2e module's {@code short-signing} failsafe
- * execution runs it with {@code -Dkedge.clusterSigningDuration=PT150S}; elsewhere it is skipped.
+ * execution runs it with {@code -Dkedge.clusterSigningDuration=PT8M}; elsewhere it is skipped.
  */
 @WithControlPlane
 class ServingCertRotationIT {
@@ -47,18 +46,23 @@ class ServingCertRotationIT {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final String NODE = "edge-rotation-1";
 
-  @TempDir Path dir;
+  Path dir;
 
   @Test
   void aRotationSwapsTheCertificateWithoutDroppingAWatch(ControlPlane plane, KubernetesClient admin)
       throws Exception {
+    // Under target/, kept after the run: edgecore's and cloudcore's logs.
+    Path target = Path.of("target").toAbsolutePath();
+    Files.createDirectories(target);
+    dir = Files.createTempDirectory(target, "cert-rotation-it-");
+    LOG.info("files of this run in {}", dir);
     Duration signing = plane.clusterSigningDuration().orElse(Duration.ofDays(365));
     assumeThat(signing)
         .as(
             "a control plane with a short --cluster-signing-duration (-D"
                 + ControlPlaneExtension.SIGNING_DURATION_PROPERTY
-                + "=PT150S, as the e2e module's short-signing execution sets it)")
-        .isLessThanOrEqualTo(Duration.ofMinutes(10));
+                + "=PT8M, as the e2e module's short-signing execution sets it)")
+        .isLessThanOrEqualTo(Duration.ofMinutes(15));
     int port = PageInstall.freePort();
     try (CloudCoreProcess cloud =
             CloudCoreProcess.start(
@@ -93,6 +97,17 @@ class ServingCertRotationIT {
 
   private void rotate(ControlPlane plane, KubernetesClient admin, EdgeCoreProcess edge, int port)
       throws Exception {
+    Waits.until(
+        "node " + NODE + " Ready",
+        WAIT,
+        () -> {
+          var n = admin.nodes().withName(NODE).get();
+          return n != null
+              && n.getStatus() != null
+              && n.getStatus().getConditions() != null
+              && n.getStatus().getConditions().stream()
+                  .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+        });
     Path pki = edge.dir().resolve("pki/metaserver");
     Path ca = pki.resolve("ca.crt");
     Waits.until(
@@ -136,10 +151,15 @@ class ServingCertRotationIT {
     String token =
         SecureMetaServer.podToken(admin, ns, "reader", "watcher", pod.getMetadata().getUid());
     String list = "https://127.0.0.1:" + port + "/api/v1/namespaces/" + ns + "/configmaps";
-    Waits.until(
-        "the pod's token is accepted at the edge",
-        WAIT,
-        () -> SecureMetaServer.curl(ca, token, list).code() == 200);
+    SecureMetaServer.Answer[] last = {null};
+    try {
+      Waits.until(
+          "the pod's token is accepted at the edge",
+          WAIT,
+          () -> (last[0] = SecureMetaServer.curl(ca, token, list)).code() == 200);
+    } finally {
+      LOG.info("last answer to the pod's token: {}", last[0]);
+    }
 
     X509Certificate first = SecureMetaServer.handshake(ca, "127.0.0.1", port);
     LOG.info(

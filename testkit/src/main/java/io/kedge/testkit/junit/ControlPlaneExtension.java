@@ -30,7 +30,9 @@ public final class ControlPlaneExtension implements ParameterResolver {
 
   /**
    * System property: the controller-manager's {@code --cluster-signing-duration} for the plane this
-   * JVM starts, as an ISO-8601 duration ({@code PT150S}); default one year.
+   * JVM starts, as an ISO-8601 duration ({@code PT8M}); default one year. The v1.20 signer
+   * backdates by 5 minutes and counts the duration from there: shorter than that issues expired
+   * certificates.
    */
   public static final String SIGNING_DURATION_PROPERTY = "kedge.clusterSigningDuration";
 
