@@ -109,6 +109,7 @@ class CriEdgePodIT {
       }
       if (cloud != null) {
         cloud.close();
+        cloud.assertNoForbidden(); // the shipped ClusterRoles cover cloudcore's own calls
       }
     } finally {
       if (containerd != null) {
