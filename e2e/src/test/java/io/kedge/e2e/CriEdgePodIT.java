@@ -3,12 +3,10 @@ package io.kedge.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.protocol.Json;
 import io.kedge.testkit.CloudCoreProcess;
@@ -133,28 +131,7 @@ class CriEdgePodIT {
   @Test
   void kubectlInAContainerdPodListsConfigMapsThroughMetaServer() throws Exception {
     String ns = "cri-kubectl-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .serverSideApply();
-    admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .resource(
-            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
-        .serverSideApply();
-    PageInstall.grantReader(admin, ns);
-    admin
-        .configMaps()
-        .inNamespace(ns)
-        .resource(
-            new ConfigMapBuilder()
-                .withNewMetadata()
-                .withName("greeting")
-                .endMetadata()
-                .withData(Map.of("message", "hello"))
-                .build())
-        .serverSideApply();
+    PageInstall.readerNamespace(admin, ns, true);
     Waits.until(
         "ConfigMap " + ns + "/kube-root-ca.crt",
         WAIT,

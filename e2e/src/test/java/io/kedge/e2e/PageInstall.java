@@ -153,6 +153,14 @@ final class PageInstall implements AutoCloseable {
 
   /** Namespace, ConfigMap, ServiceAccount {@code reader}; with {@code grant}, a Role to list. */
   void demoNamespace(String ns, boolean grant) {
+    readerNamespace(admin, ns, grant);
+  }
+
+  /**
+   * Namespace {@code ns} with ConfigMap {@code greeting} and ServiceAccount {@code reader}, which
+   * may read ConfigMaps when {@code grant}.
+   */
+  static void readerNamespace(KubernetesClient admin, String ns, boolean grant) {
     admin
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
@@ -175,7 +183,7 @@ final class PageInstall implements AutoCloseable {
             new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
         .serverSideApply();
     if (grant) {
-      grantReader(ns);
+      grantReader(admin, ns);
     }
   }
 

@@ -3,8 +3,6 @@ package io.kedge.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -122,29 +120,12 @@ class RequireAuthorizationIT {
         .resource(new NodeBuilder().withNewMetadata().withName(OTHER_NODE).endMetadata().build())
         .serverSideApply();
     ns = "authz-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+    PageInstall.readerNamespace(admin, ns, true);
     admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .serverSideApply();
-    for (String sa : List.of("reader", "nobody")) {
-      admin
-          .serviceAccounts()
-          .inNamespace(ns)
-          .resource(
-              new ServiceAccountBuilder().withNewMetadata().withName(sa).endMetadata().build())
-          .serverSideApply();
-    }
-    PageInstall.grantReader(admin, ns);
-    admin
-        .configMaps()
+        .serviceAccounts()
         .inNamespace(ns)
         .resource(
-            new ConfigMapBuilder()
-                .withNewMetadata()
-                .withName("greeting")
-                .endMetadata()
-                .withData(Map.of("message", "hello"))
-                .build())
+            new ServiceAccountBuilder().withNewMetadata().withName("nobody").endMetadata().build())
         .serverSideApply();
     // the other node's pod first: by the time this node's pods are known here, it long exists
     Pod elsewhere = pod("elsewhere", "reader", OTHER_NODE);
