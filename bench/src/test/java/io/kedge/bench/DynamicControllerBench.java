@@ -5,13 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.cloud.dynamiccontroller.DynamicController;
 import io.kedge.cloud.dynamiccontroller.DynamicControllerOptions;
@@ -214,47 +209,14 @@ class DynamicControllerBench {
         .resource(
             new ServiceAccountBuilder().withNewMetadata().withName("app").endMetadata().build())
         .create();
-    admin
-        .rbac()
-        .roles()
-        .inNamespace(ns)
-        .resource(
-            new RoleBuilder()
-                .withNewMetadata()
-                .withName("read")
-                .endMetadata()
-                .withRules(
-                    new PolicyRuleBuilder()
-                        .withApiGroups("")
-                        .withResources("configmaps")
-                        .withVerbs("get", "list", "watch")
-                        .build())
-                .build())
-        .create();
-    admin
-        .rbac()
-        .roleBindings()
-        .inNamespace(ns)
-        .resource(
-            new RoleBindingBuilder()
-                .withNewMetadata()
-                .withName("read")
-                .endMetadata()
-                .withNewRoleRef("rbac.authorization.k8s.io", "Role", "read")
-                .addNewSubject()
-                .withKind("ServiceAccount")
-                .withName("app")
-                .withNamespace(ns)
-                .endSubject()
-                .build())
-        .create();
+    BenchCluster.configMapReader(admin, ns, "read", ns, "app");
     List<String> tokens = new ArrayList<>();
     List<Edge> edges = new ArrayList<>();
     for (int i = 0; i < GET_NODES; i++) {
       String node = "bench-get-" + i;
       node(admin, node);
-      Pod p = pod(admin, ns, "p" + i, node);
-      tokens.add(token(admin, p));
+      Pod p = BenchCluster.pod(admin, ns, "p" + i, "app", node);
+      tokens.add(BenchCluster.boundToken(admin, p));
       edges.add(connect(ca, uri, loops, node));
     }
     String path = "/api/v1/namespaces/" + ns + "/configmaps/kube-root-ca.crt";
@@ -615,56 +577,6 @@ class DynamicControllerBench {
           .resource(new NodeBuilder().withNewMetadata().withName(name).endMetadata().build())
           .create();
     }
-  }
-
-  private static Pod pod(KubernetesClient admin, String ns, String name, String node) {
-    Pod p =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(name)
-            .endMetadata()
-            .withNewSpec()
-            .withServiceAccountName("app")
-            .withNodeName(node)
-            .addNewToleration()
-            .withOperator("Exists")
-            .endToleration()
-            .addNewContainer()
-            .withName("c")
-            .withImage("busybox")
-            .endContainer()
-            .endSpec()
-            .build();
-    Pod[] out = new Pod[1];
-    Waits.until(
-        "pod " + name,
-        Duration.ofSeconds(30),
-        () -> {
-          out[0] = admin.pods().inNamespace(ns).resource(p).create();
-          return true;
-        });
-    return out[0];
-  }
-
-  private static String token(KubernetesClient admin, Pod p) {
-    return admin
-        .serviceAccounts()
-        .inNamespace(p.getMetadata().getNamespace())
-        .withName("app")
-        .tokenRequest(
-            new TokenRequestBuilder()
-                .withNewSpec()
-                .withExpirationSeconds(3600L)
-                .withNewBoundObjectRef()
-                .withApiVersion("v1")
-                .withKind("Pod")
-                .withName(p.getMetadata().getName())
-                .withUid(p.getMetadata().getUid())
-                .endBoundObjectRef()
-                .endSpec()
-                .build())
-        .getStatus()
-        .getToken();
   }
 
   static long pct(long[] sorted, int p) {

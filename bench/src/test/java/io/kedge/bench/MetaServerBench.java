@@ -4,14 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.pki.TlsContexts;
 import io.kedge.testkit.CloudCoreProcess;
@@ -174,8 +167,7 @@ class MetaServerBench {
   }
 
   /** A token of ServiceAccount reader, bound to a pod on the edge node, that may read both. */
-  private static String readerToken(KubernetesClient admin, String ns, String other)
-      throws InterruptedException {
+  private static String readerToken(KubernetesClient admin, String ns, String other) {
     admin
         .serviceAccounts()
         .inNamespace(ns)
@@ -183,92 +175,9 @@ class MetaServerBench {
             new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
         .create();
     for (String n : List.of(ns, other)) {
-      admin
-          .rbac()
-          .roles()
-          .inNamespace(n)
-          .resource(
-              new RoleBuilder()
-                  .withNewMetadata()
-                  .withName("reader")
-                  .endMetadata()
-                  .withRules(
-                      new PolicyRuleBuilder()
-                          .withApiGroups("")
-                          .withResources("configmaps")
-                          .withVerbs("get", "list", "watch")
-                          .build())
-                  .build())
-          .create();
-      admin
-          .rbac()
-          .roleBindings()
-          .inNamespace(n)
-          .resource(
-              new RoleBindingBuilder()
-                  .withNewMetadata()
-                  .withName("reader")
-                  .endMetadata()
-                  .withNewRoleRef()
-                  .withApiGroup("rbac.authorization.k8s.io")
-                  .withKind("Role")
-                  .withName("reader")
-                  .endRoleRef()
-                  .addNewSubject()
-                  .withKind("ServiceAccount")
-                  .withName("reader")
-                  .withNamespace(ns)
-                  .endSubject()
-                  .build())
-          .create();
+      BenchCluster.configMapReader(admin, n, "reader", ns, "reader");
     }
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName("reader")
-            .endMetadata()
-            .withNewSpec()
-            .withNodeName(NODE)
-            .withServiceAccountName("reader")
-            .withRestartPolicy("Never")
-            .addNewContainer()
-            .withName("c")
-            .withImage("busybox")
-            .withCommand("/bin/sleep", "3600")
-            .endContainer()
-            .endSpec()
-            .build();
-    Pod created = null;
-    // the ServiceAccount admission plugin refuses pods until the account is fully set up
-    for (int i = 0; created == null; i++) {
-      try {
-        created = admin.pods().inNamespace(ns).resource(pod).create();
-      } catch (RuntimeException e) {
-        if (i > 100) {
-          throw e;
-        }
-        Thread.sleep(200);
-      }
-    }
-    TokenRequest tr =
-        new TokenRequestBuilder()
-            .withNewSpec()
-            .withExpirationSeconds(3600L)
-            .withNewBoundObjectRef()
-            .withApiVersion("v1")
-            .withKind("Pod")
-            .withName(created.getMetadata().getName())
-            .withUid(created.getMetadata().getUid())
-            .endBoundObjectRef()
-            .endSpec()
-            .build();
-    return admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .withName("reader")
-        .tokenRequest(tr)
-        .getStatus()
-        .getToken();
+    return BenchCluster.boundToken(admin, BenchCluster.pod(admin, ns, "reader", "reader", NODE));
   }
 
   private static int status(HttpClient http, URI base, String path, String token) {
