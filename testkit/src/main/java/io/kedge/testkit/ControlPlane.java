@@ -613,7 +613,8 @@ public final class ControlPlane implements AutoCloseable {
             "pki",
             "logs",
             "etcd-data",
-            "etcd-store")) {
+            "etcd-store",
+            "audit-policy.yaml")) {
       deleteTree(dir.resolve(f));
     }
     try (Stream<Path> s = Files.list(dir)) {
@@ -626,6 +627,15 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private static void deleteTree(Path p) {
+    if (Files.isSymbolicLink(p)) {
+      // etcd-data links to tmpfs; its target is gone by now, and exists() would follow the link
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException e) {
+        // best effort
+      }
+      return;
+    }
     if (!Files.exists(p)) {
       return;
     }
