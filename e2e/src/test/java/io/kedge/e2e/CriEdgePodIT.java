@@ -12,6 +12,7 @@ import io.kedge.protocol.Json;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.TestContainerd;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
@@ -76,7 +77,7 @@ class CriEdgePodIT {
             dir.resolve("cloudcore"),
             "modules.dynamicController.enable=true",
             "featureGates.requireAuthorization=true");
-    int metaPort = EdgePodIT.freePort();
+    int metaPort = Ports.free();
     edge =
         EdgeCoreProcess.start(
             dir.resolve("edge"),

@@ -13,12 +13,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,7 +83,7 @@ class EdgePodIT {
             dir.resolve("cloudcore"),
             "modules.dynamicController.enable=true",
             "featureGates.requireAuthorization=true");
-    int metaPort = freePort();
+    int metaPort = Ports.free();
     edge =
         EdgeCoreProcess.start(
             dir.resolve("edge"),
@@ -605,13 +604,5 @@ class EdgePodIT {
       }
     }
     return Optional.empty();
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

@@ -21,10 +21,9 @@ import io.kedge.protocol.config.EdgeCoreConfig;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.ControlPlaneOptions;
 import io.kedge.testkit.KedgeManifests;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.EdgeIdentity;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Duration;
@@ -69,7 +68,7 @@ final class InProcessKedge implements AutoCloseable {
                 .withOrganizations(List.of("KubeEdge")),
             serverKey.getPublic());
     this.tls = new HubTls(ca, serverCert, serverKey.getPrivate());
-    this.hubPort = freePort();
+    this.hubPort = Ports.free();
     this.cloudConfig =
         CloudCoreConfig.load(
                 null,
@@ -179,15 +178,6 @@ final class InProcessKedge implements AutoCloseable {
     }
     if (hub != null) {
       hub.close();
-    }
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -16,11 +16,10 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,9 +43,9 @@ final class PageInstall implements AutoCloseable {
   final Path cloudRoot;
   final Path edgeRoot;
   final String node;
-  final int hubPort = freePort();
-  final int certPort = freePort();
-  final int metaPort = freePort();
+  final int hubPort = Ports.free();
+  final int certPort = Ports.free();
+  final int metaPort = Ports.free();
   private boolean initDone;
   private boolean joinDone;
 
@@ -373,14 +372,6 @@ final class PageInstall implements AutoCloseable {
     }
     if (admin.nodes().withName(node).get() != null) {
       admin.nodes().withName(node).delete();
-    }
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

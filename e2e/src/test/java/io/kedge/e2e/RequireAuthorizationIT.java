@@ -15,6 +15,7 @@ import io.kedge.pki.Pem;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.IOException;
@@ -90,7 +91,7 @@ class RequireAuthorizationIT {
             dir.resolve("cloudcore"),
             "modules.dynamicController.enable=true",
             "featureGates.requireAuthorization=true");
-    port = PageInstall.freePort();
+    port = Ports.free();
     edge =
         EdgeCoreProcess.start(
             dir.resolve("edge"),

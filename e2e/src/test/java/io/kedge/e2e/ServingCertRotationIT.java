@@ -13,6 +13,7 @@ import io.kedge.protocol.Json;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.ControlPlaneExtension;
 import io.kedge.testkit.junit.WithControlPlane;
@@ -63,7 +64,7 @@ class ServingCertRotationIT {
                 + ControlPlaneExtension.SIGNING_DURATION_PROPERTY
                 + "=PT8M, as the e2e module's short-signing execution sets it)")
         .isLessThanOrEqualTo(Duration.ofMinutes(15));
-    int port = PageInstall.freePort();
+    int port = Ports.free();
     try (CloudCoreProcess cloud =
             CloudCoreProcess.start(
                 plane,

@@ -7,8 +7,6 @@ import io.kedge.pki.Pem;
 import io.kedge.testkit.edge.EdgeIdentity;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,8 +51,8 @@ public final class CloudCoreProcess implements AutoCloseable {
   private static CloudCoreProcess prepare(ControlPlane plane, Path dir, String... sets) {
     Path kc =
         KedgeManifests.cloudcoreKubeconfig(plane, kedgeHome(), dir.resolve("cloudcore.kubeconfig"));
-    int ws = freePort();
-    int https = freePort();
+    int ws = Ports.free();
+    int https = Ports.free();
     List<String> args = new ArrayList<>();
     Path cfg = dir.resolve("cloudcore.yaml");
     try {
@@ -238,14 +236,6 @@ public final class CloudCoreProcess implements AutoCloseable {
   public void close() {
     if (proc != null) {
       proc.close();
-    }
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

@@ -258,8 +258,8 @@ public final class ControlPlane implements AutoCloseable {
     retryOnPortConflict(
         "etcd",
         () -> {
-          int client = freePort();
-          int peer = freePort();
+          int client = Ports.free();
+          int peer = Ports.free();
           List<String> cmd =
               List.of(
                   bin.etcd().toString(),
@@ -302,7 +302,7 @@ public final class ControlPlane implements AutoCloseable {
     retryOnPortConflict(
         "kube-apiserver",
         () -> {
-          int port = freePort();
+          int port = Ports.free();
           if (first[0] > 0) {
             if (portFree(first[0])) {
               port = first[0];
@@ -565,15 +565,6 @@ public final class ControlPlane implements AutoCloseable {
       return true;
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(false);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port", e);
     }
   }
 

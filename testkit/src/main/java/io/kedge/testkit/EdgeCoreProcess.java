@@ -78,7 +78,7 @@ public final class EdgeCoreProcess implements AutoCloseable {
       String... sets) {
     // Several edgecores share the host: each MetaServer gets its own free port (whether or not a
     // test enables it), its files under dir, and never the link-local dummy address.
-    int metaServerPort = CloudCoreProcess.freePort();
+    int metaServerPort = Ports.free();
     String metaServer = "127.0.0.1:" + metaServerPort;
     ObjectNode tree = (ObjectNode) ConfigLoader.YAML.createObjectNode();
     tree.put("apiVersion", "edgecore.config.kubeedge.io/v1alpha2");
