@@ -64,9 +64,7 @@ class CriEdgePodIT {
         .contains("Uid:\t0\t");
     plane = p;
     admin = a;
-    Path target = Path.of("target").toAbsolutePath();
-    Files.createDirectories(target);
-    dir = Files.createTempDirectory(target, "cri-edge-pod-it-");
+    dir = RunFiles.runDir("cri-edge-pod-it-");
     LOG.info("files of this run in {}", dir);
     // containerd's socket path must stay short (unix socket paths are limited to 107 bytes).
     containerd = TestContainerd.start(Files.createTempDirectory("kedge-ctd-"));

@@ -61,19 +61,11 @@ class EdgePodIT {
 
   @BeforeAll
   static void cloudAndEdge(ControlPlane p, KubernetesClient a) {
-    Optional<Path> k = onPath("kubectl");
+    Optional<Path> k = RunFiles.onPath("kubectl");
     assumeThat(k).as("kubectl on PATH").isPresent();
     kubectl = k.get();
-    try {
-      // Under target/, kept after the run: edgecore's and cloudcore's logs, the pods' logs.
-      Path target = Path.of("target");
-      Files.createDirectories(target);
-      dir = Files.createTempDirectory(target.toAbsolutePath(), "edge-pod-it-");
-      // Pods run as an unprivileged user: the path to their directories must be traversable.
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    // kept after the run: edgecore's and cloudcore's logs, the pods' logs
+    dir = RunFiles.runDir("edge-pod-it-");
     LOG.info("files of this run in {}", dir);
     plane = p;
     admin = a;
@@ -595,14 +587,5 @@ class EdgePodIT {
 
   static String yamlString(String s) {
     return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
-  }
-
-  static Optional<Path> onPath(String tool) {
-    for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
-      if (!p.isEmpty() && Files.isExecutable(Path.of(p, tool))) {
-        return Optional.of(Path.of(p, tool));
-      }
-    }
-    return Optional.empty();
   }
 }

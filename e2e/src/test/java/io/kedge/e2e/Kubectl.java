@@ -32,12 +32,7 @@ final class Kubectl {
   }
 
   static boolean available() {
-    for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
-      if (!p.isEmpty() && Files.isExecutable(Path.of(p, "kubectl"))) {
-        return true;
-      }
-    }
-    return false;
+    return RunFiles.onPath("kubectl").isPresent();
   }
 
   /** kubectl against {@code server} with no credentials (MetaServer with the gate off). */

@@ -18,11 +18,8 @@ import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Ports;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,20 +65,8 @@ class RequireAuthorizationIT {
 
   @BeforeAll
   static void cloudAndEdge(ControlPlane p, KubernetesClient a) {
-    assumeThat(
-            java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, "curl"))))
-        .as("curl on PATH")
-        .isTrue();
-    try {
-      Path target = Path.of("target");
-      Files.createDirectories(target);
-      dir = Files.createTempDirectory(target.toAbsolutePath(), "require-authz-it-");
-      // Pods run as an unprivileged user: the path to their directories must be traversable.
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    assumeThat(RunFiles.onPath("curl")).as("curl on PATH").isPresent();
+    dir = RunFiles.runDir("require-authz-it-");
     LOG.info("files of this run in {}", dir);
     plane = p;
     admin = a;

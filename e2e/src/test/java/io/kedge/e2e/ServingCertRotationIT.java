@@ -52,10 +52,8 @@ class ServingCertRotationIT {
   @Test
   void aRotationSwapsTheCertificateWithoutDroppingAWatch(ControlPlane plane, KubernetesClient admin)
       throws Exception {
-    // Under target/, kept after the run: edgecore's and cloudcore's logs.
-    Path target = Path.of("target").toAbsolutePath();
-    Files.createDirectories(target);
-    dir = Files.createTempDirectory(target, "cert-rotation-it-");
+    // kept after the run: edgecore's and cloudcore's logs
+    dir = RunFiles.runDir("cert-rotation-it-");
     LOG.info("files of this run in {}", dir);
     Duration signing = plane.clusterSigningDuration().orElse(Duration.ofDays(365));
     assumeThat(signing)
