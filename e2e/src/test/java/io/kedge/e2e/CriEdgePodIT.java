@@ -25,7 +25,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -69,31 +68,17 @@ class CriEdgePodIT {
     // containerd's socket path must stay short (unix socket paths are limited to 107 bytes).
     containerd = TestContainerd.start(Files.createTempDirectory("kedge-ctd-"));
     containerd.importImage(imageWithoutCommand(dir.resolve("image")));
-    cloud =
-        CloudCoreProcess.start(
-            plane,
-            dir.resolve("cloudcore"),
-            "modules.dynamicController.enable=true",
-            "featureGates.requireAuthorization=true");
+    cloud = SecureMetaServer.startCloud(plane, dir.resolve("cloudcore"));
     int metaPort = Ports.free();
     edge =
-        EdgeCoreProcess.start(
+        SecureMetaServer.startEdge(
             dir.resolve("edge"),
             NODE,
-            cloud.hubUri(),
-            cloud.bootstrapUri(),
-            cloud.token(),
-            Map.of(
-                "KEDGE_JAVA_OPTS",
-                "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log."
-                    + ACCESS_LOGGER
-                    + "=debug"),
-            "featureGates.requireAuthorization=true",
+            cloud,
+            metaPort,
+            "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log." + ACCESS_LOGGER + "=debug",
             "modules.edged.runtime=cri",
-            "modules.edged.containerRuntimeEndpoint=" + containerd.endpoint(),
-            "modules.metaManager.metaServer.enable=true",
-            "modules.metaManager.metaServer.server=127.0.0.1:" + metaPort,
-            "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + metaPort);
+            "modules.edged.containerRuntimeEndpoint=" + containerd.endpoint());
     Waits.until("node " + NODE + " Ready", WAIT, CriEdgePodIT::ready);
     assertThat(edge.log()).as("edgecore runs pods in containerd").contains("CRI runtime");
   }

@@ -69,30 +69,15 @@ class EdgePodIT {
     LOG.info("files of this run in {}", dir);
     plane = p;
     admin = a;
-    cloud =
-        CloudCoreProcess.start(
-            plane,
-            dir.resolve("cloudcore"),
-            "modules.dynamicController.enable=true",
-            "featureGates.requireAuthorization=true");
+    cloud = SecureMetaServer.startCloud(plane, dir.resolve("cloudcore"));
     int metaPort = Ports.free();
     edge =
-        EdgeCoreProcess.start(
+        SecureMetaServer.startEdge(
             dir.resolve("edge"),
             NODE,
-            cloud.hubUri(),
-            cloud.bootstrapUri(),
-            cloud.token(),
-            Map.of(
-                "KEDGE_JAVA_OPTS",
-                "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log."
-                    + ACCESS_LOGGER
-                    + "=debug"),
-            "featureGates.requireAuthorization=true",
-            "modules.metaManager.metaServer.enable=true",
-            // One machine, several edge nodes in the suite: this node's own address and port.
-            "modules.metaManager.metaServer.server=127.0.0.1:" + metaPort,
-            "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + metaPort);
+            cloud,
+            metaPort,
+            "-Xmx256m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log." + ACCESS_LOGGER + "=debug");
     Waits.until("node " + NODE + " Ready", WAIT, () -> ready(NODE));
   }
 

@@ -70,27 +70,11 @@ class RequireAuthorizationIT {
     LOG.info("files of this run in {}", dir);
     plane = p;
     admin = a;
-    cloud =
-        CloudCoreProcess.start(
-            plane,
-            dir.resolve("cloudcore"),
-            "modules.dynamicController.enable=true",
-            "featureGates.requireAuthorization=true");
+    cloud = SecureMetaServer.startCloud(plane, dir.resolve("cloudcore"));
     port = Ports.free();
     edge =
-        EdgeCoreProcess.start(
-            dir.resolve("edge"),
-            NODE,
-            cloud.hubUri(),
-            cloud.bootstrapUri(),
-            cloud.token(),
-            Map.of("KEDGE_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC"),
-            "featureGates.requireAuthorization=true",
-            "modules.metaManager.metaServer.enable=true",
-            "modules.metaManager.metaServer.server=127.0.0.1:" + port,
-            // The link-local 169.254.30.10 would need a dummy link on the host: a loopback
-            // address instead, as the issue allows for tests.
-            "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + port);
+        SecureMetaServer.startEdge(
+            dir.resolve("edge"), NODE, cloud, port, "-Xmx256m -XX:+UseSerialGC");
     Waits.until("node " + NODE + " Ready", WAIT, () -> ready(NODE));
     Duration issued =
         Waits.until(

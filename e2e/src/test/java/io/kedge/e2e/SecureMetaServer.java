@@ -5,6 +5,9 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.pki.Pem;
 import io.kedge.protocol.Json;
+import io.kedge.testkit.CloudCoreProcess;
+import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.EdgeCoreProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -35,6 +39,41 @@ import tools.jackson.databind.node.ObjectNode;
  */
 final class SecureMetaServer {
   private SecureMetaServer() {}
+
+  /** cloudcore as edge pods need it: DynamicController and requireAuthorization on. */
+  static CloudCoreProcess startCloud(ControlPlane plane, Path dir) {
+    return CloudCoreProcess.start(
+        plane,
+        dir,
+        "modules.dynamicController.enable=true",
+        "featureGates.requireAuthorization=true");
+  }
+
+  /**
+   * An edgecore with requireAuthorization whose MetaServer serves HTTPS at 127.0.0.1:{@code port}
+   * (one machine, several edge nodes in the suite: this node's own port) and at 127.0.0.2:{@code
+   * port}, a loopback address standing in for the link-local dummy address, which would need a link
+   * on the host.
+   */
+  static EdgeCoreProcess startEdge(
+      Path dir, String node, CloudCoreProcess cloud, int port, String javaOpts, String... more) {
+    List<String> sets =
+        new ArrayList<>(
+            List.of(
+                "featureGates.requireAuthorization=true",
+                "modules.metaManager.metaServer.enable=true",
+                "modules.metaManager.metaServer.server=127.0.0.1:" + port,
+                "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + port));
+    sets.addAll(List.of(more));
+    return EdgeCoreProcess.start(
+        dir,
+        node,
+        cloud.hubUri(),
+        cloud.bootstrapUri(),
+        cloud.token(),
+        Map.of("KEDGE_JAVA_OPTS", javaOpts),
+        sets.toArray(String[]::new));
+  }
 
   /** What curl got: HTTP status (0 when no HTTP answer came) and body. */
   record Answer(int code, String body, String error) {

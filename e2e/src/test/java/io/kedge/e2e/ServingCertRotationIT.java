@@ -63,24 +63,10 @@ class ServingCertRotationIT {
                 + "=PT8M, as the e2e module's short-signing execution sets it)")
         .isLessThanOrEqualTo(Duration.ofMinutes(15));
     int port = Ports.free();
-    try (CloudCoreProcess cloud =
-            CloudCoreProcess.start(
-                plane,
-                dir.resolve("cloudcore"),
-                "modules.dynamicController.enable=true",
-                "featureGates.requireAuthorization=true");
+    try (CloudCoreProcess cloud = SecureMetaServer.startCloud(plane, dir.resolve("cloudcore"));
         EdgeCoreProcess edge =
-            EdgeCoreProcess.start(
-                dir.resolve("edge"),
-                NODE,
-                cloud.hubUri(),
-                cloud.bootstrapUri(),
-                cloud.token(),
-                Map.of("KEDGE_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC"),
-                "featureGates.requireAuthorization=true",
-                "modules.metaManager.metaServer.enable=true",
-                "modules.metaManager.metaServer.server=127.0.0.1:" + port,
-                "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + port)) {
+            SecureMetaServer.startEdge(
+                dir.resolve("edge"), NODE, cloud, port, "-Xmx256m -XX:+UseSerialGC")) {
       try {
         rotate(plane, admin, edge, port);
       } finally {
