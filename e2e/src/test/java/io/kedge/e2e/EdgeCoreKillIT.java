@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.edge.store.Gvr;
 import io.kedge.edge.store.Scope;
@@ -17,11 +16,8 @@ import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -81,13 +77,7 @@ class EdgeCoreKillIT {
   @Test
   void killedDuringUpdatesTheStoreOpensCleanlyAndConverges(
       ControlPlane plane, KubernetesClient admin) throws Exception {
-    List<HasMetadata> rbac =
-        admin
-            .load(
-                new ByteArrayInputStream(
-                    MetaServerFixture.CLOUDCORE_EXTRA.getBytes(StandardCharsets.UTF_8)))
-            .items();
-    admin.resourceList(rbac).serverSideApply();
+    MetaServerFixture.apply(admin, MetaServerFixture.CLOUDCORE_EXTRA);
     String ns = MetaServerFixture.namespace(admin, "kill");
     for (int i = 0; i < EDGE_KEYS; i++) {
       admin.configMaps().inNamespace(ns).resource(cm("e" + i, 0)).create();

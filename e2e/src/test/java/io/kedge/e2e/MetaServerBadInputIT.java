@@ -3,7 +3,6 @@ package io.kedge.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.status.KubeStatus;
@@ -12,7 +11,6 @@ import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -554,13 +552,7 @@ class MetaServerBadInputIT {
   @Test
   void everyBadRequestGetsAFourHundredStatusAndChangesNothing(
       ControlPlane plane, KubernetesClient admin) throws Exception {
-    List<HasMetadata> rbac =
-        admin
-            .load(
-                new ByteArrayInputStream(
-                    MetaServerFixture.CLOUDCORE_EXTRA.getBytes(StandardCharsets.UTF_8)))
-            .items();
-    admin.resourceList(rbac).serverSideApply();
+    MetaServerFixture.apply(admin, MetaServerFixture.CLOUDCORE_EXTRA);
     String ns = MetaServerFixture.namespace(admin, "bad");
     for (String n : List.of("c0", "c1")) {
       admin

@@ -71,15 +71,16 @@ final class MetaServerFixture {
           + "        type: object\n"
           + "        x-kubernetes-preserve-unknown-fields: true\n";
 
+  /** Server-side applies the objects of a YAML stream. */
+  static void apply(KubernetesClient admin, String yaml) {
+    List<HasMetadata> items =
+        admin.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items();
+    admin.resourceList(items).serverSideApply();
+  }
+
   /** Applies the CRD and the extra rights once, and waits until cloudcore has them. */
   static synchronized void prepare(KubernetesClient admin, InProcessKedge kedge) {
-    List<HasMetadata> items =
-        admin
-            .load(
-                new ByteArrayInputStream(
-                    (CLOUDCORE_EXTRA + "---\n" + WIDGET_CRD).getBytes(StandardCharsets.UTF_8)))
-            .items();
-    admin.resourceList(items).serverSideApply();
+    apply(admin, CLOUDCORE_EXTRA + "---\n" + WIDGET_CRD);
     Waits.until(
         "widget CRD established",
         Duration.ofSeconds(60),
