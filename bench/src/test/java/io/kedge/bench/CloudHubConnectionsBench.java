@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
@@ -154,7 +153,7 @@ class CloudHubConnectionsBench {
         Thread.sleep(45_000);
         int held = fleet.open();
         long[] heap = heapAfterGc(cc.process().pid());
-        long rss = rssMb(cc.process().pid());
+        long rss = ControlPlaneBench.rssKb(cc.process().pid()) / 1024;
 
         cc.kill();
         long t1 = System.nanoTime();
@@ -294,13 +293,5 @@ class CloudHubConnectionsBench {
     String out = new String(p.getInputStream().readAllBytes());
     p.waitFor(60, TimeUnit.SECONDS);
     return out;
-  }
-
-  static long rssMb(long pid) throws IOException {
-    Optional<String> l =
-        Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
-            .filter(s -> s.startsWith("VmRSS:"))
-            .findFirst();
-    return l.map(s -> Long.parseLong(s.replaceAll("\\D", "")) / 1024).orElse(-1L);
   }
 }

@@ -126,7 +126,7 @@ class MetaServerBench {
           });
       String loadBefore = BenchmarkReport.loadAverage();
       Thread.sleep(3_000);
-      long rssMb = CloudHubConnectionsBench.rssMb(edge.process().pid());
+      long rssMb = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
       LOG.info("edgecore RSS with {} objects cached: {} MiB", OBJECTS + LISTED, rssMb);
 
       List<Result> results = new ArrayList<>();
