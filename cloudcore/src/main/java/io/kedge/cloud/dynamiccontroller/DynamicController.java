@@ -53,6 +53,12 @@ import tools.jackson.databind.node.ObjectNode;
 public final class DynamicController implements DynamicControllerModule {
   private static final Logger LOG = LoggerFactory.getLogger(DynamicController.class);
 
+  /**
+   * How long a replay watch runs: the apiserver sends its history at once; the rest of the window
+   * covers an informer a little ahead of the apiserver's watch cache.
+   */
+  static final int REPLAY_WINDOW_SECONDS = 1;
+
   private final DynamicControllerOptions options;
   private final EdgeMessenger messenger;
   private final KubeClients kube;
@@ -63,6 +69,7 @@ public final class DynamicController implements DynamicControllerModule {
   private final boolean ownsInformers;
   private final ApiDiscovery discovery;
   private final ApiTransport transport;
+  private final WatchReplay replays;
   private final PodTokenReviewer tokenReviewer;
   private final PodBindings podBindings;
   private final AccessReviewer accessReviewer;
@@ -92,6 +99,7 @@ public final class DynamicController implements DynamicControllerModule {
     this.informers = informers == null ? new SharedInformers(kube.own(), dispatch) : informers;
     this.discovery = new ApiDiscovery(kube.own(), workers, options.discoveryTtl());
     this.transport = new ApiTransport(kube, options.requestTimeout());
+    this.replays = new WatchReplay(transport, REPLAY_WINDOW_SECONDS);
     boolean pod = options.identity() == DynamicControllerOptions.Identity.POD;
     this.tokenReviewer =
         pod ? new PodTokenReviewer(kube.own(), workers, options.tokenReviewTtl()) : null;
@@ -417,14 +425,31 @@ public final class DynamicController implements DynamicControllerModule {
                         + ")");
               }
               String ns = res.namespaced() ? w.namespace() : null;
+              long from = resumeFrom(app);
               return authorize(caller, res, ns, w.name())
                   .thenCompose(
                       v -> {
                         WatchRegistry.Listener l =
                             new WatchRegistry.Listener(
                                 node, app.id(), res, ns, w.name(), w.labels(), w.fields(), caller);
-                        return watches
-                            .add(l)
+                        CompletableFuture<Long> added =
+                            from > 0
+                                ? watches.resume(
+                                    l,
+                                    from,
+                                    rv -> {
+                                      QueryString q = QueryString.parse(app.kedge().query());
+                                      return replays.since(
+                                          res,
+                                          ns,
+                                          w.name(),
+                                          q.get("labelSelector"),
+                                          q.get("fieldSelector"),
+                                          rv,
+                                          caller);
+                                    })
+                                : watches.add(l).thenApply(x -> 0L);
+                        return added
                             .orTimeout(options.watchSyncTimeout().toMillis(), TimeUnit.MILLISECONDS)
                             .whenComplete(
                                 (x, err) -> {
@@ -435,11 +460,30 @@ public final class DynamicController implements DynamicControllerModule {
                       });
             })
         .thenApply(
-            v ->
-                Replies.approved(
-                    app,
-                    null,
-                    app.kedge() == null ? null : KedgeExchange.response(200, "application/json")));
+            upTo -> {
+              if (app.kedge() == null) {
+                return Replies.approved(app, null, null);
+              }
+              byte[] body = null;
+              if (upTo > 0) {
+                ObjectNode b = Json.object();
+                b.put("resourceVersion", Long.toString(upTo));
+                body = Json.bytes(b);
+              }
+              return Replies.approved(app, body, KedgeExchange.response(200, "application/json"));
+            });
+  }
+
+  /**
+   * The resourceVersion a Kedge edge's watch resumes from: its {@code resourceVersion} when it is a
+   * positive number, else 0 (start with the current objects). KubeEdge edges always start afresh.
+   */
+  static long resumeFrom(Application app) {
+    if (app.kedge() == null) {
+      return 0;
+    }
+    String rv = QueryString.parse(app.kedge().query()).get("resourceVersion");
+    return rv == null ? 0 : Math.max(0, WatchReplay.parseRv(rv));
   }
 
   private CompletableFuture<Void> authorize(
@@ -487,20 +531,30 @@ public final class DynamicController implements DynamicControllerModule {
       }
     }
     List<CompletableFuture<Void>> adds = new ArrayList<>();
+    AtomicInteger failures = new AtomicInteger();
+    AtomicInteger resumed = new AtomicInteger();
     for (Map.Entry<String, Application> e : wanted.entrySet()) {
-      if (current.containsKey(e.getKey())) {
+      Application app = idOf(e.getValue(), e.getKey());
+      boolean resume = resumeFrom(app) > 0;
+      // A watch the edge resumes is replaced even when kept: the edge missed what the old one
+      // sent while it was away.
+      if (current.containsKey(e.getKey()) && !resume) {
         continue;
       }
-      Application app = idOf(e.getValue(), e.getKey());
       adds.add(
           bounded(node, app, execute(node, app, true))
               .handle(
                   (reply, err) -> {
-                    if (err != null) {
-                      synchronized (failed) {
+                    synchronized (failed) {
+                      if (err != null) {
+                        failures.incrementAndGet();
                         failed.set(
                             e.getKey(),
                             Replies.rejected(app, status(err, "watch failed")).toJson());
+                      } else if (resume) {
+                        // Additive for Kedge edges: where each resumed watch now stands.
+                        resumed.incrementAndGet();
+                        failed.set(e.getKey(), reply.toJson());
                       }
                     }
                     return null;
@@ -511,17 +565,19 @@ public final class DynamicController implements DynamicControllerModule {
         .whenComplete(
             (v, t) -> {
               LOG.info(
-                  "node {}: watchapp/sync: {} watches kept, {} removed, {} added, {} failed",
+                  "node {}: watchapp/sync: {} watches kept, {} removed, {} added ({} resumed),"
+                      + " {} failed",
                   node,
                   current.size() - removedCount,
                   removedCount,
-                  adds.size() - failed.size(),
-                  failed.size());
+                  adds.size() - failures.get(),
+                  resumed.get(),
+                  failures.get());
               messenger.send(node, Replies.syncResponse(msg, failed));
             });
   }
 
-  private static Application idOf(Application a, String id) {
+  static Application idOf(Application a, String id) {
     if (a.id().equals(id)) {
       return a;
     }

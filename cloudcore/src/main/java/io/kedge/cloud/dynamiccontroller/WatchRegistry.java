@@ -3,6 +3,7 @@ package io.kedge.cloud.dynamiccontroller;
 import io.kedge.cloud.authz.Subject;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.kube.ApiResource;
+import io.kedge.cloud.kube.ApiStatusException;
 import io.kedge.cloud.kube.SharedInformers;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageRoute;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.LongFunction;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,12 @@ final class WatchRegistry implements AutoCloseable {
     final String callerDescription;
     final String podUid;
     volatile boolean active = true;
+
+    /**
+     * Changes held back while the apiserver's older events are replayed to a resumed watch (type's
+     * event thread only); null when changes go out as they come.
+     */
+    List<Held> held;
 
     Listener(
         String node,
@@ -100,6 +108,9 @@ final class WatchRegistry implements AutoCloseable {
     }
   }
 
+  /** A change held back for a resumed watch. */
+  record Held(String op, JsonNode object, long resourceVersion) {}
+
   private final SharedInformers informers;
   private final EdgeMessenger messenger;
   private final DefaultMasterFilter filter;
@@ -119,21 +130,7 @@ final class WatchRegistry implements AutoCloseable {
    * cannot be watched, and the listener is then gone.
    */
   CompletableFuture<Void> add(Listener l) {
-    TypeWatch tw;
-    Listener replaced;
-    synchronized (lock) {
-      replaced = byNode.computeIfAbsent(l.node, k -> new LinkedHashMap<>()).put(l.id, l);
-      tw = types.get(l.resource.gvr());
-      if (tw == null) {
-        tw = new TypeWatch(informers.acquire(l.resource));
-        types.put(l.resource.gvr(), tw);
-      }
-      tw.count++;
-    }
-    if (replaced != null) {
-      detach(replaced);
-    }
-    TypeWatch t = tw;
+    TypeWatch t = register(l);
     CompletableFuture<Void> done = new CompletableFuture<>();
     t.handle
         .synced()
@@ -157,6 +154,75 @@ final class WatchRegistry implements AutoCloseable {
                   });
             });
     return done;
+  }
+
+  /**
+   * Adds {@code l} (replacing a listener of the same node and id) for an edge that already holds
+   * the scope's state at resourceVersion {@code from}: instead of the current objects it gets the
+   * apiserver's own events since {@code from} ({@code replay}), each version of an object only
+   * after the edge acknowledged the one before, then the changes that came meanwhile. Completes,
+   * once the edge acknowledged every replayed event, with the version up to which it then holds the
+   * scope; fails with the replay's Status (410 {@code Expired} when {@code from} is older than the
+   * apiserver's watch cache), and the listener is then gone.
+   */
+  CompletableFuture<Long> resume(
+      Listener l, long from, LongFunction<CompletableFuture<List<WatchReplay.Event>>> replay) {
+    TypeWatch t = register(l);
+    CompletableFuture<Long> attached = new CompletableFuture<>();
+    t.handle
+        .synced()
+        .whenComplete(
+            (v, err) -> {
+              if (err != null) {
+                attached.completeExceptionally(err);
+                return;
+              }
+              t.handle.execute(
+                  view -> {
+                    if (!l.active) {
+                      attached.completeExceptionally(
+                          ApiStatusException.of(409, "Conflict", "the watch was replaced"));
+                      return;
+                    }
+                    // From here on the informer's changes are held; what came before is the
+                    // replay's.
+                    l.held = new ArrayList<>();
+                    t.index.add(l);
+                    attached.complete(view.resourceVersion());
+                  });
+            });
+    CompletableFuture<Long> done =
+        attached.thenCompose(
+            upTo ->
+                replay
+                    .apply(from)
+                    .thenCompose(events -> t.replay(l, events, from, upTo))
+                    .thenCompose(n -> t.release(l, upTo, n))
+                    .thenApply(x -> Math.max(upTo, from)));
+    return done.whenComplete(
+        (v, err) -> {
+          if (err != null) {
+            remove(l);
+          }
+        });
+  }
+
+  private TypeWatch register(Listener l) {
+    TypeWatch tw;
+    Listener replaced;
+    synchronized (lock) {
+      replaced = byNode.computeIfAbsent(l.node, k -> new LinkedHashMap<>()).put(l.id, l);
+      tw = types.get(l.resource.gvr());
+      if (tw == null) {
+        tw = new TypeWatch(informers.acquire(l.resource));
+        types.put(l.resource.gvr(), tw);
+      }
+      tw.count++;
+    }
+    if (replaced != null) {
+      detach(replaced);
+    }
+    return tw;
   }
 
   /** Removes a node's listener; returns whether there was one. */
@@ -314,7 +380,12 @@ final class WatchRegistry implements AutoCloseable {
           ns,
           l -> {
             String op = opFor(l, type, old, obj);
-            if (op != null) {
+            if (op == null) {
+              return;
+            }
+            if (l.held != null) {
+              l.held.add(new Held(op, obj, resourceVersion(obj)));
+            } else {
               ops.merge(l.node, op, WatchRegistry::stronger);
             }
           });
@@ -323,7 +394,71 @@ final class WatchRegistry implements AutoCloseable {
       }
     }
 
-    private void send(String node, String op, JsonNode obj) {
+    /**
+     * Hands the replayed events above {@code from} and up to {@code upTo} to the edge in order, a
+     * version of an object only once the edge acknowledged its previous one (so that none replaces
+     * another in the delivery queue); completes when all are acknowledged (or refused) with how
+     * many were sent.
+     */
+    CompletableFuture<Integer> replay(
+        Listener l, List<WatchReplay.Event> events, long from, long upTo) {
+      Map<String, CompletableFuture<Void>> last = new HashMap<>();
+      List<CompletableFuture<Void>> all = new ArrayList<>();
+      for (WatchReplay.Event e : events) {
+        if (e.resourceVersion() <= from || (upTo > 0 && e.resourceVersion() > upTo)) {
+          continue; // the edge has it, or the informer's changes bring it
+        }
+        String op =
+            switch (e.type()) {
+              case "ADDED" -> Operations.INSERT;
+              case "DELETED" -> Operations.DELETE;
+              default -> Operations.UPDATE;
+            };
+        JsonNode meta = e.object().path("metadata");
+        String key = meta.path("namespace").asString("") + "/" + meta.path("name").asString("");
+        CompletableFuture<Void> before =
+            last.getOrDefault(key, CompletableFuture.completedFuture(null));
+        CompletableFuture<Void> f =
+            before.handle((x, t) -> null).thenCompose(x -> send(l.node, op, e.object()));
+        last.put(key, f);
+        all.add(f);
+      }
+      return CompletableFuture.allOf(
+              all.stream().map(f -> f.handle((x, t) -> null)).toArray(CompletableFuture[]::new))
+          .thenApply(x -> all.size());
+    }
+
+    /**
+     * Ends the hold of a resumed listener on the type's event thread: the changes after {@code
+     * upTo} that came meanwhile go out, and later ones as they come.
+     */
+    CompletableFuture<Void> release(Listener l, long upTo, int replayed) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      handle.execute(
+          view -> {
+            List<Held> held = l.held;
+            l.held = null;
+            int n = 0;
+            if (l.active && held != null) {
+              for (Held h : held) {
+                if (h.resourceVersion() > upTo) {
+                  send(l.node, h.op(), h.object());
+                  n++;
+                }
+              }
+            }
+            LOG.info(
+                "resumed {}: {} events replayed up to version {}, {} held changes after it",
+                l,
+                replayed,
+                upTo,
+                n);
+            done.complete(null);
+          });
+      return done;
+    }
+
+    private CompletableFuture<Void> send(String node, String op, JsonNode obj) {
       JsonNode content = obj;
       if (DefaultMasterFilter.concerns(handleResource().group(), handleResource().resource())) {
         JsonNode f = filter.apply(obj);
@@ -348,7 +483,7 @@ final class WatchRegistry implements AutoCloseable {
           draft.withHeader(
               draft.header().withResourceVersion(meta.path("resourceVersion").asString("")));
       try {
-        messenger
+        return messenger
             .deliver(node, m)
             .whenComplete(
                 (v, t) -> {
@@ -358,12 +493,17 @@ final class WatchRegistry implements AutoCloseable {
                 });
       } catch (RuntimeException e) {
         LOG.warn("cannot hand {} to node {}: {}", m, node, e.toString());
+        return CompletableFuture.failedFuture(e);
       }
     }
 
     private ApiResource handleResource() {
       return handle.resource();
     }
+  }
+
+  static long resourceVersion(JsonNode obj) {
+    return WatchReplay.parseRv(obj.path("metadata").path("resourceVersion").asString(""));
   }
 
   /** insert/update/delete for one listener, or null when the change does not concern it. */

@@ -58,6 +58,14 @@ public final class SharedInformers implements AutoCloseable {
     Collection<JsonNode> list(String namespace);
 
     JsonNode get(String namespace, String name);
+
+    /**
+     * The resourceVersion the type's informer has read up to (its last list, event or bookmark):
+     * every later change still reaches this thread's subscribers; 0 when unknown.
+     */
+    default long resourceVersion() {
+      return 0;
+    }
   }
 
   private final KubernetesClient client;
@@ -304,6 +312,17 @@ public final class SharedInformers implements AutoCloseable {
     public JsonNode get(String namespace, String name) {
       Map<String, JsonNode> m = objects.get(namespace == null ? "" : namespace);
       return m == null ? null : m.get(name);
+    }
+
+    @Override
+    public long resourceVersion() {
+      SharedIndexInformer<GenericKubernetesResource> i = informer;
+      String rv = i == null ? null : i.lastSyncResourceVersion();
+      try {
+        return rv == null || rv.isEmpty() ? 0 : Long.parseLong(rv);
+      } catch (NumberFormatException e) {
+        return 0;
+      }
     }
 
     // ------------------------------------------------------------------ fabric8 events

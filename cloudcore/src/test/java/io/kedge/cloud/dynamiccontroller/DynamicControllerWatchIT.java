@@ -2,9 +2,13 @@ package io.kedge.cloud.dynamiccontroller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.protocol.application.Application;
 import io.kedge.protocol.message.Message;
@@ -178,6 +182,191 @@ class DynamicControllerWatchIT {
     assertThat(deliveredFor("edge-w", ns + "/configmap/web-3")).isEmpty();
     assertThat(messenger.delivered("edge-w").size()).isGreaterThan(before);
     e.sync(Map.of());
+  }
+
+  @Test
+  void aResumedWatchGetsTheApiserversOwnEventsSinceItsVersion(KubernetesClient admin)
+      throws Exception {
+    // a node of its own, so that only this test's watches deliver to it
+    String token = fixture.token(fixture.pod(ns, "app-r", "app", "edge-r"));
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-r", controller, messenger);
+    createCm(admin, ns, "r-a", "resume");
+    String from =
+        admin.configMaps().inNamespace(ns).withName("r-a").get().getMetadata().getResourceVersion();
+    // the reference: a watch held directly on the apiserver from the same version
+    List<String> direct = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (var directWatch =
+        admin
+            .configMaps()
+            .inNamespace(ns)
+            .withLabel("app", "resume")
+            .watch(
+                new ListOptionsBuilder().withResourceVersion(from).build(),
+                new Watcher<ConfigMap>() {
+                  @Override
+                  public void eventReceived(Action action, ConfigMap c) {
+                    direct.add(
+                        action.name()
+                            + " "
+                            + c.getMetadata().getName()
+                            + "@"
+                            + c.getMetadata().getResourceVersion());
+                  }
+
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                })) {
+      admin
+          .configMaps()
+          .inNamespace(ns)
+          .withName("r-a")
+          .edit(
+              c -> {
+                c.getData().put("v", "2");
+                return c;
+              });
+      createCm(admin, ns, "r-b", "resume");
+      admin
+          .configMaps()
+          .inNamespace(ns)
+          .withName("r-b")
+          .edit(
+              c -> {
+                c.getData().put("v", "2");
+                return c;
+              });
+      admin.configMaps().inNamespace(ns).withName("r-a").delete();
+      createCm(admin, ns, "r-c", "resume");
+      Waits.until(
+          "the direct watch saw 5 changes", Duration.ofSeconds(30), () -> direct.size() >= 5);
+
+      var r =
+          e.http(
+              "GET",
+              "/api/v1/namespaces/"
+                  + ns
+                  + "/configmaps?watch=true&labelSelector=app%3Dresume&resourceVersion="
+                  + from,
+              token);
+      assertThat(r.approved()).as(r.message()).isTrue();
+      long upTo = Long.parseLong(r.json().path("resourceVersion").asString());
+      String last =
+          admin
+              .configMaps()
+              .inNamespace(ns)
+              .withName("r-c")
+              .get()
+              .getMetadata()
+              .getResourceVersion();
+      assertThat(upTo).isGreaterThanOrEqualTo(Long.parseLong(last));
+      List<String> replayed =
+          deliveredFor("edge-r", ns + "/configmap/r-").stream()
+              .map(
+                  m ->
+                      m.operation()
+                          + " "
+                          + m.content().at("/metadata/name").asString()
+                          + "@"
+                          + m.header().resourceVersion())
+              .toList();
+      // the apiserver's own events, as insert/update/delete with their versions, in order
+      List<String> expected =
+          direct.stream()
+              .map(
+                  d ->
+                      d.replace("ADDED ", "insert ")
+                          .replace("MODIFIED ", "update ")
+                          .replace("DELETED ", "delete "))
+              .toList();
+      assertThat(replayed).containsExactlyElementsOf(expected);
+      assertThat(replayed.get(3)).startsWith("delete r-a@");
+
+      // afterwards the shared informer's changes follow, each once
+      admin
+          .configMaps()
+          .inNamespace(ns)
+          .withName("r-c")
+          .edit(
+              c -> {
+                c.getData().put("v", "2");
+                return c;
+              });
+      Waits.until(
+          "the change after the resume",
+          Duration.ofSeconds(30),
+          () -> deliveredFor("edge-r", ns + "/configmap/r-c").size() >= 2);
+      Thread.sleep(500);
+      assertThat(deliveredFor("edge-r", ns + "/configmap/r-c"))
+          .extracting(Message::operation)
+          .containsExactly(Operations.INSERT, Operations.UPDATE);
+
+      // a version older than the apiserver's watch cache: 410 Expired, no watch left behind
+      // (a custom resource's watch cache starts when its CRD is established, well after 1)
+      admin
+          .rbac()
+          .roles()
+          .inNamespace(ns)
+          .resource(
+              new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+                  .withNewMetadata()
+                  .withName("app-objectsyncs")
+                  .endMetadata()
+                  .addNewRule()
+                  .withApiGroups("reliablesyncs.kubeedge.io")
+                  .withResources("objectsyncs")
+                  .withVerbs("get", "list", "watch")
+                  .endRule()
+                  .build())
+          .serverSideApply();
+      admin
+          .rbac()
+          .roleBindings()
+          .inNamespace(ns)
+          .resource(
+              new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+                  .withNewMetadata()
+                  .withName("app-objectsyncs")
+                  .endMetadata()
+                  .withNewRoleRef("rbac.authorization.k8s.io", "Role", "app-objectsyncs")
+                  .addNewSubject()
+                  .withKind("ServiceAccount")
+                  .withName("app")
+                  .withNamespace(ns)
+                  .endSubject()
+                  .build())
+          .serverSideApply();
+      String objectSyncs =
+          "/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/" + ns + "/objectsyncs?watch=true";
+      Waits.until(
+          "the pod may watch objectsyncs",
+          Duration.ofSeconds(30),
+          () -> e.http("GET", objectSyncs, token).approved());
+      var expired = e.http("GET", objectSyncs + "&resourceVersion=1", token);
+      assertThat(expired.approved()).isFalse();
+      assertThat(expired.code()).isEqualTo(410);
+      assertThat(expired.status().path("reason").asString()).isEqualTo("Expired");
+      assertThat(controller.watchIds("edge-r")).contains(r.app().id());
+
+      // watchapp/sync resumes too, and reports where the resumed watch stands
+      Application again =
+          DynamicController.idOf(
+              SimulatedMetaServer.kedge(
+                  "GET",
+                  "/api/v1/namespaces/"
+                      + ns
+                      + "/configmaps?watch=true&labelSelector=app%3Dresume&resourceVersion="
+                      + upTo,
+                  "",
+                  "",
+                  null,
+                  token),
+              r.app().id());
+      JsonNode answers = e.sync(Map.of(r.app().id(), again));
+      assertThat(answers.at("/" + r.app().id() + "/Kedge/code").asInt()).isEqualTo(200);
+      assertThat(answers.path(r.app().id()).path("Status").asString()).isEqualTo("Approved");
+      assertThat(controller.watchIds("edge-r")).containsExactly(r.app().id());
+      e.sync(Map.of());
+    }
   }
 
   @Test

@@ -43,6 +43,14 @@ public final class Subscriptions implements CloudLinkListener {
     final Scope scope;
     final String applicationId;
     volatile long syncedSince;
+
+    /**
+     * The version up to which the store holds every change of the scope: the last list's, or where
+     * the cloud said a resumed watch stood. After a reconnect the cloud replays the apiserver's
+     * events since then; 0 when unknown (the scope is listed again).
+     */
+    volatile long resumeRv;
+
     volatile State state;
     CompletableFuture<Void> inflight; // guarded by this
     ApiException failure; // guarded by this
@@ -76,7 +84,9 @@ public final class Subscriptions implements CloudLinkListener {
     this.cloud = cloud;
     this.settings = settings;
     for (ScopeRecord r : store.scopes()) {
-      subs.put(r.scope(), new Sub(r.scope(), r.applicationId(), r.syncedSince(), State.STALE));
+      Sub s = new Sub(r.scope(), r.applicationId(), r.syncedSince(), State.STALE);
+      s.resumeRv = r.resumeRv();
+      subs.put(r.scope(), s);
     }
   }
 
@@ -211,7 +221,13 @@ public final class Subscriptions implements CloudLinkListener {
     LOG.info("metaserver: cloud unreachable; {} cached scopes served as they are", subs.size());
   }
 
-  /** Re-registers every subscription with one watchapp/sync, then lists each scope again. */
+  /**
+   * Re-registers every subscription with one watchapp/sync. A scope the store holds up to a known
+   * version asks the cloud to resume from it: the cloud replays the apiserver's own events since
+   * then (the store applies them as they are, so open watches see exactly the apiserver's events)
+   * and answers where the scope then stands. The others, and those whose version the apiserver no
+   * longer has (410), are listed again and reconciled.
+   */
   void resyncAll() {
     if (closed || subs.isEmpty()) {
       return;
@@ -223,32 +239,26 @@ public final class Subscriptions implements CloudLinkListener {
     resyncAgain.set(false);
     Map<String, Application> watches = new LinkedHashMap<>();
     Map<String, Sub> byId = new LinkedHashMap<>();
+    Map<Sub, Long> resumeFrom = new java.util.HashMap<>();
     for (Sub s : subs.values()) {
       if (s.state != State.FAILED) {
-        watches.put(s.applicationId, watchApplication(s));
+        long from = s.syncedSince > 0 ? s.resumeRv : 0;
+        watches.put(s.applicationId, watchApplication(s, from));
         byId.put(s.applicationId, s);
+        if (from > 0) {
+          resumeFrom.put(s, from);
+        }
         if (s.state == State.SYNCED) {
           s.state = State.STALE;
         }
       }
     }
-    LOG.info("metaserver: re-establishing {} cached scopes with the cloud", watches.size());
-    CompletableFuture<Void> chain =
-        cloud
-            .syncWatches(watches)
-            .thenAccept(
-                failed -> {
-                  for (Map.Entry<String, JsonNode> e : failed.entrySet()) {
-                    Sub s = byId.remove(e.getKey());
-                    if (s != null) {
-                      ObjectNode st = KubeStatus.fromErrStatus(e.getValue().path("Error"));
-                      fail(
-                          s,
-                          new ApiException(
-                              st != null ? st : KubeStatus.failure(500, "watch failed")));
-                    }
-                  }
-                });
+    LOG.info(
+        "metaserver: re-establishing {} cached scopes with the cloud ({} resuming)",
+        watches.size(),
+        resumeFrom.size());
+    CompletableFuture<Map<String, JsonNode>> answers = cloud.syncWatches(watches);
+    CompletableFuture<Void> chain = answers.thenAccept(a -> {});
     for (Sub s : byId.values()) {
       CompletableFuture<Void> mine = new CompletableFuture<>();
       synchronized (s) {
@@ -259,7 +269,7 @@ public final class Subscriptions implements CloudLinkListener {
       chain =
           chain.thenCompose(
               v ->
-                  sync(s, false)
+                  afterSync(s, answers.join().get(s.applicationId), resumeFrom.get(s))
                       .handle(
                           (x, t) -> {
                             complete(s, mine, t);
@@ -289,6 +299,70 @@ public final class Subscriptions implements CloudLinkListener {
         });
   }
 
+  /**
+   * What the cloud's watchapp/sync answer says for one scope: nothing (registered afresh: list it),
+   * Approved (resumed: current up to the version in the answer), 410 for a resumed scope (its
+   * version is too old: register afresh and list), or another refusal.
+   *
+   * @param from the version the scope asked to resume from, or null
+   */
+  private CompletableFuture<Void> afterSync(Sub s, JsonNode answer, Long from) {
+    if (answer == null) {
+      return sync(s, false);
+    }
+    if ("Approved".equals(answer.path("Status").asString(""))) {
+      long upTo = resumedAt(answer);
+      if (from == null || upTo <= 0) {
+        return sync(s, false);
+      }
+      s.resumeRv = Math.max(s.resumeRv, upTo);
+      return store
+          .saveScope(record(s))
+          .thenRun(
+              () -> {
+                if (cloud.online()) {
+                  s.state = State.SYNCED;
+                  LOG.info(
+                      "metaserver: {} resumed from version {}; current up to {}",
+                      s.scope,
+                      from,
+                      s.resumeRv);
+                }
+              });
+    }
+    ObjectNode st = KubeStatus.fromErrStatus(answer.path("Error"));
+    ApiException a = new ApiException(st != null ? st : KubeStatus.failure(500, "watch failed"));
+    if (from != null && a.code() == 410) {
+      LOG.info(
+          "metaserver: {} cannot resume from version {} ({}); listing it again",
+          s.scope,
+          from,
+          a.getMessage());
+      s.resumeRv = 0;
+      return sync(s, true);
+    }
+    fail(s, a);
+    return CompletableFuture.failedFuture(a);
+  }
+
+  /** The version a resumed watch's answer reports ({@code {"resourceVersion": "N"}}); 0 if none. */
+  static long resumedAt(JsonNode answer) {
+    try {
+      Application a = Application.fromJson(answer);
+      if (a.respBody() == null || a.respBody().length == 0) {
+        return 0;
+      }
+      return ObjectChange.parseResourceVersion(
+          Json.parse(a.respBody()).path("resourceVersion").asString(""));
+    } catch (RuntimeException e) {
+      return 0;
+    }
+  }
+
+  private ScopeRecord record(Sub s) {
+    return new ScopeRecord(s.scope, s.applicationId, s.syncedSince, s.resumeRv);
+  }
+
   private static void complete(Sub s, CompletableFuture<Void> mine, Throwable t) {
     synchronized (s) {
       if (s.inflight == mine) {
@@ -307,16 +381,22 @@ public final class Subscriptions implements CloudLinkListener {
     CompletableFuture<Void> registered =
         register ? register(s) : CompletableFuture.completedFuture(null);
     return registered
-        .thenCompose(v -> store.saveScope(new ScopeRecord(scope, s.applicationId, s.syncedSince)))
+        .thenCompose(v -> store.saveScope(record(s)))
         .thenCompose(v -> listAll(scope, s.token))
         .thenCompose(
-            list -> store.reconcile(scope, list.items(), list.resourceVersion(), o -> true))
+            list ->
+                store
+                    .reconcile(scope, list.items(), list.resourceVersion(), o -> true)
+                    .thenApply(events -> list.resourceVersion()))
         .thenCompose(
-            events -> {
+            listRv -> {
               if (s.syncedSince == 0) {
                 s.syncedSince = Math.max(1, store.resourceState(scope.gvr()).highwater());
               }
-              return store.saveScope(new ScopeRecord(scope, s.applicationId, s.syncedSince));
+              // The watch was registered before the list: the store now holds every change up
+              // to the list's version.
+              s.resumeRv = listRv;
+              return store.saveScope(record(s));
             })
         .thenRun(
             () -> {
@@ -369,10 +449,15 @@ public final class Subscriptions implements CloudLinkListener {
   }
 
   Application watchApplication(Sub s) {
+    return watchApplication(s, 0);
+  }
+
+  /** The scope's watch Application; resuming from {@code from} when it is positive. */
+  Application watchApplication(Sub s, long from) {
     RequestInfo info = collection(s.scope, "GET", "watch");
+    String query = from > 0 ? "watch=true&resourceVersion=" + from : "watch=true";
     return cloud.application(
-        s.applicationId,
-        new CloudApi.Request(info, "watch=true", "application/json", "", null, s.token));
+        s.applicationId, new CloudApi.Request(info, query, "application/json", "", null, s.token));
   }
 
   record ListResult(List<ObjectChange> items, long resourceVersion) {}

@@ -60,7 +60,9 @@ final class Schema {
                   + " key TEXT PRIMARY KEY,"
                   + " content_type TEXT NOT NULL,"
                   + " value BLOB NOT NULL,"
-                  + " updated INTEGER NOT NULL)"));
+                  + " updated INTEGER NOT NULL)"),
+          // Where each scope's watch resumes after a reconnect.
+          List.of("ALTER TABLE scopes ADD COLUMN resume_rv INTEGER NOT NULL DEFAULT 0"));
 
   static int version(Connection c) throws SQLException {
     try (Statement s = c.createStatement();

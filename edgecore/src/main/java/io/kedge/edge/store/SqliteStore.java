@@ -227,13 +227,15 @@ public final class SqliteStore implements ObjectStore {
         tx -> {
           PreparedStatement p =
               tx.prepare(
-                  "INSERT INTO scopes (gvr, namespace, app_id, synced_since) VALUES (?, ?, ?, ?)"
+                  "INSERT INTO scopes (gvr, namespace, app_id, synced_since, resume_rv)"
+                      + " VALUES (?, ?, ?, ?, ?)"
                       + " ON CONFLICT (gvr, namespace) DO UPDATE SET app_id = excluded.app_id,"
-                      + " synced_since = excluded.synced_since");
+                      + " synced_since = excluded.synced_since, resume_rv = excluded.resume_rv");
           p.setString(1, scope.scope().gvr().toString());
           p.setString(2, scope.scope().namespace());
           p.setString(3, scope.applicationId());
           p.setLong(4, scope.syncedSince());
+          p.setLong(5, scope.resumeRv());
           p.executeUpdate();
           return null;
         });
@@ -571,7 +573,9 @@ public final class SqliteStore implements ObjectStore {
     return read(
         rc -> {
           PreparedStatement p =
-              rc.prepare("SELECT gvr, namespace, app_id, synced_since FROM scopes ORDER BY 1, 2");
+              rc.prepare(
+                  "SELECT gvr, namespace, app_id, synced_since, resume_rv FROM scopes"
+                      + " ORDER BY 1, 2");
           List<ScopeRecord> out = new ArrayList<>();
           try (ResultSet r = p.executeQuery()) {
             while (r.next()) {
@@ -579,7 +583,8 @@ public final class SqliteStore implements ObjectStore {
                   new ScopeRecord(
                       new Scope(Gvr.parse(r.getString(1)), r.getString(2)),
                       r.getString(3),
-                      r.getLong(4)));
+                      r.getLong(4),
+                      r.getLong(5)));
             }
           }
           return out;

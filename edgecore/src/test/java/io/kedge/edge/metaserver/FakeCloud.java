@@ -35,6 +35,29 @@ final class FakeCloud {
   volatile DownstreamHandler downstream;
   volatile int failWithCode; // answer every request with this code when > 0
 
+  /** A change as the apiserver's own watch announces it. */
+  record Change(String type, String ns, String name, ObjectNode object, long rv) {}
+
+  /** Every change so far, oldest first (what a watch from an old version replays). */
+  final List<Change> history = new CopyOnWriteArrayList<>();
+
+  /** Whether watchapp/sync resumes watches from their resourceVersion, as Kedge's cloud does. */
+  volatile boolean resumes;
+
+  /** Resumes from a version below this are answered 410 Expired (too old). */
+  volatile long expiredBelow;
+
+  private void record(String type, ObjectNode cm) {
+    JsonNode meta = cm.path("metadata");
+    history.add(
+        new Change(
+            type,
+            meta.path("namespace").asString(),
+            meta.path("name").asString(),
+            cm.deepCopy(),
+            Long.parseLong(meta.path("resourceVersion").asString())));
+  }
+
   FakeCloud() {
     link = new ScriptedCloudLink(this::answer);
   }
@@ -54,6 +77,7 @@ final class FakeCloud {
       ((ObjectNode) cm.path("data")).put(key, value);
       ((ObjectNode) cm.path("metadata")).put("resourceVersion", Long.toString(++rv));
       configMaps.put(k, cm);
+      record(created ? "ADDED" : "MODIFIED", cm);
     }
     push(created ? "insert" : "update", ns, name, cm);
     return cm;
@@ -73,6 +97,7 @@ final class FakeCloud {
       }
       meta.put("resourceVersion", Long.toString(++rv));
       configMaps.put(ns + "/" + name, cm);
+      record("MODIFIED", cm);
     }
     push("update", ns, name, cm);
     return cm;
@@ -83,6 +108,7 @@ final class FakeCloud {
     synchronized (this) {
       cm = configMaps.remove(ns + "/" + name).deepCopy();
       ((ObjectNode) cm.path("metadata")).put("resourceVersion", Long.toString(++rv));
+      record("DELETED", cm);
     }
     push("delete", ns, name, cm);
   }
@@ -90,16 +116,22 @@ final class FakeCloud {
   /** Changes a ConfigMap without telling anyone (as if the edge missed it while away). */
   synchronized void putQuietly(String ns, String name, String key, String value) {
     String k = ns + "/" + name;
-    ObjectNode cm =
-        configMaps.containsKey(k) ? configMaps.get(k).deepCopy() : newConfigMap(ns, name);
+    boolean created = !configMaps.containsKey(k);
+    ObjectNode cm = created ? newConfigMap(ns, name) : configMaps.get(k).deepCopy();
     ((ObjectNode) cm.path("data")).put(key, value);
     ((ObjectNode) cm.path("metadata")).put("resourceVersion", Long.toString(++rv));
     configMaps.put(k, cm);
+    record(created ? "ADDED" : "MODIFIED", cm);
   }
 
   synchronized void deleteQuietly(String ns, String name) {
-    configMaps.remove(ns + "/" + name);
+    ObjectNode cm = configMaps.remove(ns + "/" + name);
     rv++;
+    if (cm != null) {
+      cm = cm.deepCopy();
+      ((ObjectNode) cm.path("metadata")).put("resourceVersion", Long.toString(rv));
+      record("DELETED", cm);
+    }
   }
 
   private ObjectNode newConfigMap(String ns, String name) {
@@ -137,18 +169,28 @@ final class FakeCloud {
     if (m.resource().equals("watchapp/sync")) {
       // Keep exactly the watches the edge lists.
       Map<String, String> keep = new ConcurrentHashMap<>();
+      Map<String, Application> apps = new ConcurrentHashMap<>();
       for (var e : m.content().properties()) {
         Application a = Application.fromJson(e.getValue());
         keep.put(e.getKey(), namespaceOf(a.kedge().path()));
+        apps.put(e.getKey(), a);
       }
       watches.keySet().retainAll(keep.keySet());
+      ObjectNode answers = Json.object();
       for (var e : keep.entrySet()) {
-        if (!watches.containsKey(e.getKey())) {
+        String q = apps.get(e.getKey()).kedge().query();
+        String from = QueryParams.parse(q).get("resourceVersion");
+        if (resumes && from != null && !from.isEmpty()) {
+          answers.set(
+              e.getKey(),
+              resume(idOf(apps.get(e.getKey()), e.getKey()), e.getValue(), Long.parseLong(from))
+                  .toJson());
+        } else if (!watches.containsKey(e.getKey())) {
           watches.put(e.getKey(), e.getValue());
           initial(e.getValue());
         }
       }
-      return CompletableFuture.completedFuture(m.reply(Json.object()));
+      return CompletableFuture.completedFuture(m.reply(answers));
     }
     Application app = Application.fromJson(m.content());
     applications.add(app);
@@ -252,6 +294,59 @@ final class FakeCloud {
     return reply(m, app, 405, KubeStatus.failure(405, "MethodNotAllowed", "no"));
   }
 
+  /** Replays the history of {@code ns} after {@code from} to the edge, or refuses with 410. */
+  private Application resume(Application app, String ns, long from) {
+    if (from < expiredBelow) {
+      watches.remove(app.id());
+      return answer(
+          app,
+          410,
+          KubeStatus.failure(
+              410, "Expired", "too old resource version: " + from + " (" + expiredBelow + ")"));
+    }
+    watches.put(app.id(), ns);
+    long upTo = resourceVersion();
+    DownstreamHandler d = downstream;
+    for (Change c : history) {
+      if (c.rv() > from && c.rv() <= upTo && (ns.isEmpty() || ns.equals(c.ns())) && d != null) {
+        String op =
+            switch (c.type()) {
+              case "ADDED" -> "insert";
+              case "DELETED" -> "delete";
+              default -> "update";
+            };
+        d.handle(
+                new Message(
+                    MessageHeader.create().withResourceVersion(Long.toString(c.rv())),
+                    new MessageRoute(
+                        "dynamiccontroller", "resource", op, c.ns() + "/configmap/" + c.name()),
+                    c.object().deepCopy()))
+            .toCompletableFuture()
+            .join();
+      }
+    }
+    ObjectNode body = Json.object();
+    body.put("resourceVersion", Long.toString(upTo));
+    return answer(app, 200, body);
+  }
+
+  private static Application idOf(Application a, String id) {
+    return new Application(
+        id,
+        a.key(),
+        a.verb(),
+        a.nodename(),
+        a.option(),
+        a.reqBody(),
+        a.subresource(),
+        a.respBody(),
+        a.status(),
+        a.reason(),
+        a.error(),
+        a.timestamp(),
+        a.kedge());
+  }
+
   private ObjectNode list(String ns, QueryParams q) {
     ObjectNode l = Json.object();
     l.put("kind", "ConfigMapList");
@@ -303,24 +398,7 @@ final class FakeCloud {
 
   private static CompletableFuture<Message> reply(
       Message m, Application app, int code, JsonNode body) {
-    byte[] bytes = body == null ? null : Json.bytes(body);
-    Application out =
-        code < 300
-            ? app.approved(bytes, KedgeExchange.response(code, "application/json"))
-            : new Application(
-                app.id(),
-                app.key(),
-                app.verb(),
-                app.nodename(),
-                app.option(),
-                null,
-                app.subresource(),
-                bytes,
-                "Rejected",
-                "",
-                KubeStatus.errStatus(body),
-                app.timestamp(),
-                KedgeExchange.response(code, "application/json"));
+    Application out = answer(app, code, body);
     Message r =
         new Message(
             MessageHeader.replyTo(m.id()),
@@ -331,6 +409,26 @@ final class FakeCloud {
                 "ignore/Application/ignore"),
             out.toJson());
     return CompletableFuture.completedFuture(r);
+  }
+
+  private static Application answer(Application app, int code, JsonNode body) {
+    byte[] bytes = body == null ? null : Json.bytes(body);
+    return code < 300
+        ? app.approved(bytes, KedgeExchange.response(code, "application/json"))
+        : new Application(
+            app.id(),
+            app.key(),
+            app.verb(),
+            app.nodename(),
+            app.option(),
+            null,
+            app.subresource(),
+            bytes,
+            "Rejected",
+            "",
+            KubeStatus.errStatus(body),
+            app.timestamp(),
+            KedgeExchange.response(code, "application/json"));
   }
 
   static String utf8(byte[] b) {
