@@ -29,13 +29,19 @@
  * Changes follow as ACK-required {@code insert}/{@code update}/{@code delete} messages (source
  * {@code dynamiccontroller}, group {@code resource}, resource {@code <ns|null>/<lowercase
  * kind>/<name>}, header {@code resourceversion}, content the object with apiVersion and kind); an
- * object that stops matching the selectors is a {@code delete}. The request's {@code
- * resourceVersion} is not used: the initial state is always sent. {@code watchapp/sync} (content:
- * the node's complete map id → Application) removes listeners not in the map, adds the missing ones
- * and is answered on {@code watchapp/sync} with the map of those that failed ({@code Rejected}). A
- * listener also ends when its pod is deleted, when RBAC no longer lets the caller watch, or when
- * its node stays disconnected longer than the grace period (2 minutes): edges re-sync after
- * reconnecting.
+ * object that stops matching the selectors is a {@code delete}. KubeEdge edges always get the
+ * initial state. A Kedge watch with a positive {@code resourceVersion} N <em>resumes</em> instead:
+ * the apiserver's own events since N (a watch from N with the caller's rights) are delivered as
+ * {@code insert}/{@code update}/{@code delete} in order, each version of an object after the edge
+ * acknowledged the previous one, followed by the informer's changes after the informer's version V;
+ * the answer (once the replay is acknowledged) carries {@code RespBody = {"resourceVersion": "V"}};
+ * a version older than the apiserver's watch cache is answered 410 {@code Expired}. {@code
+ * watchapp/sync} (content: the node's complete map id → Application) removes listeners not in the
+ * map, adds the missing ones, replaces those that resume, and is answered on {@code watchapp/sync}
+ * with the map of those that failed ({@code Rejected}) and of those that resumed ({@code Approved},
+ * as above; only Kedge edges ask for it). A listener also ends when its pod is deleted, when RBAC
+ * no longer lets the caller watch, or when its node stays disconnected longer than the grace period
+ * (2 minutes): edges re-sync after reconnecting.
  *
  * <h2>Identity</h2>
  *

@@ -26,8 +26,10 @@ import tools.jackson.databind.node.ObjectNode;
  * watches can be answered from the store. Subscribing a scope registers a watch Application at the
  * cloud (which then pushes every change, see {@code MetaManager}) and lists the scope once,
  * reconciling the store with the list. Subscriptions are kept in the store; when the link comes
- * back (or edgecore starts) they are re-registered with one {@code watchapp/sync} and listed again,
- * so changes missed meanwhile reach the store and every open watch.
+ * back (or edgecore starts) they are re-registered with one {@code watchapp/sync}, resuming from
+ * the version the store holds each at (the cloud replays the apiserver's events since then), or
+ * listed again when that version is unknown or too old, so changes missed meanwhile reach the store
+ * and every open watch.
  */
 public final class Subscriptions implements CloudLinkListener {
   private static final Logger LOG = LoggerFactory.getLogger(Subscriptions.class);
