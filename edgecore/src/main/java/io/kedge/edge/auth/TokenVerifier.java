@@ -12,7 +12,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -40,6 +42,25 @@ public final class TokenVerifier {
   private final VerificationKeys keys;
   private final Duration leeway;
   private final Clock clock;
+
+  /**
+   * Tokens whose signature verified, with the claims read from them and the key set that verified
+   * them. A pod sends the same token with every request, and checking an RSA signature costs more
+   * than answering a read from the store; the claims are deterministic for a token, so only the
+   * clock checks run again. An entry counts only while the key set is the same object.
+   */
+  private final Map<String, Verified> verified =
+      new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Verified> eldest) {
+          return size() > MAX_REMEMBERED;
+        }
+      };
+
+  /** Tokens remembered as verified; a node runs few pods, each with one current token. */
+  static final int MAX_REMEMBERED = 256;
+
+  private record Verified(Jwks keys, ServiceAccountClaims claims) {}
 
   /**
    * @param issuers accepted {@code iss} values ({@code serviceAccountIssuers})
@@ -78,7 +99,22 @@ public final class TokenVerifier {
   }
 
   public ServiceAccountClaims verify(String token) throws InvalidTokenException {
-    return check(token, true);
+    Jwks jwks = keys.current();
+    Verified v;
+    synchronized (verified) {
+      v = token == null ? null : verified.get(token);
+    }
+    if (v != null && v.keys() == jwks) {
+      checkTimes(v.claims().expiresAt(), v.claims().notBefore());
+      return v.claims();
+    }
+    ServiceAccountClaims c = check(token, true, jwks);
+    if (jwks != null) {
+      synchronized (verified) {
+        verified.put(token, new Verified(jwks, c));
+      }
+    }
+    return c;
   }
 
   /**
@@ -86,10 +122,11 @@ public final class TokenVerifier {
    * apiserver (a stored pod token), when no verification keys are available yet.
    */
   ServiceAccountClaims verifyIssued(String token) throws InvalidTokenException {
-    return check(token, false);
+    return check(token, false, null);
   }
 
-  private ServiceAccountClaims check(String token, boolean signature) throws InvalidTokenException {
+  private ServiceAccountClaims check(String token, boolean signature, Jwks jwks)
+      throws InvalidTokenException {
     if (token == null || token.isEmpty()) {
       throw new InvalidTokenException("empty token");
     }
@@ -111,21 +148,15 @@ public final class TokenVerifier {
       throw new InvalidTokenException("unsupported signature algorithm \"" + alg + "\"");
     }
     if (signature) {
-      verifySignature(parts, alg, text(header, "kid"));
+      verifySignature(parts, alg, text(header, "kid"), jwks);
     }
 
-    Instant now = clock.instant();
     Instant exp = time(claims, "exp");
     if (exp == null) {
       throw new InvalidTokenException("token has no expiry");
     }
-    if (now.isAfter(exp.plus(leeway))) {
-      throw new InvalidTokenException("token expired at " + exp);
-    }
     Instant nbf = time(claims, "nbf");
-    if (nbf != null && now.isBefore(nbf.minus(leeway))) {
-      throw new InvalidTokenException("token not valid before " + nbf);
-    }
+    checkTimes(exp, nbf);
     List<String> aud = audiences(claims);
     if (aud.stream().noneMatch(audiences::contains)) {
       throw new InvalidTokenException("token audiences " + aud + " not accepted");
@@ -163,7 +194,17 @@ public final class TokenVerifier {
         text(secret, "uid"));
   }
 
-  private void verifySignature(String[] parts, String alg, String kid)
+  private void checkTimes(Instant exp, Instant nbf) throws InvalidTokenException {
+    Instant now = clock.instant();
+    if (now.isAfter(exp.plus(leeway))) {
+      throw new InvalidTokenException("token expired at " + exp);
+    }
+    if (nbf != null && now.isBefore(nbf.minus(leeway))) {
+      throw new InvalidTokenException("token not valid before " + nbf);
+    }
+  }
+
+  private void verifySignature(String[] parts, String alg, String kid, Jwks jwks)
       throws InvalidTokenException {
     byte[] signature;
     try {
@@ -172,7 +213,6 @@ public final class TokenVerifier {
       throw new InvalidTokenException("signature is not base64url");
     }
     byte[] signed = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
-    Jwks jwks = keys.current();
     if (jwks == null || jwks.isEmpty()) {
       throw new InvalidTokenException("no verification keys available yet");
     }

@@ -126,6 +126,50 @@ class TokenVerifierTest {
   }
 
   @Test
+  void aRememberedTokenStillExpiresAndCountsOnlyForTheKeysThatVerifiedIt() throws Exception {
+    Instant now = Instant.now();
+    var clock = new java.util.concurrent.atomic.AtomicReference<>(now);
+    Clock moving =
+        new Clock() {
+          @Override
+          public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+          }
+
+          @Override
+          public Clock withZone(java.time.ZoneId zone) {
+            return this;
+          }
+
+          @Override
+          public Instant instant() {
+            return clock.get();
+          }
+        };
+    var current = new java.util.concurrent.atomic.AtomicReference<>(jwks());
+    TokenVerifier v =
+        new TokenVerifier(
+            List.of(TestTokens.ISSUER), List.of(), current::get, Duration.ofSeconds(5), moving);
+    ObjectNode c = claims();
+    c.put("exp", now.plusSeconds(60).getEpochSecond());
+    String token = TestTokens.sign(c, RSA, "rsa-1");
+    assertThat(v.verify(token).podName()).isEqualTo("p1");
+    assertThat(v.verify(token).podName()).isEqualTo("p1");
+
+    // The issuer rotated its keys: the old signer no longer counts, although the token was
+    // verified before.
+    Map<String, java.security.PublicKey> rotated = new LinkedHashMap<>();
+    rotated.put("rsa-2", OTHER.getPublic());
+    current.set(Jwks.parse(Jwks.toJson(rotated)));
+    assertThatThrownBy(() -> v.verify(token)).isInstanceOf(InvalidTokenException.class);
+    current.set(jwks());
+    assertThat(v.verify(token).serviceAccountName()).isEqualTo("reader");
+
+    clock.set(now.plusSeconds(120));
+    assertThatThrownBy(() -> v.verify(token)).hasMessageContaining("expired");
+  }
+
+  @Test
   void issuerAndAudienceMustBeAccepted() throws Exception {
     ObjectNode c = claims();
     c.put("iss", "https://evil");
