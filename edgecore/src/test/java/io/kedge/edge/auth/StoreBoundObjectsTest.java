@@ -93,6 +93,12 @@ class StoreBoundObjectsTest {
     put(SyncedAccessPolicies.GVR, "ServiceAccountAccess", Json.string(saa));
     assertThat(authz.authorize(list).allowed()).isFalse();
 
+    // the pod is recreated under the same name: the new UID counts at once
+    put(Gvr.core("pods"), "Pod", pod("p1", "new-uid", "edge-1", "reader", 9));
+    assertThat(objects.pod("demo", "p1")).contains(new BoundObjects.Pod("new-uid", "reader"));
+    put(Gvr.core("pods"), "Pod", pod("p1", "pod-uid", "edge-1", "reader", 10));
+    assertThat(objects.pod("demo", "p1")).contains(new BoundObjects.Pod("pod-uid", "reader"));
+
     // the pod goes away: its token no longer authenticates
     store.apply(ObjectChange.delete(Gvr.core("pods"), "Pod", null, "demo", "p1")).join();
     assertThat(
