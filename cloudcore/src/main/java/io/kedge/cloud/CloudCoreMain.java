@@ -54,6 +54,7 @@ public final class CloudCoreMain implements Callable<Integer> {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   public static void main(String[] args) {
+    useAPooledDefaultExecutor();
     setLogFormat();
     CommandLine cli = new CommandLine(new CloudCoreMain());
     cli.setParameterExceptionHandler(
@@ -62,6 +63,20 @@ public final class CloudCoreMain implements Callable<Integer> {
           return 2;
         });
     System.exit(cli.execute(args));
+  }
+
+  /**
+   * With fewer than three cores the common pool has one thread, and CompletableFuture's default
+   * executor then starts a new thread for every task. The JDK HTTP client completes each response
+   * there (every request DynamicController forwards, every fabric8 call), so each answer paid for a
+   * thread start. Must run before CompletableFuture is first used.
+   */
+  private static void useAPooledDefaultExecutor() {
+    String key = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(key) == null) {
+      System.setProperty(
+          key, String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+    }
   }
 
   private static void setLogFormat() {
