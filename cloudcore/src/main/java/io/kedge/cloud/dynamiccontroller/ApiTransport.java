@@ -7,12 +7,13 @@ import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.kedge.cloud.kube.ApiStatusException;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.pki.Pem;
-import io.kedge.pki.TlsContexts;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,27 +21,28 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 
 /**
  * Sends {@link ApiRequest}s to the kube-apiserver with a {@link Caller}'s identity and returns the
  * answer unchanged (status, Content-Type, bytes).
  *
- * <p>Pod tokens go through a plain JDK client that trusts the cluster CA and presents no client
- * certificate: a certificate would authenticate the request as cloudcore whatever token it carries.
- * Node and cloudcore requests go through cloudcore's own fabric8 client (its credentials, token
- * refresh), without retries so that the apiserver's answer is what the edge gets; the node is
+ * <p>Pod tokens go through {@link ApiserverConnections}, which trust the cluster CA and present no
+ * client certificate: a certificate would authenticate the request as cloudcore whatever token it
+ * carries. Node and cloudcore requests go through cloudcore's own fabric8 client (its credentials,
+ * token refresh), without retries so that the apiserver's answer is what the edge gets; the node is
  * impersonated with {@code Impersonate-User}/{@code Impersonate-Group}.
  */
-final class ApiTransport {
+final class ApiTransport implements AutoCloseable {
   static final String USER_AGENT = "kedge-cloudcore/dynamiccontroller";
 
   private final String base;
   private final Duration timeout;
-  private final java.net.http.HttpClient podClient;
+  private final ApiserverConnections podConnections;
   private final HttpClient ownClient;
   // The apiserver allows 250 concurrent HTTP/2 streams per connection by default.
   private final AsyncLimiter podLimit = new AsyncLimiter(200, true);
@@ -51,12 +53,12 @@ final class ApiTransport {
     String master = cfg.getMasterUrl();
     this.base = master.endsWith("/") ? master.substring(0, master.length() - 1) : master;
     this.timeout = timeout;
-    this.podClient =
-        java.net.http.HttpClient.newBuilder()
-            .sslContext(clusterTrust(cfg))
-            .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(10))
-            .build();
+    URI apiserver = URI.create(this.base);
+    boolean tls = "https".equalsIgnoreCase(apiserver.getScheme());
+    int port = apiserver.getPort() > 0 ? apiserver.getPort() : tls ? 443 : 80;
+    this.podConnections =
+        new ApiserverConnections(
+            apiserver.getHost(), port, tls ? clusterTrust(cfg) : null, 200, timeout);
     this.ownClient =
         kube.own()
             .getHttpClient()
@@ -90,31 +92,24 @@ final class ApiTransport {
   }
 
   private CompletableFuture<ApiResponse> sendAsPod(URI uri, ApiRequest r, String token) {
-    java.net.http.HttpRequest.Builder b =
-        java.net.http.HttpRequest.newBuilder(uri)
-            .timeout(timeout)
-            .header("Authorization", "Bearer " + token)
-            .header("User-Agent", USER_AGENT);
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Authorization", "Bearer " + token);
+    headers.put("User-Agent", USER_AGENT);
     if (!r.accept().isEmpty()) {
-      b.header("Accept", r.accept());
+      headers.put("Accept", r.accept());
     }
     if (r.body() != null) {
-      b.header("Content-Type", r.contentType().isEmpty() ? "application/json" : r.contentType());
-      b.method(r.method(), java.net.http.HttpRequest.BodyPublishers.ofByteArray(r.body()));
-    } else {
-      b.method(r.method(), java.net.http.HttpRequest.BodyPublishers.noBody());
+      headers.put("Content-Type", r.contentType().isEmpty() ? "application/json" : r.contentType());
     }
-    return podClient
-        .sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
+    String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    return podConnections
+        .send(r.method(), target, headers, r.body())
         .handle(
             (resp, t) -> {
               if (t != null) {
                 throw failure(t);
               }
-              return new ApiResponse(
-                  resp.statusCode(),
-                  resp.headers().firstValue("Content-Type").orElse(""),
-                  resp.body());
+              return resp;
             });
   }
 
@@ -168,7 +163,7 @@ final class ApiTransport {
   /**
    * Trusts exactly the cluster CA of cloudcore's kubeconfig (or the JDK's defaults without one).
    */
-  private static SSLContext clusterTrust(Config cfg) {
+  private static SslContext clusterTrust(Config cfg) {
     String pem = null;
     if (cfg.getCaCertData() != null && !cfg.getCaCertData().isBlank()) {
       String data = cfg.getCaCertData().trim();
@@ -183,14 +178,19 @@ final class ApiTransport {
         throw new UncheckedIOException("cannot read the cluster CA " + cfg.getCaCertFile(), e);
       }
     }
-    if (pem == null) {
-      try {
-        return SSLContext.getDefault();
-      } catch (java.security.NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
+    if (pem != null) {
+      b.trustManager(Pem.certificates(pem).toArray(X509Certificate[]::new));
     }
-    List<X509Certificate> cas = Pem.certificates(pem);
-    return TlsContexts.client(cas, null, null);
+    try {
+      return b.build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS toward the apiserver", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    podConnections.close();
   }
 }

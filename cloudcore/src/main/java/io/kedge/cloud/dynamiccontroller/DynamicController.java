@@ -703,6 +703,7 @@ public final class DynamicController implements DynamicControllerModule {
     timer.shutdownNow();
     workers.shutdownNow();
     dispatch.shutdownNow();
+    transport.close();
   }
 
   private static ThreadFactory threads(String prefix) {
