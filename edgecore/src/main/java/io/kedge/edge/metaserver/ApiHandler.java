@@ -150,18 +150,25 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     boolean ws = upgrade && info.resourceRequest() && info.verb().equals("watch");
     FullHttpRequest kept = ws ? req.retainedDuplicate() : null;
     answer.whenComplete(
-        (outcome, err) ->
-            ctx.executor()
-                .execute(
-                    () -> {
-                      try {
-                        finish(ctx, outcome, err, keepAlive, kept, info);
-                      } finally {
-                        if (kept != null && kept.refCnt() > 0) {
-                          kept.release();
-                        }
-                      }
-                    }));
+        (outcome, err) -> {
+          Runnable done =
+              () -> {
+                try {
+                  finish(ctx, outcome, err, keepAlive, kept, info);
+                } finally {
+                  if (kept != null && kept.refCnt() > 0) {
+                    kept.release();
+                  }
+                }
+              };
+          // Answers from the store are complete at once: write them without a trip through the
+          // event loop's task queue.
+          if (ctx.executor().inEventLoop()) {
+            done.run();
+          } else {
+            ctx.executor().execute(done);
+          }
+        });
   }
 
   private void finish(
