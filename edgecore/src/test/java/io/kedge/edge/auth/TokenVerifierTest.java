@@ -129,23 +129,7 @@ class TokenVerifierTest {
   void aRememberedTokenStillExpiresAndCountsOnlyForTheKeysThatVerifiedIt() throws Exception {
     Instant now = Instant.now();
     var clock = new java.util.concurrent.atomic.AtomicReference<>(now);
-    Clock moving =
-        new Clock() {
-          @Override
-          public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-          }
-
-          @Override
-          public Clock withZone(java.time.ZoneId zone) {
-            return this;
-          }
-
-          @Override
-          public Instant instant() {
-            return clock.get();
-          }
-        };
+    Clock moving = new io.kedge.edge.SettableClock(clock);
     var current = new java.util.concurrent.atomic.AtomicReference<>(jwks());
     TokenVerifier v =
         new TokenVerifier(

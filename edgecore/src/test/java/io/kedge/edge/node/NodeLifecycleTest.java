@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -53,23 +52,7 @@ class NodeLifecycleTest {
             Map.of("cpu", "2", "memory", "1024Ki", "pods", "110"),
             Map.of("cpu", "2", "memory", "1000Ki", "pods", "110"),
             Map.of("architecture", "amd64", "operatingSystem", "linux", "kubeletVersion", "v1"));
-    Clock clock =
-        new Clock() {
-          @Override
-          public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-          }
-
-          @Override
-          public Clock withZone(java.time.ZoneId zone) {
-            return this;
-          }
-
-          @Override
-          public Instant instant() {
-            return now.get();
-          }
-        };
+    Clock clock = new io.kedge.edge.SettableClock(now);
     NodeLifecycle l =
         new NodeLifecycle(
             cloud, NODE, edged, Duration.ofSeconds(5), () -> Optional.of("10.1.2.3"), facts, clock);
