@@ -1,6 +1,7 @@
 package io.kedge.edge.auth;
 
 import io.kedge.edge.hub.CloudLink;
+import io.kedge.edge.hub.JdkTlsContext;
 import io.kedge.edge.metaserver.HostPort;
 import io.kedge.edge.store.ObjectStore;
 import io.kedge.pki.CertSpec;
@@ -8,8 +9,6 @@ import io.kedge.pki.CertificateAuthority;
 import io.kedge.pki.KeyPairs;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,7 +17,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Predicate;
-import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +56,9 @@ public final class EdgeAuth implements AutoCloseable {
   private final Authorizer authorizer;
   private final String dummyHost;
   private final int dummyPort;
-  private final SslContext placeholder;
+  private final List<String> ips;
+  private final String node;
+  private SslContext placeholder; // made on first use: a kept certificate needs none
   private volatile DummyInterface.Outcome dummy;
 
   /**
@@ -107,7 +107,8 @@ public final class EdgeAuth implements AutoCloseable {
             new StoreBoundObjects(store, policies, node),
             issuedHere);
     this.authorizer = Authorizer.union(new DiscoveryPaths(), new RbacAuthorizer(policies));
-    this.placeholder = placeholder(node, ips);
+    this.ips = ips;
+    this.node = node;
   }
 
   /** Starts obtaining the certificate and sets up the dummy address. */
@@ -130,7 +131,14 @@ public final class EdgeAuth implements AutoCloseable {
   /** The context for a new MetaServer connection: the issued certificate, or the placeholder. */
   public SslContext sslContext() {
     SslContext c = certificates.sslContext();
-    return c != null ? c : placeholder;
+    return c != null ? c : placeholder();
+  }
+
+  private synchronized SslContext placeholder() {
+    if (placeholder == null) {
+      placeholder = placeholder(node, ips);
+    }
+    return placeholder;
   }
 
   public ServingCertificates certificates() {
@@ -175,22 +183,15 @@ public final class EdgeAuth implements AutoCloseable {
   }
 
   private static SslContext placeholder(String node, List<String> ips) {
-    try {
-      CertificateAuthority self =
-          CertificateAuthority.create(
-              "kedge-metaserver-placeholder", KeyPairs.ecP256(), Duration.ofDays(3650));
-      var key = KeyPairs.ecP256();
-      var cert =
-          self.issue(
-              CertSpec.server("system:node:" + node, ips, List.of(), Duration.ofDays(3650)),
-              key.getPublic());
-      return SslContextBuilder.forServer(key.getPrivate(), cert, self.certificate())
-          .sslProvider(SslProvider.JDK)
-          .protocols("TLSv1.3", "TLSv1.2")
-          .build();
-    } catch (SSLException e) {
-      throw new IllegalStateException("cannot build the placeholder TLS context", e);
-    }
+    CertificateAuthority self =
+        CertificateAuthority.create(
+            "kedge-metaserver-placeholder", KeyPairs.ecP256(), Duration.ofDays(3650));
+    var key = KeyPairs.ecP256();
+    var cert =
+        self.issue(
+            CertSpec.server("system:node:" + node, ips, List.of(), Duration.ofDays(3650)),
+            key.getPublic());
+    return JdkTlsContext.server(key.getPrivate(), List.of(cert, self.certificate()));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.kedge.edge.auth;
 
 import io.kedge.edge.hub.CloudLink;
 import io.kedge.edge.hub.CloudLinkListener;
+import io.kedge.edge.hub.JdkTlsContext;
 import io.kedge.edge.hub.NotConnectedException;
 import io.kedge.pki.CertificateRequests;
 import io.kedge.pki.KeyPairs;
@@ -14,8 +15,6 @@ import io.kedge.protocol.message.ResourcePath;
 import io.kedge.protocol.message.Sources;
 import io.kedge.protocol.status.KubeStatus;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +33,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -335,16 +333,12 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
 
   private void use(Credentials c) {
     try {
-      SslContext ctx =
-          SslContextBuilder.forServer(c.key(), c.chain())
-              .sslProvider(SslProvider.JDK)
-              .protocols("TLSv1.3", "TLSv1.2")
-              .build();
+      SslContext ctx = JdkTlsContext.server(c.key(), c.chain());
       current = c;
       sslContext = ctx;
       problem = "";
       first.complete(c);
-    } catch (SSLException e) {
+    } catch (IllegalStateException e) {
       LOG.error("cannot use the serving certificate: {}", e.getMessage());
     }
   }

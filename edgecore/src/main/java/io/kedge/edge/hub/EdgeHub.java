@@ -32,7 +32,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
@@ -456,13 +455,7 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
   }
 
   private Channel open(EdgeCredentials c) throws Exception {
-    SslContext ssl =
-        SslContextBuilder.forClient()
-            .keyManager(c.key(), c.certificate())
-            .trustManager(c.ca())
-            .protocols("TLSv1.3", "TLSv1.2")
-            .endpointIdentificationAlgorithm("HTTPS")
-            .build();
+    SslContext ssl = JdkTlsContext.client(c.ca(), c.key(), c.certificate());
     String host =
         uri.getHost().startsWith("[")
             ? uri.getHost().substring(1, uri.getHost().length() - 1)
