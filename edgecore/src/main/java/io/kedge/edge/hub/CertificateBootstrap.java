@@ -6,12 +6,8 @@ import io.kedge.pki.TlsContexts;
 import io.kedge.protocol.config.EdgeCoreConfig.EdgeHubConfig;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -20,7 +16,9 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
@@ -136,38 +134,31 @@ public final class CertificateBootstrap {
   }
 
   byte[] fetchCa() {
-    HttpClient client = client(insecureContext());
-    HttpRequest req =
-        HttpRequest.newBuilder(server.resolve("/ca.crt")).timeout(timeout).GET().build();
-    HttpResponse<byte[]> resp = send(client, req, "/ca.crt");
-    if (resp.statusCode() != 200) {
+    HttpsExchange.Response resp = send(insecureContext(), "/ca.crt", Map.of(), null);
+    if (resp.status() != 200) {
       throw new BootstrapException(
-          "GET " + server + "/ca.crt answered HTTP " + resp.statusCode() + summary(resp.body()));
+          "GET " + server + "/ca.crt answered HTTP " + resp.status() + summary(resp.body()));
     }
     return resp.body();
   }
 
   private X509Certificate requestCertificate(SSLContext tls, KeyPair key, String authorization) {
-    HttpClient client = client(tls);
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(server.resolve("/edge.crt"))
-            .timeout(timeout)
-            .header("NodeName", node)
-            .header("Content-Type", "application/octet-stream")
-            // GET with a body, as KubeEdge's edge sends it and its cloud expects.
-            .method("GET", HttpRequest.BodyPublishers.ofByteArray(csr(key)));
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("NodeName", node);
+    headers.put("Content-Type", "application/octet-stream");
     if (authorization != null) {
-      b.header("Authorization", authorization);
+      headers.put("Authorization", authorization);
     }
-    HttpResponse<byte[]> resp = send(client, b.build(), "/edge.crt");
-    if (resp.statusCode() != 200) {
+    // GET with a body, as KubeEdge's edge sends it and its cloud expects.
+    HttpsExchange.Response resp = send(tls, "/edge.crt", headers, csr(key));
+    if (resp.status() != 200) {
       throw new BootstrapException(
           "the cloud refused a certificate for node "
               + node
               + ": GET "
               + server
               + "/edge.crt answered HTTP "
-              + resp.statusCode()
+              + resp.status()
               + summary(resp.body()));
     }
     try {
@@ -191,26 +182,16 @@ public final class CertificateBootstrap {
     }
   }
 
-  private HttpClient client(SSLContext tls) {
-    return HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(timeout)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .sslContext(tls)
-        .build();
-  }
-
-  private HttpResponse<byte[]> send(HttpClient client, HttpRequest req, String what) {
+  private HttpsExchange.Response send(
+      SSLContext tls, String what, Map<String, String> headers, byte[] body) {
     try {
-      HttpResponse<byte[]> resp = client.send(req, HttpResponse.BodyHandlers.ofByteArray());
-      if (resp.body() != null && resp.body().length > MAX_BODY) {
-        throw new BootstrapException(server + what + " answered with an oversized body");
-      }
-      return resp;
-    } catch (HttpConnectTimeoutException e) {
+      return HttpsExchange.send(tls, server.resolve(what), "GET", headers, body, timeout, MAX_BODY);
+    } catch (HttpsExchange.ConnectTimeoutException e) {
       throw new BootstrapException("cannot reach " + server + ": connect timed out", e);
-    } catch (HttpTimeoutException e) {
+    } catch (SocketTimeoutException e) {
       throw new BootstrapException(server + what + " did not answer within " + timeout, e);
+    } catch (HttpsExchange.OversizedException e) {
+      throw new BootstrapException(server + what + " answered with an oversized body", e);
     } catch (ConnectException e) {
       throw new BootstrapException("cannot reach " + server + ": connection refused", e);
     } catch (SSLException e) {
@@ -218,9 +199,6 @@ public final class CertificateBootstrap {
           "TLS with " + server + " failed: " + rootMessage(e) + " (is the join token current?)", e);
     } catch (IOException e) {
       throw new BootstrapException("cannot reach " + server + ": " + rootMessage(e), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BootstrapException("interrupted while talking to " + server, e);
     }
   }
 
