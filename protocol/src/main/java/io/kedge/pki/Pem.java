@@ -106,6 +106,10 @@ public final class Pem {
 
   /** Reads a private key in PKCS#8, SEC1 ("EC PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY") form. */
   public static PrivateKey privateKey(String pem) {
+    PrivateKey plain = JdkPem.privateKey(pem);
+    if (plain != null) {
+      return plain;
+    }
     Object o = parseOne(pem);
     PrivateKeyInfo info;
     if (o instanceof PEMKeyPair kp) {
@@ -130,6 +134,10 @@ public final class Pem {
   }
 
   public static PublicKey publicKey(String pem) {
+    PublicKey plain = JdkPem.publicKey(pem);
+    if (plain != null) {
+      return plain;
+    }
     Object o = parseOne(pem);
     try {
       if (o instanceof SubjectPublicKeyInfo spki) {
