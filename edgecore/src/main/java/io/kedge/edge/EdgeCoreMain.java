@@ -4,36 +4,31 @@ import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.PrintStream;
-import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
-/** Entry point of {@code bin/edgecore}. */
-@Command(
-    name = "edgecore",
-    sortOptions = false,
-    description = "Kedge edgecore: connects this node to cloudcore and serves its pods.")
+/**
+ * Entry point of {@code bin/edgecore}. Its three options are parsed by hand: a command-line library
+ * would stay loaded (a few hundred kilobytes of classes) for the life of an edge process.
+ */
 public final class EdgeCoreMain implements Callable<Integer> {
-  @Option(
-      names = "--config",
-      paramLabel = "FILE",
-      description = "edgecore.yaml to use (default: ${DEFAULT-VALUE})")
+  static final String USAGE =
+      """
+      Usage: edgecore [-h] [--defaultconfig] [--config=FILE]
+      Kedge edgecore: connects this node to cloudcore and serves its pods.
+            --config=FILE     edgecore.yaml to use (default:
+                                %s)
+            --defaultconfig   print the default configuration and exit
+        -h, --help            show this help and exit
+      """;
+
   Path config = EdgeCoreConfig.DEFAULT_FILE;
-
-  @Option(names = "--defaultconfig", description = "print the default configuration and exit")
   boolean defaultConfig;
-
-  @Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "show this help and exit")
   boolean help;
 
   private PrintStream out = System.out;
@@ -48,15 +43,48 @@ public final class EdgeCoreMain implements Callable<Integer> {
     EdgeCoreMain main = new EdgeCoreMain();
     main.out = out;
     main.err = err;
-    CommandLine cl = new CommandLine(main);
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    cl.setParameterExceptionHandler(
-        (e, a) -> {
-          err.println("edgecore: " + e.getMessage() + " (see edgecore --help)");
-          return 2;
-        });
-    return cl.execute(args);
+    String problem = main.parse(args);
+    if (problem != null) {
+      err.println("edgecore: " + problem + " (see edgecore --help)");
+      return 2;
+    }
+    if (main.help) {
+      out.print(USAGE.formatted(EdgeCoreConfig.DEFAULT_FILE));
+      out.flush();
+      return 0;
+    }
+    return main.call();
+  }
+
+  /** Sets the options from {@code args}; returns what is wrong with them, or null. */
+  private String parse(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("-h") || a.equals("--help")) {
+        help = true;
+      } else if (a.equals("--defaultconfig")) {
+        defaultConfig = true;
+      } else if (a.equals("--config") || a.startsWith("--config=")) {
+        String v;
+        if (a.startsWith("--config=")) {
+          v = a.substring("--config=".length());
+        } else if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+          v = args[++i];
+        } else {
+          return "Missing required parameter for option '--config' (FILE)";
+        }
+        try {
+          config = Path.of(v);
+        } catch (InvalidPathException e) {
+          return "Invalid value for option '--config': " + e.getMessage();
+        }
+      } else if (a.startsWith("-")) {
+        return "Unknown option: '" + a + "'";
+      } else {
+        return "Unmatched argument at index " + i + ": '" + a + "'";
+      }
+    }
+    return null;
   }
 
   @Override
