@@ -40,7 +40,14 @@ import org.slf4j.LoggerFactory;
  * MetaServer against the kube-apiserver on loopback, same requests, same pod-bound token, both over
  * TLS: GET and LIST served from the edge cache ({@code resourceVersion=0}) and consistent GETs
  * ({@code resourceVersion} unset: MetaServer asks the cloud), with 1 and 32 concurrent clients; and
- * edgecore's resident memory with the edge JVM flags once 1,000 objects are cached.
+ * edgecore's resident memory with the edge JVM flags once 1,000 objects are cached, and after the
+ * load.
+ *
+ * <p>For memory work, {@code -Dbench.memoryOnly=true} skips the load and the report: it logs the
+ * RSS and edgecore's pid, holds for {@code bench.holdSeconds} (time for {@code jcmd}, {@code pmap};
+ * {@code KEDGE_JAVA_OPTS} in the environment sets the edge's JVM options), then for each entry of
+ * {@code bench.jvmVariants} ({@code |}-separated JVM option sets) joins a fresh edge with those
+ * options and logs its RSS before and after a short load with the load's p50s.
  */
 @WithControlPlane
 class MetaServerBench {
@@ -127,7 +134,29 @@ class MetaServerBench {
       String loadBefore = BenchmarkReport.loadAverage();
       Thread.sleep(3_000);
       long rssMb = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
-      LOG.info("edgecore RSS with {} objects cached: {} MiB", OBJECTS + LISTED, rssMb);
+      LOG.info(
+          "edgecore RSS with {} objects cached: {} MiB (pid {})",
+          OBJECTS + LISTED,
+          rssMb,
+          edge.process().pid());
+      if (Boolean.getBoolean("bench.memoryOnly")) {
+        // For looking into edgecore (jcmd, /proc) with the objects cached: no load, no report.
+        Thread.sleep(Duration.ofSeconds(Long.getLong("bench.holdSeconds", 0)).toMillis());
+        String variants = System.getProperty("bench.jvmVariants", "");
+        if (!variants.isBlank()) {
+          edge.close();
+          int v = 0;
+          for (String opts : variants.split("\\|")) {
+            try {
+              memoryVariant(
+                  dir.resolve("edge-v" + v), opts.strip(), cloud, http, admin, ns, v++, get, list);
+            } catch (Exception | AssertionError e) {
+              LOG.warn("VARIANT [{}] failed: {}", opts.strip(), e.toString());
+            }
+          }
+        }
+        return;
+      }
 
       List<Result> results = new ArrayList<>();
       record Case(String what, IntFunction<String> path) {}
@@ -144,10 +173,93 @@ class MetaServerBench {
       }
       String loadAfter = BenchmarkReport.loadAverage();
       assertThat(edge.process().isAlive()).as("edgecore survived the run").isTrue();
-      report(results, rssMb, loadBefore, loadAfter);
+      long rssAfterMb = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
+      LOG.info("edgecore RSS after the load: {} MiB", rssAfterMb);
+      report(results, rssMb, rssAfterMb, loadBefore, loadAfter);
       for (Result r : results) {
         assertThat(r.requests()).as(r.what() + " via " + r.path() + " answered").isPositive();
       }
+    }
+  }
+
+  /**
+   * A fresh edgecore (new join, empty store) with JVM options {@code opts}: RSS once the objects
+   * are cached, a short load, RSS after it.
+   */
+  private static void memoryVariant(
+      Path dir,
+      String opts,
+      CloudCoreProcess cloud,
+      HttpClient http,
+      KubernetesClient admin,
+      String ns,
+      int v,
+      String get,
+      String list)
+      throws Exception {
+    try (EdgeCoreProcess edge =
+        EdgeCoreProcess.start(
+            dir,
+            NODE,
+            cloud.hubUri(),
+            cloud.bootstrapUri(),
+            cloud.token(),
+            Map.of("KEDGE_JAVA_OPTS", opts),
+            "featureGates.requireAuthorization=true",
+            "modules.metaManager.metaServer.enable=true")) {
+      edge.awaitConnections(1, WAIT);
+      // A fresh edge learns of pods created after it joined: one per variant.
+      String token =
+          BenchCluster.boundToken(
+              admin, BenchCluster.pod(admin, ns, "reader-v" + v, "reader", NODE));
+      URI meta = URI.create("https://127.0.0.1:" + edge.metaServerUri().getPort());
+      Waits.until(
+          "MetaServer answers",
+          WAIT,
+          () -> status(http, meta, get.substring(0, get.length() - 1), token) == 200);
+      Waits.until("MetaServer lists", WAIT, () -> status(http, meta, list, token) == 200);
+      Waits.until(
+          "objects cached",
+          WAIT,
+          () -> status(http, meta, get + name(OBJECTS - 1) + "?resourceVersion=0", token) == 200);
+      Thread.sleep(3_000);
+      long before = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
+      Result g =
+          run(
+              "cached GET",
+              "MetaServer",
+              http,
+              meta,
+              i -> get + name(i % OBJECTS) + "?resourceVersion=0",
+              token,
+              32);
+      Result l =
+          run("cached LIST", "MetaServer", http, meta, i -> list + "?resourceVersion=0", token, 32);
+      Result g1 =
+          run(
+              "cached GET",
+              "MetaServer",
+              http,
+              meta,
+              i -> get + name(i % OBJECTS) + "?resourceVersion=0",
+              token,
+              1);
+      Thread.sleep(3_000);
+      long after = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
+      LOG.info(
+          "VARIANT [{}]: RSS {} MiB cached, {} MiB after load; GET32 p50 {} ms {} req/s; LIST32 p50"
+              + " {} ms {} req/s; GET1 p50 {} ms; alive {} (pid {})",
+          opts,
+          before,
+          after,
+          g.p(0.5),
+          Math.round(g.perSecond()),
+          l.p(0.5),
+          Math.round(l.perSecond()),
+          g1.p(0.5),
+          edge.process().isAlive(),
+          edge.process().pid());
+      Thread.sleep(Duration.ofSeconds(Long.getLong("bench.variantHoldSeconds", 0)).toMillis());
     }
   }
 
@@ -275,7 +387,8 @@ class MetaServerBench {
     return new Result(what, target, clients, merged.length, perSecond, merged);
   }
 
-  private static void report(List<Result> results, long rssMb, String before, String after)
+  private static void report(
+      List<Result> results, long rssMb, long rssAfterMb, String before, String after)
       throws Exception {
     List<List<String>> rows = new ArrayList<>();
     for (Result r : results) {
@@ -335,7 +448,9 @@ class MetaServerBench {
                 + rssMb
                 + " MiB** — goal ≤ 64 MB: "
                 + verdict(rssMb * 1024 * 1024 <= 64_000_000L)
-                + ".")
+                + "; after the load (still running): "
+                + rssAfterMb
+                + " MiB.")
         .line("")
         .line("Load average before the runs: " + before + "; after: " + after + ".")
         .write();
