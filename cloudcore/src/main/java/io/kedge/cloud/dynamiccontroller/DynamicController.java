@@ -205,7 +205,7 @@ public final class DynamicController implements DynamicControllerModule {
         continue;
       }
       try {
-        Application a = idOf(Application.fromJson(e.getValue()).withNodename(node), e.getKey());
+        Application a = Application.fromJson(e.getValue()).withNodename(node).withId(e.getKey());
         failed.set(e.getKey(), Replies.rejected(a, tooMany(node), null).toJson());
       } catch (RuntimeException ex) {
         // not an Application: a sync that runs reports nothing for it either
@@ -534,7 +534,7 @@ public final class DynamicController implements DynamicControllerModule {
     AtomicInteger failures = new AtomicInteger();
     AtomicInteger resumed = new AtomicInteger();
     for (Map.Entry<String, Application> e : wanted.entrySet()) {
-      Application app = idOf(e.getValue(), e.getKey());
+      Application app = e.getValue().withId(e.getKey());
       boolean resume = resumeFrom(app) > 0;
       // A watch the edge resumes is replaced even when kept: the edge missed what the old one
       // sent while it was away.
@@ -575,26 +575,6 @@ public final class DynamicController implements DynamicControllerModule {
                   failures.get());
               messenger.send(node, Replies.syncResponse(msg, failed));
             });
-  }
-
-  static Application idOf(Application a, String id) {
-    if (a.id().equals(id)) {
-      return a;
-    }
-    return new Application(
-        id,
-        a.key(),
-        a.verb(),
-        a.nodename(),
-        a.option(),
-        a.reqBody(),
-        a.subresource(),
-        a.respBody(),
-        a.status(),
-        a.reason(),
-        a.error(),
-        a.timestamp(),
-        a.kedge());
   }
 
   private void podGone(String podUid) {

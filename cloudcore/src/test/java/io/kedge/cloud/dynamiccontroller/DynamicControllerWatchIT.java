@@ -349,8 +349,7 @@ class DynamicControllerWatchIT {
 
       // watchapp/sync resumes too, and reports where the resumed watch stands
       Application again =
-          DynamicController.idOf(
-              SimulatedMetaServer.kedge(
+          SimulatedMetaServer.kedge(
                   "GET",
                   "/api/v1/namespaces/"
                       + ns
@@ -359,8 +358,8 @@ class DynamicControllerWatchIT {
                   "",
                   "",
                   null,
-                  token),
-              r.app().id());
+                  token)
+              .withId(r.app().id());
       JsonNode answers = e.sync(Map.of(r.app().id(), again));
       assertThat(answers.at("/" + r.app().id() + "/Kedge/code").asInt()).isEqualTo(200);
       assertThat(answers.path(r.app().id()).path("Status").asString()).isEqualTo("Approved");

@@ -102,6 +102,27 @@ public record Application(
         kedge);
   }
 
+  /** The same Application under another ID (e.g. a {@code watchapp/sync} entry's key). */
+  public Application withId(String newId) {
+    if (id.equals(newId)) {
+      return this;
+    }
+    return new Application(
+        newId,
+        key,
+        verb,
+        nodename,
+        option,
+        reqBody,
+        subresource,
+        respBody,
+        status,
+        reason,
+        error,
+        timestamp,
+        kedge);
+  }
+
   public Application withNodename(String n) {
     return new Application(
         id,
