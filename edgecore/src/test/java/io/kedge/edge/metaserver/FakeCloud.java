@@ -183,7 +183,7 @@ final class FakeCloud {
         if (resumes && from != null && !from.isEmpty()) {
           answers.set(
               e.getKey(),
-              resume(idOf(apps.get(e.getKey()), e.getKey()), e.getValue(), Long.parseLong(from))
+              resume(apps.get(e.getKey()).withId(e.getKey()), e.getValue(), Long.parseLong(from))
                   .toJson());
         } else if (!watches.containsKey(e.getKey())) {
           watches.put(e.getKey(), e.getValue());
@@ -328,23 +328,6 @@ final class FakeCloud {
     ObjectNode body = Json.object();
     body.put("resourceVersion", Long.toString(upTo));
     return answer(app, 200, body);
-  }
-
-  private static Application idOf(Application a, String id) {
-    return new Application(
-        id,
-        a.key(),
-        a.verb(),
-        a.nodename(),
-        a.option(),
-        a.reqBody(),
-        a.subresource(),
-        a.respBody(),
-        a.status(),
-        a.reason(),
-        a.error(),
-        a.timestamp(),
-        a.kedge());
   }
 
   private ObjectNode list(String ns, QueryParams q) {

@@ -140,6 +140,19 @@ final class MetaServerRig implements AutoCloseable {
       return e;
     }
 
+    /** The next {@code n} events that are not bookmarks, each as "TYPE name". */
+    List<String> nextChanges(int n) throws InterruptedException {
+      List<String> seen = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        JsonNode e = nextChange();
+        seen.add(
+            e.path("type").asString()
+                + " "
+                + e.path("object").path("metadata").path("name").asString());
+      }
+      return seen;
+    }
+
     /** The next event that is not a bookmark. */
     JsonNode nextChange() throws InterruptedException {
       while (true) {
@@ -158,6 +171,18 @@ final class MetaServerRig implements AutoCloseable {
         // closed
       }
     }
+  }
+
+  /**
+   * With the link down, the cloud changes ConfigMap c1, deletes c2 and creates c3 in namespace a
+   * without telling the edge; then the link comes back.
+   */
+  void changeWhileAway() {
+    cloud.link.setConnected(false);
+    cloud.putQuietly("a", "c1", "k", "changed-while-away");
+    cloud.deleteQuietly("a", "c2");
+    cloud.putQuietly("a", "c3", "k", "new");
+    cloud.link.setConnected(true);
   }
 
   Stream watch(String pathAndQuery, String... headers) throws Exception {
