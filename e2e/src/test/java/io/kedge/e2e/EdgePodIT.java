@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
@@ -432,17 +430,7 @@ class EdgePodIT {
    */
   static String namespace(String prefix) {
     String ns = prefix + "-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .serverSideApply();
-    admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .resource(
-            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
-        .serverSideApply();
-    PageInstall.grantReader(admin, ns);
+    PageInstall.readerAccount(admin, ns, true);
     Waits.until(
         "ConfigMap " + ns + "/kube-root-ca.crt",
         WAIT,

@@ -160,10 +160,7 @@ final class PageInstall implements AutoCloseable {
    * may read ConfigMaps when {@code grant}.
    */
   static void readerNamespace(KubernetesClient admin, String ns, boolean grant) {
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .serverSideApply();
+    readerAccount(admin, ns, grant);
     admin
         .configMaps()
         .inNamespace(ns)
@@ -174,6 +171,17 @@ final class PageInstall implements AutoCloseable {
                 .endMetadata()
                 .withData(Map.of("message", "hello"))
                 .build())
+        .serverSideApply();
+  }
+
+  /**
+   * Namespace {@code ns} with ServiceAccount reader, and — when {@code grant} — its right to read
+   * ConfigMaps there.
+   */
+  static void readerAccount(KubernetesClient admin, String ns, boolean grant) {
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
         .serverSideApply();
     admin
         .serviceAccounts()
@@ -209,6 +217,13 @@ final class PageInstall implements AutoCloseable {
                         .build())
                 .build())
         .serverSideApply();
+    bindConfigMapReader(admin, ns, "reader", "reader");
+  }
+
+  /**
+   * RoleBinding {@code name} in {@code ns}: ServiceAccount {@code sa} gets Role configmap-reader.
+   */
+  static void bindConfigMapReader(KubernetesClient admin, String ns, String name, String sa) {
     admin
         .rbac()
         .roleBindings()
@@ -216,7 +231,7 @@ final class PageInstall implements AutoCloseable {
         .resource(
             new RoleBindingBuilder()
                 .withNewMetadata()
-                .withName("reader")
+                .withName(name)
                 .endMetadata()
                 .withNewRoleRef()
                 .withApiGroup("rbac.authorization.k8s.io")
@@ -225,7 +240,7 @@ final class PageInstall implements AutoCloseable {
                 .endRoleRef()
                 .addNewSubject()
                 .withKind("ServiceAccount")
-                .withName("reader")
+                .withName(sa)
                 .withNamespace(ns)
                 .endSubject()
                 .build())

@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.TolerationBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.pki.Pem;
 import io.kedge.testkit.CloudCoreProcess;
@@ -411,27 +410,7 @@ class RequireAuthorizationIT {
 
   /** RoleBinding {@code name}: ServiceAccount {@code sa} gets Role configmap-reader. */
   static void bind(String sa, String name) {
-    admin
-        .rbac()
-        .roleBindings()
-        .inNamespace(ns)
-        .resource(
-            new RoleBindingBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .endMetadata()
-                .withNewRoleRef()
-                .withApiGroup("rbac.authorization.k8s.io")
-                .withKind("Role")
-                .withName("configmap-reader")
-                .endRoleRef()
-                .addNewSubject()
-                .withKind("ServiceAccount")
-                .withName(sa)
-                .withNamespace(ns)
-                .endSubject()
-                .build())
-        .serverSideApply();
+    PageInstall.bindConfigMapReader(admin, ns, name, sa);
   }
 
   static long disconnects() {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.protocol.Json;
 import io.kedge.testkit.CloudCoreProcess;
@@ -101,17 +99,7 @@ class ServingCertRotationIT {
         () ->
             Files.isRegularFile(pki.resolve("metaserver-current.pem")) && Files.isRegularFile(ca));
     String ns = "rot-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .serverSideApply();
-    admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .resource(
-            new ServiceAccountBuilder().withNewMetadata().withName("reader").endMetadata().build())
-        .serverSideApply();
-    PageInstall.grantReader(admin, ns);
+    PageInstall.readerAccount(admin, ns, true);
     Pod pod =
         admin
             .pods()
