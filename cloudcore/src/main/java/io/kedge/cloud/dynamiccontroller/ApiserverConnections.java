@@ -52,6 +52,7 @@ import javax.net.ssl.SSLParameters;
  */
 final class ApiserverConnections implements AutoCloseable {
   private static final AttributeKey<Exchange> EXCHANGE = AttributeKey.valueOf("kedge.exchange");
+  private static final AttributeKey<Long> LAST_USED = AttributeKey.valueOf("kedge.lastUsed");
   private static final Duration IDLE = Duration.ofMinutes(1);
 
   private final String host;
@@ -218,8 +219,6 @@ final class ApiserverConnections implements AutoCloseable {
     ch.attr(LAST_USED).set(System.nanoTime());
     idle.addFirst(ch); // the most recently used first: the others age out
   }
-
-  private static final AttributeKey<Long> LAST_USED = AttributeKey.valueOf("kedge.lastUsed");
 
   private void connectionClosed(Channel ch) {
     open--;
