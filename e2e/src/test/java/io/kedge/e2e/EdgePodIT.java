@@ -364,16 +364,19 @@ class EdgePodIT {
   static ContainerStatus awaitWaiting(String ns, String name) {
     ContainerStatus[] last = {null};
     Waits.until(
-        "pod " + ns + "/" + name + " waiting with a message",
+        "pod " + ns + "/" + name + " waiting with an error",
         WAIT,
         () -> {
           Pod p = admin.pods().inNamespace(ns).withName(name).get();
           List<ContainerStatus> cs =
               p.getStatus() == null ? null : p.getStatus().getContainerStatuses();
           last[0] = cs == null || cs.isEmpty() ? null : cs.get(0);
+          // "ContainerCreating" is still on the way (e.g. the token before the apiserver's node
+          // authorizer knows the pod), not the answer.
           return last[0] != null
               && last[0].getState().getWaiting() != null
-              && last[0].getState().getWaiting().getMessage() != null;
+              && last[0].getState().getWaiting().getMessage() != null
+              && !"ContainerCreating".equals(last[0].getState().getWaiting().getReason());
         });
     return last[0];
   }

@@ -8,6 +8,9 @@ package io.kedge.edge.edged;
 public class ContainerConfigException extends Exception {
   public static final String CONFIG_ERROR = "CreateContainerConfigError";
 
+  /** A piece the container needs has not come yet (as a volume the kubelet still sets up). */
+  public static final String NOT_READY = "ContainerCreating";
+
   private final String reason;
 
   public ContainerConfigException(String message) {

@@ -200,7 +200,10 @@ final class PodVolumes {
           String path = t.path("path").asString("token");
           ServiceAccountTokens.Token tok = inputs.tokens.get(volume + "/" + path);
           if (tok == null) {
+            // Not a mistake in the spec: the apiserver's node authorizer may not know the pod yet,
+            // or the cloud is away. The container stays "ContainerCreating" until it comes.
             throw new ContainerConfigException(
+                ContainerConfigException.NOT_READY,
                 "MountVolume.SetUp failed for volume \""
                     + volume
                     + "\" : no service account token for "

@@ -32,6 +32,9 @@ import tools.jackson.databind.node.ObjectNode;
 final class PodWorker {
   private static final Logger log = LoggerFactory.getLogger(PodWorker.class);
 
+  /** How soon a pod waiting for a piece that has not come yet looks again. */
+  private static final Duration SOON = Duration.ofSeconds(1);
+
   /** What a worker needs from Edged. */
   record Context(
       EdgedSettings settings,
@@ -164,7 +167,11 @@ final class PodWorker {
         }
       }
       logOnce(e.getMessage());
-      next = min(next, now.plus(ctx.settings().retryPeriod()));
+      Duration retry = ctx.settings().retryPeriod();
+      if (ContainerConfigException.NOT_READY.equals(e.reason()) && retry.compareTo(SOON) > 0) {
+        retry = SOON; // usually a matter of the apiserver catching up
+      }
+      next = min(next, now.plus(retry));
     }
     report(p, false);
     scheduleAt(next);

@@ -320,6 +320,26 @@ class EdgedTest {
     awaitStatus("nokey", st -> st.path("phase").asString("").equals("Succeeded"));
   }
 
+  @Test
+  void aTokenNotIssuedYetKeepsThePodCreatingUntilItIs() throws Exception {
+    tokens.refuse.set(3); // three retries' worth of "ContainerCreating" to observe
+    startEdged();
+    edged.podUpserted(
+        pod(
+            "late",
+            "restartPolicy: Never\ncontainers:\n- name: c\n  image: x\n  command: [/bin/true]\n"
+                + SA_MOUNT.indent(2)));
+    JsonNode first = awaitStatus("late", st -> !container(st, 0).path("state").isMissingNode());
+    JsonNode waiting = container(first, 0).path("state").path("waiting");
+    assertThat(waiting.path("reason").asString()).isEqualTo("ContainerCreating");
+    assertThat(waiting.path("message").asString()).contains("no service account token for ns1/app");
+    assertThat(first.path("phase").asString()).isEqualTo("Pending");
+    JsonNode done = awaitStatus("late", st -> st.path("phase").asString("").equals("Succeeded"));
+    assertThat(container(done, 0).path("state").path("terminated").path("exitCode").asInt())
+        .isZero();
+    assertThat(tokens.requests).hasSizeGreaterThanOrEqualTo(4);
+  }
+
   String waitingMessage(String pod) throws InterruptedException {
     JsonNode s =
         awaitStatus(
@@ -477,6 +497,9 @@ class EdgedTest {
     final List<String> requests = new CopyOnWriteArrayList<>();
     final AtomicInteger n = new AtomicInteger();
 
+    /** How many requests to refuse first, as the node authorizer does before it knows the pod. */
+    final AtomicInteger refuse = new AtomicInteger();
+
     @Override
     public CompletionStage<Token> token(
         String namespace,
@@ -495,6 +518,10 @@ class EdgedTest {
               + podName
               + "/"
               + podUid);
+      if (refuse.getAndUpdate(r -> Math.max(0, r - 1)) > 0) {
+        return CompletableFuture.failedFuture(
+            new IllegalStateException("no relationship found between node and this object"));
+      }
       return CompletableFuture.completedFuture(
           new Token(
               "tok-" + serviceAccount + "-" + n.incrementAndGet(),
