@@ -429,19 +429,19 @@ final class ResourceApi {
       start = Watcher.Start.SNAPSHOT;
     } else {
       clientRv = ObjectChange.parseResourceVersion(rv);
+      // The log's head before the state: the state covers every event up to it, and what is
+      // committed from here until the watch registers comes from the log, not the live feed.
+      long head = store.headSeq();
       ResourceState st = store.resourceState(scope.gvr());
       if (clientRv >= st.highwater()) {
-        start = Watcher.Start.LIVE;
+        start = Watcher.Start.REPLAY;
+        after = head;
       } else {
         long since = subscriptions.syncedSince(scope);
         if (since > 0 && clientRv >= since && st.trimmedHighwater() < clientRv) {
           OptionalLong from = store.resumeAfter(scope.gvr(), clientRv);
-          if (from.isPresent()) {
-            start = Watcher.Start.REPLAY;
-            after = from.getAsLong();
-          } else {
-            start = Watcher.Start.LIVE;
-          }
+          start = Watcher.Start.REPLAY;
+          after = from.orElse(head);
         } else {
           long oldest = Math.max(since, st.trimmedHighwater() + 1);
           return new Outcome.WatchError(

@@ -1,6 +1,8 @@
 package io.kedge.edge.metaserver;
 
 import io.kedge.edge.metamanager.MetaManager;
+import io.kedge.edge.store.Gvr;
+import io.kedge.edge.store.ObjectStore;
 import io.kedge.edge.store.ResourceCatalog;
 import io.kedge.edge.store.SqliteStore;
 import io.kedge.edge.store.StoreSettings;
@@ -9,6 +11,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import tools.jackson.databind.JsonNode;
 
 /** A MetaServer on a free loopback port with a real store and a {@link FakeCloud}. */
@@ -31,6 +36,8 @@ final class MetaServerRig implements AutoCloseable {
   final MetaServer server;
   final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final List<AutoCloseable> streams = new ArrayList<>();
+  private final AtomicReference<Gvr> racedType = new AtomicReference<>();
+  private volatile Runnable race;
 
   MetaServerRig(Path dir) {
     this(
@@ -53,13 +60,45 @@ final class MetaServerRig implements AutoCloseable {
     server =
         new MetaServer(
             settings,
-            store,
+            served(store),
             catalog,
             cloud.link,
             authenticator,
             attributes -> io.kedge.edge.auth.Authorizer.Decision.ALLOW,
             ServerTls.plain());
     server.start();
+  }
+
+  /**
+   * Runs {@code r} once, right after MetaServer next reads the state of {@code type} from the store
+   * (and before it uses what it read): a change committed in that moment.
+   */
+  void afterNextStateRead(Gvr type, Runnable r) {
+    race = r;
+    racedType.set(type);
+  }
+
+  /** The store as MetaServer sees it: the same, with {@link #afterNextStateRead}. */
+  private ObjectStore served(ObjectStore s) {
+    return (ObjectStore)
+        Proxy.newProxyInstance(
+            ObjectStore.class.getClassLoader(),
+            new Class<?>[] {ObjectStore.class},
+            (proxy, m, args) -> {
+              Object out;
+              try {
+                out = m.invoke(s, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+              Gvr raced = racedType.get();
+              if (m.getName().equals("resourceState")
+                  && args[0].equals(raced)
+                  && racedType.compareAndSet(raced, null)) {
+                race.run();
+              }
+              return out;
+            });
   }
 
   URI uri(String pathAndQuery) {

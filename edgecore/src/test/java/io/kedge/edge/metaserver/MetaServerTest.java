@@ -180,6 +180,27 @@ class MetaServerTest {
   }
 
   @Test
+  void aChangeCommittedWhileAWatchFromTheNewestVersionStartsIsSent() throws Exception {
+    rig.cloud.put("a", "c1", "k", "1");
+    JsonNode list = MetaServerRig.json(rig.get(CMS + "?resourceVersion=0"));
+    String listRv = list.path("metadata").path("resourceVersion").asString();
+    rig.afterNextStateRead(
+        CM,
+        () -> {
+          rig.cloud.put("a", "c2", "k", "x");
+          Waits.until(
+              "c2 in the store",
+              Duration.ofSeconds(10),
+              () -> rig.store.get(CM, "a", "c2").isPresent());
+        });
+    try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=true&resourceVersion=" + listRv)) {
+      JsonNode e = w.nextChange();
+      assertThat(e.path("type").asString()).isEqualTo("ADDED");
+      assertThat(e.path("object").path("metadata").path("name").asString()).isEqualTo("c2");
+    }
+  }
+
+  @Test
   void objectsEnteringAndLeavingASelectorAreAddedAndDeleted() throws Exception {
     rig.cloud.put("a", "c1", "k", "1");
     try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=True&labelSelector=app%3Dweb")) {
