@@ -171,9 +171,9 @@ class EdgePodIT {
             "kubectl"));
     awaitPhase(ns, "watcher", "Running");
     String uid = admin.pods().inNamespace(ns).withName("watcher").get().getMetadata().getUid();
-    Waits.until("the watch prints the first list", WAIT, () -> podLog(uid).contains("before"));
+    awaitPrinted(ns, uid, "the first list", "before");
     configMap(ns, "online-1", "1");
-    Waits.until("the watch prints online-1", WAIT, () -> podLog(uid).contains("online-1"));
+    awaitPrinted(ns, uid, "online-1", "online-1");
 
     int connections = edge.connections();
     long outages = disconnects();
@@ -186,17 +186,9 @@ class EdgePodIT {
 
     cloud.startProcess();
     edge.awaitConnections(connections + 1, WAIT);
-    Duration caughtUp =
-        Waits.until(
-            "the watch prints the change made during the outage",
-            WAIT,
-            () -> podLog(uid).contains("during-outage"));
+    Duration caughtUp = awaitPrinted(ns, uid, "the change made during the outage", "during-outage");
     configMap(ns, "after-reconnect", "1");
-    Duration live =
-        Waits.until(
-            "the watch prints a change made after the reconnect",
-            WAIT,
-            () -> podLog(uid).contains("after-reconnect"));
+    Duration live = awaitPrinted(ns, uid, "a change made after the reconnect", "after-reconnect");
     LOG.info(
         "watch across the outage: caught up {} ms after reconnecting, next change in {} ms",
         caughtUp.toMillis(),
@@ -523,6 +515,45 @@ class EdgePodIT {
     } catch (IOException | UncheckedIOException e) {
       return "";
     }
+  }
+
+  /**
+   * Waits until the watching pod printed {@code text}; when it does not, fails with what the pod
+   * printed, its phase, and what edgecore and cloudcore logged about the namespace.
+   */
+  static Duration awaitPrinted(String ns, String uid, String what, String text) {
+    try {
+      return Waits.until("the watch prints " + what, WAIT, () -> podLog(uid).contains(text));
+    } catch (RuntimeException | AssertionError e) {
+      Pod p = admin.pods().inNamespace(ns).withName("watcher").get();
+      String phase = p == null || p.getStatus() == null ? "gone" : p.getStatus().getPhase();
+      throw new AssertionError(
+          "the watch never printed "
+              + what
+              + " (pod "
+              + phase
+              + ")\n--- kubectl wrote:\n"
+              + podLog(uid)
+              + "\n--- edgecore about "
+              + ns
+              + ":\n"
+              + linesAbout(edge.log(), ns)
+              + "\n--- cloudcore about "
+              + ns
+              + ":\n"
+              + linesAbout(cloud.log(), ns),
+          e);
+    }
+  }
+
+  /** The last lines of a log naming the namespace, without discovery requests. */
+  static String linesAbout(String log, String ns) {
+    List<String> l =
+        log.lines()
+            .filter(x -> x.contains(ns))
+            .filter(x -> !x.contains(" GET /") || x.contains("/namespaces/"))
+            .toList();
+    return String.join("\n", l.subList(Math.max(0, l.size() - 40), l.size()));
   }
 
   /** Whether a process of the pod's container still runs (its log file is open for writing). */
