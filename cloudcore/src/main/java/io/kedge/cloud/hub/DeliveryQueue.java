@@ -173,12 +173,13 @@ final class DeliveryQueue {
       inFlight--;
     }
     Message delivered = e.msg;
-    e.future.complete(null);
+    // The listener first: whoever waits for the delivery finds the ACK already recorded.
     try {
       acks.acknowledged(node, delivered);
     } catch (RuntimeException ex) {
       LOG.warn("cloudhub: node {}: ACK listener failed for {}: {}", node, delivered, ex.toString());
     }
+    e.future.complete(null);
     if (e.next != null) {
       e.msg = e.next;
       e.future = e.nextFuture;

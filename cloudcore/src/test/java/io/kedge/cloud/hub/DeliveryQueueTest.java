@@ -82,6 +82,16 @@ class DeliveryQueueTest {
   }
 
   @Test
+  void whoeverWaitsForTheDeliveryFindsTheAckRecorded() {
+    DeliveryQueue q = queue(8, 100);
+    Message m = object("insert", "a", "u1", "10");
+    List<Message> seenOnCompletion = new ArrayList<>();
+    q.offer(m).thenRun(() -> seenOnCompletion.addAll(acked));
+    q.ack(m.id());
+    assertThat(seenOnCompletion).containsExactly(m);
+  }
+
+  @Test
   void afterMaxSendsBacksOffAndTriesAgain() {
     DeliveryQueue q = queue(8, 100);
     Message m = object("insert", "a", "u1", "10");
