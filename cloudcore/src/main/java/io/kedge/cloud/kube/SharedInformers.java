@@ -60,8 +60,8 @@ public final class SharedInformers implements AutoCloseable {
     JsonNode get(String namespace, String name);
 
     /**
-     * The resourceVersion the type's informer has read up to (its last list, event or bookmark):
-     * every later change still reaches this thread's subscribers; 0 when unknown.
+     * On the type's event thread: the highest resourceVersion handed to subscribers so far. Every
+     * change of a later version still reaches them; 0 before any.
      */
     default long resourceVersion() {
       return 0;
@@ -199,6 +199,7 @@ public final class SharedInformers implements AutoCloseable {
     final CompletableFuture<Void> synced = new CompletableFuture<>();
     final Map<String, Map<String, JsonNode>> objects = new ConcurrentHashMap<>();
     final List<Subscriber> subscribers = new ArrayList<>(); // event thread only
+    long appliedRv; // event thread only
     int refs; // guarded by informers
     volatile SharedIndexInformer<GenericKubernetesResource> informer;
     volatile boolean stopped;
@@ -316,13 +317,9 @@ public final class SharedInformers implements AutoCloseable {
 
     @Override
     public long resourceVersion() {
-      SharedIndexInformer<GenericKubernetesResource> i = informer;
-      String rv = i == null ? null : i.lastSyncResourceVersion();
-      try {
-        return rv == null || rv.isEmpty() ? 0 : Long.parseLong(rv);
-      } catch (NumberFormatException e) {
-        return 0;
-      }
+      // Not the reflector's last version: fabric8 records it only after handing the event on, so
+      // an event already passed to subscribers here could be newer than it.
+      return appliedRv;
     }
 
     // ------------------------------------------------------------------ fabric8 events
@@ -352,6 +349,11 @@ public final class SharedInformers implements AutoCloseable {
       JsonNode meta = obj.path("metadata");
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
+      try {
+        appliedRv = Math.max(appliedRv, Long.parseLong(meta.path("resourceVersion").asString("")));
+      } catch (NumberFormatException e) {
+        // not an etcd revision: says nothing about order
+      }
       JsonNode old;
       if (type != EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);
