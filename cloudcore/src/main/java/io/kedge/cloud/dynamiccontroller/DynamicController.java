@@ -111,7 +111,8 @@ public final class DynamicController implements DynamicControllerModule {
                 kube.own(), this.informers, workers, timer, options.accessReviewTtl());
     this.identities = new IdentityResolver(options, tokenReviewer, podBindings);
     this.filter = new DefaultMasterFilter(options.metaServerAddress(), options.metaServerPort());
-    this.watches = new WatchRegistry(this.informers, messenger, filter);
+    this.watches =
+        new WatchRegistry(this.informers, messenger, filter, timer, options.progressInterval());
     this.queues =
         new NodeRequestQueues(
             workers,
@@ -431,7 +432,15 @@ public final class DynamicController implements DynamicControllerModule {
                       v -> {
                         WatchRegistry.Listener l =
                             new WatchRegistry.Listener(
-                                node, app.id(), res, ns, w.name(), w.labels(), w.fields(), caller);
+                                node,
+                                app.id(),
+                                res,
+                                ns,
+                                w.name(),
+                                w.labels(),
+                                w.fields(),
+                                caller,
+                                app.kedge() != null);
                         CompletableFuture<Long> added =
                             from > 0
                                 ? watches.resume(

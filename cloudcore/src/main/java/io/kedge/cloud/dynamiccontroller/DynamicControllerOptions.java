@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param accessReviewTtl how long a SubjectAccessReview verdict is reused (cleared on RBAC change)
  * @param discoveryTtl how long a group-version's resource list is reused
  * @param disconnectGrace how long a disconnected node keeps its watch listeners
+ * @param progressInterval how often Kedge edges hear up to which version they hold their watches
  * @param metaServerAddress the address edges reach their MetaServer at ({@code default/kubernetes}
  *     endpoints are rewritten to it)
  * @param metaServerPort the MetaServer's port
@@ -42,6 +43,7 @@ public record DynamicControllerOptions(
     Duration accessReviewTtl,
     Duration discoveryTtl,
     Duration disconnectGrace,
+    Duration progressInterval,
     String metaServerAddress,
     int metaServerPort) {
 
@@ -72,6 +74,7 @@ public record DynamicControllerOptions(
     Objects.requireNonNull(accessReviewTtl, "accessReviewTtl");
     Objects.requireNonNull(discoveryTtl, "discoveryTtl");
     Objects.requireNonNull(disconnectGrace, "disconnectGrace");
+    Objects.requireNonNull(progressInterval, "progressInterval");
     Objects.requireNonNull(metaServerAddress, "metaServerAddress");
     if (workers < 1 || maxInFlightPerNode < 1 || maxQueuedPerNode < 0 || maxInFlightTotal < 1) {
       throw new IllegalArgumentException("worker and queue limits must be positive");
@@ -81,7 +84,9 @@ public record DynamicControllerOptions(
         || watchSyncTimeout.isNegative()
         || watchSyncTimeout.isZero()
         || requestDeadline.isNegative()
-        || requestDeadline.isZero()) {
+        || requestDeadline.isZero()
+        || progressInterval.isNegative()
+        || progressInterval.isZero()) {
       throw new IllegalArgumentException("timeouts must be positive");
     }
   }
@@ -101,6 +106,7 @@ public record DynamicControllerOptions(
         Duration.ofSeconds(30),
         Duration.ofSeconds(30),
         Duration.ofMinutes(2),
+        Duration.ofSeconds(30), // well inside the apiserver's watch cache at moderate change rates
         "127.0.0.1",
         10550);
   }
@@ -157,6 +163,7 @@ public record DynamicControllerOptions(
         accessReviewTtl,
         discoveryTtl,
         disconnectGrace,
+        progressInterval,
         metaServerAddress,
         metaServerPort);
   }
@@ -176,6 +183,7 @@ public record DynamicControllerOptions(
         accessReviewTtl,
         discoveryTtl,
         disconnectGrace,
+        progressInterval,
         metaServerAddress,
         metaServerPort);
   }
@@ -195,6 +203,7 @@ public record DynamicControllerOptions(
         accessReviewTtl,
         discoveryTtl,
         grace,
+        progressInterval,
         metaServerAddress,
         metaServerPort);
   }
@@ -214,6 +223,7 @@ public record DynamicControllerOptions(
         accessReviewTtl,
         discoveryTtl,
         disconnectGrace,
+        progressInterval,
         metaServerAddress,
         metaServerPort);
   }
@@ -234,6 +244,27 @@ public record DynamicControllerOptions(
         accessReviewTtl,
         discoveryTtl,
         disconnectGrace,
+        progressInterval,
+        metaServerAddress,
+        metaServerPort);
+  }
+
+  public DynamicControllerOptions withProgressInterval(Duration every) {
+    return new DynamicControllerOptions(
+        identity,
+        tokenlessIdentity,
+        workers,
+        maxInFlightPerNode,
+        maxQueuedPerNode,
+        maxInFlightTotal,
+        requestTimeout,
+        watchSyncTimeout,
+        requestDeadline,
+        tokenReviewTtl,
+        accessReviewTtl,
+        discoveryTtl,
+        disconnectGrace,
+        every,
         metaServerAddress,
         metaServerPort);
   }

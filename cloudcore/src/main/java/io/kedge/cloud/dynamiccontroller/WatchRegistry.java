@@ -1,15 +1,18 @@
 package io.kedge.cloud.dynamiccontroller;
 
 import io.kedge.cloud.authz.Subject;
+import io.kedge.cloud.hub.DeliveryException;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.kube.ApiResource;
 import io.kedge.cloud.kube.ApiStatusException;
 import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageRoute;
 import io.kedge.protocol.message.Operations;
 import io.kedge.protocol.message.ResourcePath;
 import io.kedge.protocol.message.Sources;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -17,12 +20,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Edge watches ("listeners"): per node and request id, each on one resource type with a namespace,
@@ -33,6 +41,11 @@ import tools.jackson.databind.JsonNode;
  * object's {@code resourceversion}. A new listener first gets the current matching objects as
  * {@code insert}s, on the type's event thread, so that nothing is missed between that snapshot and
  * the events that follow.
+ *
+ * <p>A Kedge edge also hears, now and then, up to which resourceVersion it holds each of its
+ * watches' scopes ({@link Operations#KEDGE_WATCH_PROGRESS}): the type's version as far as every
+ * change sent for the watch is acknowledged. It resumes from there after a disconnect, instead of
+ * from where it last connected.
  */
 final class WatchRegistry implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WatchRegistry.class);
@@ -50,7 +63,18 @@ final class WatchRegistry implements AutoCloseable {
     final Subject subject;
     final String callerDescription;
     final String podUid;
+
+    /** Whether the edge is told how far it holds the scope (Kedge edges). */
+    final boolean progress;
+
     volatile boolean active = true;
+
+    // Progress, type's event thread only: versions sent and not yet acknowledged (with how many
+    // messages each), the version last announced, and whether a change sent was lost (then no
+    // more announcements: the edge resumes from the last one).
+    final TreeMap<Long, Integer> unacked = new TreeMap<>();
+    long announced;
+    boolean lost;
 
     /**
      * Changes held back while the apiserver's older events are replayed to a resumed watch (type's
@@ -67,7 +91,21 @@ final class WatchRegistry implements AutoCloseable {
         LabelSelector labels,
         FieldSelector fields,
         Caller caller) {
+      this(node, id, resource, namespace, name, labels, fields, caller, false);
+    }
+
+    Listener(
+        String node,
+        String id,
+        ApiResource resource,
+        String namespace,
+        String name,
+        LabelSelector labels,
+        FieldSelector fields,
+        Caller caller,
+        boolean progress) {
       this.node = node;
+      this.progress = progress;
       this.id = id;
       this.resource = resource;
       this.namespace = namespace == null || namespace.isEmpty() ? null : namespace;
@@ -118,10 +156,47 @@ final class WatchRegistry implements AutoCloseable {
   private final Map<String, Map<String, Listener>> byNode = new HashMap<>();
   private final Map<String, TypeWatch> types = new HashMap<>();
 
+  private final ScheduledFuture<?> announcing;
+
   WatchRegistry(SharedInformers informers, EdgeMessenger messenger, DefaultMasterFilter filter) {
+    this(informers, messenger, filter, null, null);
+  }
+
+  /**
+   * @param timer announces progress to Kedge edges every {@code progressEvery}; null for never
+   */
+  WatchRegistry(
+      SharedInformers informers,
+      EdgeMessenger messenger,
+      DefaultMasterFilter filter,
+      ScheduledExecutorService timer,
+      Duration progressEvery) {
     this.informers = informers;
     this.messenger = messenger;
     this.filter = filter;
+    this.announcing =
+        timer == null
+            ? null
+            : timer.scheduleWithFixedDelay(
+                this::announceProgress,
+                progressEvery.toMillis(),
+                progressEvery.toMillis(),
+                TimeUnit.MILLISECONDS);
+  }
+
+  /** Tells Kedge edges, type by type on its event thread, how far they hold their watches. */
+  void announceProgress() {
+    List<TypeWatch> all;
+    synchronized (lock) {
+      all = new ArrayList<>(types.values());
+    }
+    for (TypeWatch t : all) {
+      try {
+        t.handle.execute(t::announce);
+      } catch (RuntimeException e) {
+        LOG.debug("progress of {} not announced: {}", t.handle.resource().gvr(), e.toString());
+      }
+    }
   }
 
   /**
@@ -331,6 +406,9 @@ final class WatchRegistry implements AutoCloseable {
 
   @Override
   public void close() {
+    if (announcing != null) {
+      announcing.cancel(false);
+    }
     List<TypeWatch> all;
     synchronized (lock) {
       all = new ArrayList<>(types.values());
@@ -365,7 +443,7 @@ final class WatchRegistry implements AutoCloseable {
       int n = 0;
       for (JsonNode o : objs) {
         if (l.matches(o)) {
-          send(l.node, Operations.INSERT, o);
+          track(List.of(l), o, send(l.node, Operations.INSERT, o));
           n++;
         }
       }
@@ -376,6 +454,7 @@ final class WatchRegistry implements AutoCloseable {
     public void onEvent(SharedInformers.EventType type, JsonNode old, JsonNode obj) {
       String ns = obj.path("metadata").path("namespace").asString("");
       Map<String, String> ops = new LinkedHashMap<>();
+      Map<String, List<Listener>> by = new HashMap<>();
       index.forCandidates(
           ns,
           l -> {
@@ -387,10 +466,74 @@ final class WatchRegistry implements AutoCloseable {
               l.held.add(new Held(op, obj, resourceVersion(obj)));
             } else {
               ops.merge(l.node, op, WatchRegistry::stronger);
+              by.computeIfAbsent(l.node, k -> new ArrayList<>()).add(l);
             }
           });
       for (Map.Entry<String, String> e : ops.entrySet()) {
-        send(e.getKey(), e.getValue(), obj);
+        track(by.get(e.getKey()), obj, send(e.getKey(), e.getValue(), obj));
+      }
+    }
+
+    /**
+     * Counts {@code obj}'s version as unacknowledged for those of {@code ls} that announce progress
+     * until {@code sent} completes (event thread). Superseded is as good as acknowledged: the newer
+     * version is then unacknowledged in its place.
+     */
+    private void track(List<Listener> ls, JsonNode obj, CompletableFuture<Void> sent) {
+      List<Listener> tracked = new ArrayList<>();
+      for (Listener l : ls) {
+        if (l.progress) {
+          tracked.add(l);
+        }
+      }
+      if (tracked.isEmpty()) {
+        return;
+      }
+      long rv = resourceVersion(obj);
+      for (Listener l : tracked) {
+        l.unacked.merge(rv, 1, Integer::sum);
+      }
+      sent.whenComplete(
+          (v, t) -> {
+            boolean delivered = t == null || superseded(t);
+            handle.execute(
+                view -> {
+                  for (Listener l : tracked) {
+                    l.unacked.computeIfPresent(rv, (k, n) -> n > 1 ? n - 1 : null);
+                    if (!delivered) {
+                      l.lost = true;
+                    }
+                  }
+                });
+          });
+    }
+
+    /** Tells each Kedge edge up to which version it holds its watches of this type. */
+    void announce(SharedInformers.View view) {
+      long applied = view.resourceVersion();
+      for (Listener l : index.all()) {
+        if (!l.progress || !l.active || l.held != null || l.lost) {
+          continue;
+        }
+        long upTo = l.unacked.isEmpty() ? applied : l.unacked.firstKey() - 1;
+        if (upTo <= l.announced) {
+          continue;
+        }
+        ObjectNode c = Json.object();
+        c.put("applicationId", l.id);
+        c.put("resourceVersion", Long.toString(upTo));
+        Message m =
+            Message.of(
+                new MessageRoute(
+                    Sources.DYNAMIC_CONTROLLER,
+                    Sources.GROUP_RESOURCE,
+                    Operations.KEDGE_WATCH_PROGRESS,
+                    ResourcePath.format(
+                        l.namespace, handleResource().kind().toLowerCase(Locale.ROOT), "")),
+                c);
+        if (messenger.send(l.node, m)) {
+          l.announced = upTo;
+        }
       }
     }
 
@@ -420,6 +563,14 @@ final class WatchRegistry implements AutoCloseable {
             last.getOrDefault(key, CompletableFuture.completedFuture(null));
         CompletableFuture<Void> f =
             before.handle((x, t) -> null).thenCompose(x -> send(l.node, op, e.object()));
+        if (l.progress) {
+          f.whenComplete(
+              (x, t) -> {
+                if (t != null && !superseded(t)) {
+                  handle.execute(view -> l.lost = true);
+                }
+              });
+        }
         last.put(key, f);
         all.add(f);
       }
@@ -442,7 +593,7 @@ final class WatchRegistry implements AutoCloseable {
             if (l.active && held != null) {
               for (Held h : held) {
                 if (h.resourceVersion() > upTo) {
-                  send(l.node, h.op(), h.object());
+                  track(List.of(l), h.object(), send(l.node, h.op(), h.object()));
                   n++;
                 }
               }
@@ -502,6 +653,14 @@ final class WatchRegistry implements AutoCloseable {
     }
   }
 
+  private static boolean superseded(Throwable t) {
+    Throwable c =
+        t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+            ? t.getCause()
+            : t;
+    return c instanceof DeliveryException d && d.reason() == DeliveryException.Reason.SUPERSEDED;
+  }
+
   static long resourceVersion(JsonNode obj) {
     return WatchReplay.parseRv(obj.path("metadata").path("resourceVersion").asString(""));
   }
@@ -550,6 +709,12 @@ final class WatchRegistry implements AutoCloseable {
           byNamespace.remove(key(l));
         }
       }
+    }
+
+    List<Listener> all() {
+      List<Listener> out = new ArrayList<>();
+      byNamespace.values().forEach(out::addAll);
+      return out;
     }
 
     void forCandidates(String namespace, java.util.function.Consumer<Listener> c) {

@@ -464,6 +464,71 @@ class DynamicControllerWatchIT {
   }
 
   @Test
+  void aKedgeEdgeHearsUpToWhichVersionItHoldsItsWatch(KubernetesClient admin) throws Exception {
+    RecordingMessenger m = new RecordingMessenger();
+    try (DynamicController c =
+        new DynamicController(
+            DynamicControllerOptions.defaults().withProgressInterval(Duration.ofMillis(200)),
+            cloudcore,
+            m,
+            null)) {
+      c.start().join();
+      String token = fixture.token(fixture.pod(ns, "app-p", "app", "edge-p"));
+      SimulatedMetaServer e = new SimulatedMetaServer("edge-p", c, m);
+      createCm(admin, ns, "p-a", "progress");
+      long a = rv(admin, "p-a");
+      var w =
+          e.http(
+              "GET",
+              "/api/v1/namespaces/" + ns + "/configmaps?watch=true&labelSelector=app%3Dprogress",
+              token);
+      assertThat(w.approved()).isTrue();
+      String id = w.app().id();
+      Waits.until("progress up to p-a", Duration.ofSeconds(30), () -> progress(m, id) >= a);
+
+      // A change the edge has not acknowledged holds the announced version below it, while the
+      // type's version moves on with a change the watch does not select.
+      m.withholdAcks("edge-p");
+      createCm(admin, ns, "p-b", "progress");
+      long b = rv(admin, "p-b");
+      Waits.until(
+          "p-b delivered",
+          Duration.ofSeconds(30),
+          () -> m.delivered("edge-p").stream().anyMatch(x -> x.resource().endsWith("/p-b")));
+      createCm(admin, ns, "p-other", "elsewhere");
+      long other = rv(admin, "p-other");
+      Thread.sleep(1500); // several announcement periods
+      assertThat(progress(m, id)).isLessThan(b);
+
+      m.acknowledge("edge-p");
+      Waits.until(
+          "progress past the unselected change",
+          Duration.ofSeconds(30),
+          () -> progress(m, id) >= other);
+      assertThat(
+              m.sent().stream()
+                  .filter(x -> Operations.KEDGE_WATCH_PROGRESS.equals(x.operation()))
+                  .allMatch(x -> x.resource().equals(ns + "/configmap")))
+          .isTrue();
+    }
+  }
+
+  static long rv(KubernetesClient admin, String name) {
+    return Long.parseLong(
+        admin.configMaps().inNamespace(ns).withName(name).get().getMetadata().getResourceVersion());
+  }
+
+  /** The highest version announced for watch {@code id}; 0 before any. */
+  static long progress(RecordingMessenger m, String id) {
+    return m.sent().stream()
+        .filter(x -> Operations.KEDGE_WATCH_PROGRESS.equals(x.operation()))
+        .filter(x -> id.equals(x.content().path("applicationId").asString("")))
+        .mapToLong(x -> Long.parseLong(x.content().path("resourceVersion").asString("0")))
+        .max()
+        .orElse(0);
+  }
+
+  @Test
   void aNodeThatStaysAwayLosesItsWatches() throws InterruptedException {
     RecordingMessenger m = new RecordingMessenger();
     try (DynamicController c =

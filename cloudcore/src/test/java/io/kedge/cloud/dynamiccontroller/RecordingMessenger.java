@@ -23,6 +23,8 @@ final class RecordingMessenger implements EdgeMessenger {
   private final Map<String, List<Delivery>> deliveries = new ConcurrentHashMap<>();
   private final Set<String> disconnected = ConcurrentHashMap.newKeySet();
   private final List<Message> sent = new CopyOnWriteArrayList<>();
+  private final Set<String> withholding = ConcurrentHashMap.newKeySet();
+  private final List<CompletableFuture<Void>> withheld = new CopyOnWriteArrayList<>();
   private volatile DeliveryListener listener;
 
   interface DeliveryListener {
@@ -71,7 +73,31 @@ final class RecordingMessenger implements EdgeMessenger {
     if (l != null) {
       l.delivered(node, message, t);
     }
+    if (withholding.contains(node)) {
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      withheld.add(f);
+      return f;
+    }
     return CompletableFuture.completedFuture(null);
+  }
+
+  /** From now on deliveries to {@code node} stay unacknowledged until {@link #acknowledge}. */
+  void withholdAcks(String node) {
+    withholding.add(node);
+  }
+
+  /** Acknowledges what was withheld, and acknowledges at once again. */
+  void acknowledge(String node) {
+    withholding.remove(node);
+    for (CompletableFuture<Void> f : withheld) {
+      f.complete(null);
+    }
+    withheld.clear();
+  }
+
+  /** Messages sent without ACK, in order. */
+  List<Message> sent() {
+    return List.copyOf(sent);
   }
 
   CompletableFuture<Message> replyFuture(String requestId) {

@@ -21,6 +21,13 @@ public final class Operations {
   public static final String APPLICATION_REQUEST = "null";
   public static final String APPLICATION_RESPONSE = "applicationResponse";
 
+  /**
+   * Kedge only, cloud to a Kedge edge, no ACK: the edge holds the scope of its watch {@code
+   * applicationId} up to {@code resourceVersion} (content {@code {"applicationId": ID,
+   * "resourceVersion": "N"}}) and may resume it from there after a disconnect.
+   */
+  public static final String KEDGE_WATCH_PROGRESS = "kedge.watchProgress";
+
   /** Operations viaduct answers itself with "ack" and swallows; never used by Kedge. */
   public static boolean isViaductControl(String op) {
     return "config".equals(op) || "ping".equals(op) || "pong".equals(op);
