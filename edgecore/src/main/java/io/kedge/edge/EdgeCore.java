@@ -114,7 +114,8 @@ public final class EdgeCore implements AutoCloseable {
         SqliteStore.open(StoreSettings.defaults(Path.of(config.database().dataSource())));
     parts.add(new Part("store", () -> {}, store));
     ResourceCatalog catalog = new ResourceCatalog(store);
-    hub.setDownstreamHandler(new MetaManager(store, catalog));
+    MetaManager metaManager = new MetaManager(store, catalog);
+    hub.setDownstreamHandler(metaManager);
     CloudQueries queries =
         new CloudQueries(hub, store, Duration.ofSeconds(Math.max(1, mm.remoteQueryTimeout())));
     Edged edged = null;
@@ -160,6 +161,7 @@ public final class EdgeCore implements AutoCloseable {
                     auth.problems().stream()
                         .map(p -> new Readiness.Problem(p.check(), p.message()))
                         .toList());
+        metaManager.onWatchProgress(server::watchProgress);
         servingReady = auth.certificates().firstCertificate();
         parts.add(
             new Part(
@@ -194,6 +196,7 @@ public final class EdgeCore implements AutoCloseable {
                 attributes -> Authorizer.Decision.ALLOW,
                 ServerTls.plain(),
                 logs);
+        metaManager.onWatchProgress(server::watchProgress);
         parts.add(new Part("metaserver", server::start, server));
       }
     } else if (config.requireAuthorization()) {

@@ -54,17 +54,37 @@ public final class MetaManager implements DownstreamHandler {
 
   record Known(Gvr gvr, String kind) {}
 
+  /** Hears how far the cloud says the edge holds a watch's scope. */
+  public interface WatchProgress {
+    void heldUpTo(String applicationId, long resourceVersion);
+  }
+
   private final ObjectStore store;
   private final ResourceCatalog catalog;
+  private volatile WatchProgress progress = (id, rv) -> {};
 
   public MetaManager(ObjectStore store, ResourceCatalog catalog) {
     this.store = store;
     this.catalog = catalog;
   }
 
+  /** Where {@link Operations#KEDGE_WATCH_PROGRESS} messages go. */
+  public void onWatchProgress(WatchProgress p) {
+    progress = p;
+  }
+
   @Override
   public CompletionStage<Void> handle(Message message) {
     String op = message.operation();
+    if (Operations.KEDGE_WATCH_PROGRESS.equals(op)) {
+      JsonNode c = content(message);
+      String id = c.path("applicationId").asString("");
+      long rv = ObjectChange.parseResourceVersion(c.path("resourceVersion").asString(""));
+      if (!id.isEmpty() && rv > 0) {
+        progress.heldUpTo(id, rv);
+      }
+      return CompletableFuture.completedFuture(null);
+    }
     boolean delete = Operations.DELETE.equals(op);
     if (!delete && !Operations.INSERT.equals(op) && !Operations.UPDATE.equals(op)) {
       LOG.info("metamanager: nothing to store for {}", message);

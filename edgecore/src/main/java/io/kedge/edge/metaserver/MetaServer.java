@@ -234,6 +234,11 @@ public final class MetaServer implements AutoCloseable {
   }
 
   /** Whether the edge keeps {@code scope} current right now. */
+  /** See {@link Subscriptions#heldUpTo}. */
+  public void watchProgress(String applicationId, long resourceVersion) {
+    subscriptions.heldUpTo(applicationId, resourceVersion);
+  }
+
   public boolean cached(io.kedge.edge.store.Scope scope) {
     return subscriptions.synced(scope);
   }

@@ -103,6 +103,23 @@ public final class Subscriptions implements CloudLinkListener {
     closed = true;
   }
 
+  /**
+   * The cloud says the store holds every change of the scope of watch {@code applicationId} up to
+   * {@code resourceVersion} (every change sent for it up to there is acknowledged, so committed): a
+   * reconnect resumes from there.
+   */
+  public void heldUpTo(String applicationId, long resourceVersion) {
+    for (Sub s : subs.values()) {
+      if (s.applicationId.equals(applicationId)
+          && s.state == State.SYNCED
+          && resourceVersion > s.resumeRv) {
+        s.resumeRv = resourceVersion;
+        store.saveScope(record(s));
+        LOG.debug("metaserver: {} held up to version {}", s.scope, resourceVersion);
+      }
+    }
+  }
+
   /** Whether the store is current for {@code scope} (a covering scope is synced and online). */
   public boolean synced(Scope scope) {
     return covering(scope, State.SYNCED) != null;

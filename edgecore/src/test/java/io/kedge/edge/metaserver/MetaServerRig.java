@@ -56,7 +56,8 @@ final class MetaServerRig implements AutoCloseable {
       Path dir, MetaServerSettings settings, io.kedge.edge.auth.Authenticator authenticator) {
     store = SqliteStore.open(StoreSettings.defaults(dir.resolve("edge.db")).withFsync(false));
     catalog = new ResourceCatalog(store);
-    cloud.downstream = new MetaManager(store, catalog);
+    MetaManager metaManager = new MetaManager(store, catalog);
+    cloud.downstream = metaManager;
     server =
         new MetaServer(
             settings,
@@ -66,6 +67,7 @@ final class MetaServerRig implements AutoCloseable {
             authenticator,
             attributes -> io.kedge.edge.auth.Authorizer.Decision.ALLOW,
             ServerTls.plain());
+    metaManager.onWatchProgress(server::watchProgress);
     server.start();
   }
 

@@ -7,6 +7,10 @@ import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.ScopeRecord;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.application.Application;
+import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.MessageRoute;
+import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.message.Sources;
 import io.kedge.testkit.Waits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -124,6 +128,58 @@ class SubscriptionResumeTest {
     List<String> names = new ArrayList<>();
     list.path("items").forEach(i -> names.add(i.path("metadata").path("name").asString()));
     assertThat(names).containsExactly("c1", "c3");
+  }
+
+  /** What cloudcore sends a Kedge edge about how far it holds a watch's scope. */
+  static Message progress(String applicationId, long rv) {
+    return Message.of(
+        new MessageRoute(
+            Sources.DYNAMIC_CONTROLLER,
+            Sources.GROUP_RESOURCE,
+            Operations.KEDGE_WATCH_PROGRESS,
+            "a/configmap"),
+        Json.object()
+            .put("applicationId", applicationId)
+            .put("resourceVersion", Long.toString(rv)));
+  }
+
+  @Test
+  void theCloudsProgressMovesWhereAReconnectResumesFrom() throws Exception {
+    rig.cloud.put("a", "c1", "k", "1");
+    try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=true")) {
+      w.nextChange();
+      long listed = resumeRv();
+      rig.cloud.put("a", "c1", "k", "2");
+      w.nextChange();
+      long held = rig.cloud.resourceVersion();
+      assertThat(held).isGreaterThan(listed);
+      String id =
+          rig.store.scopes().stream()
+              .filter(r -> r.scope().equals(SCOPE))
+              .findFirst()
+              .orElseThrow()
+              .applicationId();
+
+      rig.cloud.downstream.handle(progress(id, held)).toCompletableFuture().join();
+      Waits.until("kept", Duration.ofSeconds(10), () -> resumeRv() == held);
+      // another watch's progress, and an older version, change nothing
+      rig.cloud.downstream.handle(progress("elsewhere", held + 5)).toCompletableFuture().join();
+      rig.cloud.downstream.handle(progress(id, listed)).toCompletableFuture().join();
+      Thread.sleep(200);
+      assertThat(resumeRv()).isEqualTo(held);
+
+      rig.cloud.link.setConnected(false);
+      rig.cloud.putQuietly("a", "c1", "k", "away");
+      rig.cloud.link.setConnected(true);
+      assertThat(describe(w.nextChange())).isEqualTo("MODIFIED c1@" + rig.cloud.resourceVersion());
+      Application sync =
+          rig.cloud.link.requests.stream()
+              .filter(m -> m.resource().equals("watchapp/sync"))
+              .reduce((a, b) -> b)
+              .map(m -> Application.fromJson(m.content().properties().iterator().next().getValue()))
+              .orElseThrow();
+      assertThat(sync.kedge().query()).contains("resourceVersion=" + held);
+    }
   }
 
   @Test
