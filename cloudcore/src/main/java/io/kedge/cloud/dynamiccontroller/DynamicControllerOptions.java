@@ -149,124 +149,108 @@ public record DynamicControllerOptions(
   }
 
   public DynamicControllerOptions withIdentity(Identity id, Tokenless tokenless) {
-    return new DynamicControllerOptions(
-        id,
-        tokenless,
-        workers,
-        maxInFlightPerNode,
-        maxQueuedPerNode,
-        maxInFlightTotal,
-        requestTimeout,
-        watchSyncTimeout,
-        requestDeadline,
-        tokenReviewTtl,
-        accessReviewTtl,
-        discoveryTtl,
-        disconnectGrace,
-        progressInterval,
-        metaServerAddress,
-        metaServerPort);
+    return with(
+        p -> {
+          p.identity = id;
+          p.tokenlessIdentity = tokenless;
+        });
   }
 
   public DynamicControllerOptions withQueues(int inFlightPerNode, int queuedPerNode, int total) {
-    return new DynamicControllerOptions(
-        identity,
-        tokenlessIdentity,
-        workers,
-        inFlightPerNode,
-        queuedPerNode,
-        total,
-        requestTimeout,
-        watchSyncTimeout,
-        requestDeadline,
-        tokenReviewTtl,
-        accessReviewTtl,
-        discoveryTtl,
-        disconnectGrace,
-        progressInterval,
-        metaServerAddress,
-        metaServerPort);
+    return with(
+        p -> {
+          p.maxInFlightPerNode = inFlightPerNode;
+          p.maxQueuedPerNode = queuedPerNode;
+          p.maxInFlightTotal = total;
+        });
   }
 
   public DynamicControllerOptions withDisconnectGrace(Duration grace) {
-    return new DynamicControllerOptions(
-        identity,
-        tokenlessIdentity,
-        workers,
-        maxInFlightPerNode,
-        maxQueuedPerNode,
-        maxInFlightTotal,
-        requestTimeout,
-        watchSyncTimeout,
-        requestDeadline,
-        tokenReviewTtl,
-        accessReviewTtl,
-        discoveryTtl,
-        grace,
-        progressInterval,
-        metaServerAddress,
-        metaServerPort);
+    return with(p -> p.disconnectGrace = grace);
   }
 
   public DynamicControllerOptions withTokenReviewTtl(Duration ttl) {
-    return new DynamicControllerOptions(
-        identity,
-        tokenlessIdentity,
-        workers,
-        maxInFlightPerNode,
-        maxQueuedPerNode,
-        maxInFlightTotal,
-        requestTimeout,
-        watchSyncTimeout,
-        requestDeadline,
-        ttl,
-        accessReviewTtl,
-        discoveryTtl,
-        disconnectGrace,
-        progressInterval,
-        metaServerAddress,
-        metaServerPort);
+    return with(p -> p.tokenReviewTtl = ttl);
   }
 
   public DynamicControllerOptions withTimeouts(
       Duration request, Duration watchSync, Duration deadline) {
-    return new DynamicControllerOptions(
-        identity,
-        tokenlessIdentity,
-        workers,
-        maxInFlightPerNode,
-        maxQueuedPerNode,
-        maxInFlightTotal,
-        request,
-        watchSync,
-        deadline,
-        tokenReviewTtl,
-        accessReviewTtl,
-        discoveryTtl,
-        disconnectGrace,
-        progressInterval,
-        metaServerAddress,
-        metaServerPort);
+    return with(
+        p -> {
+          p.requestTimeout = request;
+          p.watchSyncTimeout = watchSync;
+          p.requestDeadline = deadline;
+        });
   }
 
   public DynamicControllerOptions withProgressInterval(Duration every) {
-    return new DynamicControllerOptions(
-        identity,
-        tokenlessIdentity,
-        workers,
-        maxInFlightPerNode,
-        maxQueuedPerNode,
-        maxInFlightTotal,
-        requestTimeout,
-        watchSyncTimeout,
-        requestDeadline,
-        tokenReviewTtl,
-        accessReviewTtl,
-        discoveryTtl,
-        disconnectGrace,
-        every,
-        metaServerAddress,
-        metaServerPort);
+    return with(p -> p.progressInterval = every);
+  }
+
+  /** These options with {@code change} made to a copy of their parts. */
+  private DynamicControllerOptions with(java.util.function.Consumer<Parts> change) {
+    Parts p = new Parts(this);
+    change.accept(p);
+    return p.options();
+  }
+
+  /** The components, changeable, for the {@code with…} methods. */
+  private static final class Parts {
+    Identity identity;
+    Tokenless tokenlessIdentity;
+    int workers;
+    int maxInFlightPerNode;
+    int maxQueuedPerNode;
+    int maxInFlightTotal;
+    Duration requestTimeout;
+    Duration watchSyncTimeout;
+    Duration requestDeadline;
+    Duration tokenReviewTtl;
+    Duration accessReviewTtl;
+    Duration discoveryTtl;
+    Duration disconnectGrace;
+    Duration progressInterval;
+    String metaServerAddress;
+    int metaServerPort;
+
+    Parts(DynamicControllerOptions o) {
+      identity = o.identity;
+      tokenlessIdentity = o.tokenlessIdentity;
+      workers = o.workers;
+      maxInFlightPerNode = o.maxInFlightPerNode;
+      maxQueuedPerNode = o.maxQueuedPerNode;
+      maxInFlightTotal = o.maxInFlightTotal;
+      requestTimeout = o.requestTimeout;
+      watchSyncTimeout = o.watchSyncTimeout;
+      requestDeadline = o.requestDeadline;
+      tokenReviewTtl = o.tokenReviewTtl;
+      accessReviewTtl = o.accessReviewTtl;
+      discoveryTtl = o.discoveryTtl;
+      disconnectGrace = o.disconnectGrace;
+      progressInterval = o.progressInterval;
+      metaServerAddress = o.metaServerAddress;
+      metaServerPort = o.metaServerPort;
+    }
+
+    DynamicControllerOptions options() {
+      return new DynamicControllerOptions(
+          identity,
+          tokenlessIdentity,
+          workers,
+          maxInFlightPerNode,
+          maxQueuedPerNode,
+          maxInFlightTotal,
+          requestTimeout,
+          watchSyncTimeout,
+          requestDeadline,
+          tokenReviewTtl,
+          accessReviewTtl,
+          discoveryTtl,
+          disconnectGrace,
+          progressInterval,
+          metaServerAddress,
+          metaServerPort);
+    }
   }
 
   /** Whether some request can run with cloudcore's own rights (worth a warning at start). */

@@ -90,18 +90,6 @@ final class WatchRegistry implements AutoCloseable {
         String name,
         LabelSelector labels,
         FieldSelector fields,
-        Caller caller) {
-      this(node, id, resource, namespace, name, labels, fields, caller, false);
-    }
-
-    Listener(
-        String node,
-        String id,
-        ApiResource resource,
-        String namespace,
-        String name,
-        LabelSelector labels,
-        FieldSelector fields,
         Caller caller,
         boolean progress) {
       this.node = node;

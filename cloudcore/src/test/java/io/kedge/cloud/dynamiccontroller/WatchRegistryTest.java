@@ -34,7 +34,8 @@ class WatchRegistryTest {
         null,
         LabelSelector.parse(labels),
         FieldSelector.everything(),
-        new Caller.Node("n"));
+        new Caller.Node("n"),
+        false);
   }
 
   @Test

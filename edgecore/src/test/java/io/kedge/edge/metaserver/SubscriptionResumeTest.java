@@ -60,6 +60,15 @@ class SubscriptionResumeTest {
         .toList();
   }
 
+  /** The (only) watch of the edge's last {@code watchapp/sync}. */
+  Application lastWatchSync() {
+    return rig.cloud.link.requests.stream()
+        .filter(m -> m.resource().equals("watchapp/sync"))
+        .reduce((a, b) -> b)
+        .map(m -> Application.fromJson(m.content().properties().iterator().next().getValue()))
+        .orElseThrow();
+  }
+
   static String describe(JsonNode e) {
     JsonNode m = e.path("object").path("metadata");
     return e.path("type").asString()
@@ -108,12 +117,7 @@ class SubscriptionResumeTest {
       }
       assertThat(seen).containsExactlyElementsOf(expected);
 
-      Application sync =
-          rig.cloud.link.requests.stream()
-              .filter(m -> m.resource().equals("watchapp/sync"))
-              .reduce((a, b) -> b)
-              .map(m -> Application.fromJson(m.content().properties().iterator().next().getValue()))
-              .orElseThrow();
+      Application sync = lastWatchSync();
       assertThat(sync.kedge().query()).contains("resourceVersion=" + listed);
       Waits.until(
           "resumed", Duration.ofSeconds(10), () -> resumeRv() == rig.cloud.resourceVersion());
@@ -172,12 +176,7 @@ class SubscriptionResumeTest {
       rig.cloud.putQuietly("a", "c1", "k", "away");
       rig.cloud.link.setConnected(true);
       assertThat(describe(w.nextChange())).isEqualTo("MODIFIED c1@" + rig.cloud.resourceVersion());
-      Application sync =
-          rig.cloud.link.requests.stream()
-              .filter(m -> m.resource().equals("watchapp/sync"))
-              .reduce((a, b) -> b)
-              .map(m -> Application.fromJson(m.content().properties().iterator().next().getValue()))
-              .orElseThrow();
+      Application sync = lastWatchSync();
       assertThat(sync.kedge().query()).contains("resourceVersion=" + held);
     }
   }
