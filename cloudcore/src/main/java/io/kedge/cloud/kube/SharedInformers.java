@@ -233,13 +233,17 @@ public final class SharedInformers implements AutoCloseable {
                   if (t == null) {
                     // fabric8's store is complete now, its notifications may still be on their
                     // way: take the store as the initial state, so that "synced" means a
-                    // snapshot here holds everything listed.
+                    // snapshot here holds everything listed. The version is read first: fabric8
+                    // records it after the store holds the change, so the snapshot covers it
+                    // (including deletions, which leave no object behind to tell their version).
+                    long listedAt = parseRv(i.lastSyncResourceVersion());
                     List<JsonNode> listed = new ArrayList<>();
                     for (GenericKubernetesResource r : i.getStore().list()) {
                       listed.add(toJson(r));
                     }
                     events.execute(
                         () -> {
+                          appliedRv = Math.max(appliedRv, listedAt);
                           for (JsonNode o : listed) {
                             apply(EventType.ADDED, o);
                           }
@@ -349,11 +353,7 @@ public final class SharedInformers implements AutoCloseable {
       JsonNode meta = obj.path("metadata");
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
-      try {
-        appliedRv = Math.max(appliedRv, Long.parseLong(meta.path("resourceVersion").asString("")));
-      } catch (NumberFormatException e) {
-        // not an etcd revision: says nothing about order
-      }
+      appliedRv = Math.max(appliedRv, parseRv(meta.path("resourceVersion").asString("")));
       JsonNode old;
       if (type != EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);
@@ -384,6 +384,15 @@ public final class SharedInformers implements AutoCloseable {
           LOG.error(
               "informer {}: subscriber failed on {} {}/{}", resource.gvr(), type, ns, name, e);
         }
+      }
+    }
+
+    /** An etcd revision; 0 for anything else (which says nothing about order). */
+    private static long parseRv(String rv) {
+      try {
+        return rv == null || rv.isEmpty() ? 0 : Long.parseLong(rv);
+      } catch (NumberFormatException e) {
+        return 0;
       }
     }
 

@@ -464,6 +464,38 @@ class DynamicControllerWatchIT {
   }
 
   @Test
+  void aDeletionJustBeforeCloudcoreStartsIsReplayedToAResumedWatch(KubernetesClient admin)
+      throws Exception {
+    createCm(admin, ns, "g-a", "gone");
+    long from = rv(admin, "g-a");
+    admin.configMaps().inNamespace(ns).withName("g-a").delete();
+    Waits.until(
+        "g-a gone",
+        Duration.ofSeconds(30),
+        () -> admin.configMaps().inNamespace(ns).withName("g-a").get() == null);
+    String token = fixture.token(fixture.pod(ns, "app-g", "app", "edge-g"));
+    // A cloudcore started after the deletion: its informer's list has no object carrying the
+    // deletion's version.
+    RecordingMessenger m = new RecordingMessenger();
+    try (DynamicController c =
+        new DynamicController(DynamicControllerOptions.defaults(), cloudcore, m, null)) {
+      c.start().join();
+      var w =
+          new SimulatedMetaServer("edge-g", c, m)
+              .http(
+                  "GET",
+                  "/api/v1/namespaces/"
+                      + ns
+                      + "/configmaps?watch=true&labelSelector=app%3Dgone&resourceVersion="
+                      + from,
+                  token);
+      assertThat(w.approved()).isTrue();
+      assertThat(m.delivered("edge-g"))
+          .anyMatch(x -> x.operation().equals(Operations.DELETE) && x.resource().endsWith("/g-a"));
+    }
+  }
+
+  @Test
   void aKedgeEdgeHearsUpToWhichVersionItHoldsItsWatch(KubernetesClient admin) throws Exception {
     RecordingMessenger m = new RecordingMessenger();
     try (DynamicController c =
