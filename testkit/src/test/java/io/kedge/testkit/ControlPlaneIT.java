@@ -285,30 +285,19 @@ class ControlPlaneIT {
                 .endMetadata()
                 .build())
         .create();
-    // A Ready node with room, as a kubelet would report it.
-    kube.nodes()
-        .withName(node)
-        .editStatus(
-            n -> {
-              n.getStatus()
-                  .setCapacity(
-                      Map.of(
-                          "cpu", new Quantity("4"),
-                          "memory", new Quantity("8Gi"),
-                          "pods", new Quantity("110")));
-              n.getStatus().setAllocatable(n.getStatus().getCapacity());
-              n.getStatus()
-                  .setConditions(
-                      List.of(
-                          new NodeConditionBuilder()
-                              .withType("Ready")
-                              .withStatus("True")
-                              .withReason("KubeletReady")
-                              .withLastHeartbeatTime(java.time.Instant.now().toString())
-                              .withLastTransitionTime(java.time.Instant.now().toString())
-                              .build()));
-              return n;
-            });
+    // A Ready node with room, as a kubelet would report it. The controller-manager's node
+    // controllers change a new node too, so the edit may meet a conflict: try again, as a kubelet
+    // would.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        reportReady(kube, node);
+        break;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 5) {
+          throw e;
+        }
+      }
+    }
     kube.apps()
         .deployments()
         .inNamespace(ns)
@@ -369,5 +358,31 @@ class ControlPlaneIT {
     String[] parts = jwt.split("\\.");
     assertThat(parts).hasSize(3);
     return new ObjectMapper().readTree(Base64.getUrlDecoder().decode(parts[1]));
+  }
+
+  private static void reportReady(KubernetesClient kube, String node) {
+    kube.nodes()
+        .withName(node)
+        .editStatus(
+            n -> {
+              n.getStatus()
+                  .setCapacity(
+                      Map.of(
+                          "cpu", new Quantity("4"),
+                          "memory", new Quantity("8Gi"),
+                          "pods", new Quantity("110")));
+              n.getStatus().setAllocatable(n.getStatus().getCapacity());
+              n.getStatus()
+                  .setConditions(
+                      List.of(
+                          new NodeConditionBuilder()
+                              .withType("Ready")
+                              .withStatus("True")
+                              .withReason("KubeletReady")
+                              .withLastHeartbeatTime(java.time.Instant.now().toString())
+                              .withLastTransitionTime(java.time.Instant.now().toString())
+                              .build()));
+              return n;
+            });
   }
 }
