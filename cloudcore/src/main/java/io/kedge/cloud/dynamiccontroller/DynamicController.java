@@ -8,6 +8,7 @@ import io.kedge.cloud.kube.ApiDiscovery;
 import io.kedge.cloud.kube.ApiResource;
 import io.kedge.cloud.kube.ApiStatusException;
 import io.kedge.cloud.kube.KubeClients;
+import io.kedge.cloud.kube.ResourceVersions;
 import io.kedge.cloud.kube.SharedInformers;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.application.Application;
@@ -492,7 +493,7 @@ public final class DynamicController implements DynamicControllerModule {
       return 0;
     }
     String rv = QueryString.parse(app.kedge().query()).get("resourceVersion");
-    return rv == null ? 0 : Math.max(0, WatchReplay.parseRv(rv));
+    return rv == null ? 0 : Math.max(0, ResourceVersions.parse(rv));
   }
 
   private CompletableFuture<Void> authorize(

@@ -5,6 +5,7 @@ import io.kedge.cloud.hub.DeliveryException;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.kube.ApiResource;
 import io.kedge.cloud.kube.ApiStatusException;
+import io.kedge.cloud.kube.ResourceVersions;
 import io.kedge.cloud.kube.SharedInformers;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Message;
@@ -451,14 +452,16 @@ final class WatchRegistry implements AutoCloseable {
               return;
             }
             if (l.held != null) {
-              l.held.add(new Held(op, obj, resourceVersion(obj)));
+              l.held.add(new Held(op, obj, ResourceVersions.of(obj)));
             } else {
               ops.merge(l.node, op, WatchRegistry::stronger);
-              by.computeIfAbsent(l.node, k -> new ArrayList<>()).add(l);
+              if (l.progress) {
+                by.computeIfAbsent(l.node, k -> new ArrayList<>()).add(l);
+              }
             }
           });
       for (Map.Entry<String, String> e : ops.entrySet()) {
-        track(by.get(e.getKey()), obj, send(e.getKey(), e.getValue(), obj));
+        track(by.getOrDefault(e.getKey(), List.of()), obj, send(e.getKey(), e.getValue(), obj));
       }
     }
 
@@ -468,6 +471,9 @@ final class WatchRegistry implements AutoCloseable {
      * version is then unacknowledged in its place.
      */
     private void track(List<Listener> ls, JsonNode obj, CompletableFuture<Void> sent) {
+      if (ls.isEmpty()) {
+        return;
+      }
       List<Listener> tracked = new ArrayList<>();
       for (Listener l : ls) {
         if (l.progress) {
@@ -477,13 +483,13 @@ final class WatchRegistry implements AutoCloseable {
       if (tracked.isEmpty()) {
         return;
       }
-      long rv = resourceVersion(obj);
+      long rv = ResourceVersions.of(obj);
       for (Listener l : tracked) {
         l.unacked.merge(rv, 1, Integer::sum);
       }
       sent.whenComplete(
           (v, t) -> {
-            boolean delivered = t == null || superseded(t);
+            boolean delivered = delivered(t);
             handle.execute(
                 view -> {
                   for (Listener l : tracked) {
@@ -554,7 +560,7 @@ final class WatchRegistry implements AutoCloseable {
         if (l.progress) {
           f.whenComplete(
               (x, t) -> {
-                if (t != null && !superseded(t)) {
+                if (!delivered(t)) {
                   handle.execute(view -> l.lost = true);
                 }
               });
@@ -641,16 +647,13 @@ final class WatchRegistry implements AutoCloseable {
     }
   }
 
-  private static boolean superseded(Throwable t) {
-    Throwable c =
-        t instanceof java.util.concurrent.CompletionException && t.getCause() != null
-            ? t.getCause()
-            : t;
-    return c instanceof DeliveryException d && d.reason() == DeliveryException.Reason.SUPERSEDED;
-  }
-
-  static long resourceVersion(JsonNode obj) {
-    return WatchReplay.parseRv(obj.path("metadata").path("resourceVersion").asString(""));
+  /** Whether a delivery that ended with {@code t} (null: acknowledged) reached the edge. */
+  private static boolean delivered(Throwable t) {
+    if (t == null) {
+      return true;
+    }
+    return ApiStatusException.unwrap(t) instanceof DeliveryException d
+        && d.reason() == DeliveryException.Reason.SUPERSEDED;
   }
 
   /** insert/update/delete for one listener, or null when the change does not concern it. */

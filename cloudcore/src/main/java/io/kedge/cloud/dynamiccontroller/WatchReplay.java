@@ -2,6 +2,7 @@ package io.kedge.cloud.dynamiccontroller;
 
 import io.kedge.cloud.kube.ApiResource;
 import io.kedge.cloud.kube.ApiStatusException;
+import io.kedge.cloud.kube.ResourceVersions;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.status.KubeStatus;
 import java.nio.charset.StandardCharsets;
@@ -114,19 +115,11 @@ final class WatchReplay {
       if (!type.equals("ADDED") && !type.equals("MODIFIED") && !type.equals("DELETED")) {
         continue; // BOOKMARK
       }
-      long rv = parseRv(obj.path("metadata").path("resourceVersion").asString(""));
+      long rv = ResourceVersions.of(obj);
       if (rv > from) {
         out.add(new Event(type, obj, rv));
       }
     }
     return out;
-  }
-
-  static long parseRv(String rv) {
-    try {
-      return rv.isEmpty() ? 0 : Long.parseLong(rv);
-    } catch (NumberFormatException e) {
-      return 0;
-    }
   }
 }

@@ -236,7 +236,7 @@ public final class SharedInformers implements AutoCloseable {
                     // snapshot here holds everything listed. The version is read first: fabric8
                     // records it after the store holds the change, so the snapshot covers it
                     // (including deletions, which leave no object behind to tell their version).
-                    long listedAt = parseRv(i.lastSyncResourceVersion());
+                    long listedAt = ResourceVersions.parse(i.lastSyncResourceVersion());
                     List<JsonNode> listed = new ArrayList<>();
                     for (GenericKubernetesResource r : i.getStore().list()) {
                       listed.add(toJson(r));
@@ -353,7 +353,7 @@ public final class SharedInformers implements AutoCloseable {
       JsonNode meta = obj.path("metadata");
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
-      appliedRv = Math.max(appliedRv, parseRv(meta.path("resourceVersion").asString("")));
+      appliedRv = Math.max(appliedRv, ResourceVersions.of(obj));
       JsonNode old;
       if (type != EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);
@@ -384,15 +384,6 @@ public final class SharedInformers implements AutoCloseable {
           LOG.error(
               "informer {}: subscriber failed on {} {}/{}", resource.gvr(), type, ns, name, e);
         }
-      }
-    }
-
-    /** An etcd revision; 0 for anything else (which says nothing about order). */
-    private static long parseRv(String rv) {
-      try {
-        return rv == null || rv.isEmpty() ? 0 : Long.parseLong(rv);
-      } catch (NumberFormatException e) {
-        return 0;
       }
     }
 
