@@ -27,7 +27,7 @@ final class ContainerRecord {
   boolean exitHandled;
 
   /** Why the container is not running, when it is waiting. */
-  String waitingReason = "ContainerCreating";
+  String waitingReason = ContainerConfigException.NOT_READY;
 
   String waitingMessage = "";
   Instant notBefore = Instant.EPOCH;

@@ -233,12 +233,12 @@ public final class MetaServer implements AutoCloseable {
     return hub.size();
   }
 
-  /** Whether the edge keeps {@code scope} current right now. */
   /** See {@link Subscriptions#heldUpTo}. */
   public void watchProgress(String applicationId, long resourceVersion) {
     subscriptions.heldUpTo(applicationId, resourceVersion);
   }
 
+  /** Whether the edge keeps {@code scope} current right now. */
   public boolean cached(io.kedge.edge.store.Scope scope) {
     return subscriptions.synced(scope);
   }
