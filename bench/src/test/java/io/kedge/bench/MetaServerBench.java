@@ -46,8 +46,14 @@ import org.slf4j.LoggerFactory;
  * <p>For memory work, {@code -Dbench.memoryOnly=true} skips the load and the report: it logs the
  * RSS and edgecore's pid, holds for {@code bench.holdSeconds} (time for {@code jcmd}, {@code pmap};
  * {@code KEDGE_JAVA_OPTS} in the environment sets the edge's JVM options), then for each entry of
- * {@code bench.jvmVariants} ({@code |}-separated JVM option sets) joins a fresh edge with those
- * options and logs its RSS before and after a short load with the load's p50s.
+ * {@code bench.jvmVariants} ({@code |}-separated JVM option sets; leading {@code NAME=value} words
+ * set environment variables instead, e.g. {@code MALLOC_ARENA_MAX=2 -Xmx48m}) joins a fresh edge
+ * with those options and logs its RSS before and after a short load with the load's p50s.
+ *
+ * <p>{@code -Dbench.cases=consistent} (comma-separated words) measures only the cases whose name
+ * contains one of them; the report is then not written. {@code -Dbench.edgeEnv} sets the measured
+ * edge's environment as a variant does ({@code KEDGE_JAVA_OPTS} and leading {@code NAME=value}
+ * words); it is not written to the report either, so it is for trying flags only.
  */
 @WithControlPlane
 class MetaServerBench {
@@ -57,7 +63,7 @@ class MetaServerBench {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final int OBJECTS = 1_000;
   private static final int LISTED = 50;
-  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 3));
+  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 10));
   private static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
   private static final String NODE = "bench-metaserver";
 
@@ -103,6 +109,7 @@ class MetaServerBench {
                 cloud.hubUri(),
                 cloud.bootstrapUri(),
                 cloud.token(),
+                edgeEnvironment(),
                 "featureGates.requireAuthorization=true",
                 "modules.metaManager.metaServer.enable=true")) {
       edge.awaitConnections(1, WAIT);
@@ -165,7 +172,14 @@ class MetaServerBench {
               new Case("cached GET", i -> get + name(i % OBJECTS) + "?resourceVersion=0"),
               new Case("cached LIST (" + LISTED + " objects)", i -> list + "?resourceVersion=0"),
               new Case("consistent GET", i -> get + name(i % OBJECTS)));
+      List<String> only =
+          List.of(System.getProperty("bench.cases", "").split(",")).stream()
+              .filter(w -> !w.isBlank())
+              .toList();
       for (Case c : cases) {
+        if (!only.isEmpty() && only.stream().noneMatch(c.what()::contains)) {
+          continue;
+        }
         for (int clients : List.of(1, 32)) {
           results.add(run(c.what(), "MetaServer", http, meta, c.path(), token, clients));
           results.add(run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients));
@@ -175,7 +189,9 @@ class MetaServerBench {
       assertThat(edge.process().isAlive()).as("edgecore survived the run").isTrue();
       long rssAfterMb = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
       LOG.info("edgecore RSS after the load: {} MiB", rssAfterMb);
-      report(results, rssMb, rssAfterMb, loadBefore, loadAfter);
+      if (only.isEmpty() && System.getProperty("bench.edgeEnv", "").isBlank()) {
+        report(results, rssMb, rssAfterMb, loadBefore, loadAfter);
+      }
       for (Result r : results) {
         assertThat(r.requests()).as(r.what() + " via " + r.path() + " answered").isPositive();
       }
@@ -204,7 +220,7 @@ class MetaServerBench {
             cloud.hubUri(),
             cloud.bootstrapUri(),
             cloud.token(),
-            Map.of("KEDGE_JAVA_OPTS", opts),
+            variantEnvironment(opts),
             "featureGates.requireAuthorization=true",
             "modules.metaManager.metaServer.enable=true")) {
       edge.awaitConnections(1, WAIT);
@@ -261,6 +277,28 @@ class MetaServerBench {
           edge.process().pid());
       Thread.sleep(Duration.ofSeconds(Long.getLong("bench.variantHoldSeconds", 0)).toMillis());
     }
+  }
+
+  /** The measured edge's environment: {@code bench.edgeEnv}, as a variant, or bin/edgecore's. */
+  private static Map<String, String> edgeEnvironment() {
+    String opts = System.getProperty("bench.edgeEnv", "");
+    return opts.isBlank() ? Map.of() : variantEnvironment(opts);
+  }
+
+  /** {@code KEDGE_JAVA_OPTS} from {@code opts}, and the variables its leading words set. */
+  private static Map<String, String> variantEnvironment(String opts) {
+    Map<String, String> env = new java.util.HashMap<>();
+    List<String> jvm = new ArrayList<>();
+    for (String word : opts.strip().split("\\s+")) {
+      if (jvm.isEmpty() && word.matches("[A-Z_][A-Z0-9_]*=.*")) {
+        int eq = word.indexOf('=');
+        env.put(word.substring(0, eq), word.substring(eq + 1));
+      } else if (!word.isEmpty()) {
+        jvm.add(word);
+      }
+    }
+    env.put("KEDGE_JAVA_OPTS", String.join(" ", jvm));
+    return env;
   }
 
   private static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
