@@ -30,6 +30,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -185,7 +186,8 @@ public final class DynamicController implements DynamicControllerModule {
     if (app == null) {
       return;
     }
-    if (!queues.offer(node, () -> process(node, msg, app))) {
+    Supplier<CompletableFuture<?>> task = () -> process(node, msg, app);
+    if (!(startsOnlyAsyncWork(app) ? queues.offerHere(node, task) : queues.offer(node, task))) {
       LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
       messenger.send(
           node, Replies.applicationResponse(msg, Replies.rejected(app, tooMany(node), null)));
@@ -639,6 +641,21 @@ public final class DynamicController implements DynamicControllerModule {
           }
         });
     return answer;
+  }
+
+  /**
+   * Whether all {@code app} does before its answer is start asynchronous work: a pod's token
+   * checked from the verdict cache or by a TokenReview on the blocking pool, its pod looked up in
+   * the informer (or read on that pool), the call made on {@link ApiserverConnections}' event loop.
+   * Such a request may start on the connection's I/O thread instead of waiting for a worker — one
+   * hand-over between threads less on every read and write of a pod. Watches (discovery, informers)
+   * and calls with cloudcore's own client go to the workers.
+   */
+  private boolean startsOnlyAsyncWork(Application app) {
+    return options.identity() == DynamicControllerOptions.Identity.POD
+        && app.kedge() != null
+        && !app.kedge().token().isEmpty()
+        && !isWatch(app);
   }
 
   private static boolean isWatch(Application app) {

@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * waiting requests and at most {@code maxInFlight} running ones; at most {@code maxTotal} run at
  * once overall, taken from the nodes in turn so that one busy node cannot starve the others. A full
  * queue refuses at once (the caller answers 429) instead of stalling the sender. Tasks are started
- * on {@code executor}, never on the caller's thread.
+ * on {@code executor}, except that {@link #offerHere} starts one that need not wait on the caller's
+ * thread.
  */
 final class NodeRequestQueues {
   private static final Logger LOG = LoggerFactory.getLogger(NodeRequestQueues.class);
@@ -59,6 +60,31 @@ final class NodeRequestQueues {
       markReady(q);
     }
     pump();
+    return true;
+  }
+
+  /**
+   * Like {@link #offer}, but a task that may start at once (no task of any node waiting, room for
+   * it) runs on the caller's thread; for tasks that only start asynchronous work.
+   */
+  boolean offerHere(String node, Supplier<CompletableFuture<?>> task) {
+    NodeQueue q;
+    synchronized (this) {
+      q = queues.computeIfAbsent(node, NodeQueue::new);
+      if (!ready.isEmpty()
+          || !q.waiting.isEmpty()
+          || q.inFlight >= maxInFlight
+          || total >= maxTotal) {
+        q = null;
+      } else {
+        q.inFlight++;
+        total++;
+      }
+    }
+    if (q == null) {
+      return offer(node, task);
+    }
+    run(q, task);
     return true;
   }
 

@@ -37,6 +37,35 @@ class NodeRequestQueuesTest {
   }
 
   @Test
+  void aTaskThatNeedNotWaitStartsOnTheCallersThreadOtherwiseItQueues() {
+    List<Runnable> handedOver = new ArrayList<>();
+    NodeRequestQueues q = new NodeRequestQueues(handedOver::add, 1, 5, 2);
+    List<Thread> ranOn = new ArrayList<>();
+    java.util.function.Supplier<CompletableFuture<?>> here =
+        () -> {
+          ranOn.add(Thread.currentThread());
+          return task("a").get();
+        };
+    assertThat(q.offerHere("n", here)).isTrue();
+    assertThat(ranOn).containsExactly(Thread.currentThread());
+    assertThat(handedOver).isEmpty();
+    // n is at its limit: the next one waits for a, then goes to the executor
+    assertThat(q.offerHere("n", task("b"))).isTrue();
+    assertThat(started).containsExactly("a");
+    assertThat(q.offerHere("m", task("x"))).isTrue(); // another node, room left: here
+    assertThat(started).containsExactly("a", "x");
+    assertThat(q.running()).isEqualTo(2);
+    running.get(0).complete(null);
+    assertThat(handedOver).hasSize(1);
+    handedOver.get(0).run();
+    assertThat(started).containsExactly("a", "x", "b");
+    // the global limit is reached: a third node's task queues too
+    assertThat(q.offerHere("k", task("y"))).isTrue();
+    assertThat(started).containsExactly("a", "x", "b");
+    assertThat(q.waiting("k")).isEqualTo(1);
+  }
+
+  @Test
   void nodesTakeTurnsUnderTheGlobalLimit() {
     NodeRequestQueues q = new NodeRequestQueues(Runnable::run, 10, 100, 1);
     q.offer("busy", task("b1"));
