@@ -3,6 +3,7 @@ package io.kedge.edge.hub;
 import io.kedge.protocol.message.Message;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /** The edge's connection to the cloud (EdgeHub), as other edge components use it. */
 public interface CloudLink {
@@ -15,6 +16,15 @@ public interface CloudLink {
    * offline, and with {@link java.util.concurrent.TimeoutException} after {@code timeout}.
    */
   CompletableFuture<Message> request(Message request, Duration timeout);
+
+  /**
+   * Like {@link #request(Message, Duration)}, the reply handed over on {@code replies} (e.g. the
+   * caller's own event loop, so that what it chains runs there without a further thread switch).
+   * What is chained must not block.
+   */
+  default CompletableFuture<Message> request(Message request, Duration timeout, Executor replies) {
+    return request(request, timeout).thenApplyAsync(m -> m, replies);
+  }
 
   /**
    * Sends without waiting for a reply (ACKs, status, events). May block briefly when the outbound

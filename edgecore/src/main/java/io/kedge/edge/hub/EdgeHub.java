@@ -216,11 +216,20 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
 
   @Override
   public CompletableFuture<Message> request(Message request, Duration timeout) {
+    return request(request, timeout, null);
+  }
+
+  @Override
+  public CompletableFuture<Message> request(
+      Message request, Duration timeout, java.util.concurrent.Executor replies) {
     Channel ch = active;
     if (ch == null) {
       return CompletableFuture.failedFuture(notConnected());
     }
-    CompletableFuture<Message> reply = pending.register(request, timeout);
+    CompletableFuture<Message> reply =
+        replies == null
+            ? pending.register(request, timeout)
+            : pending.register(request, timeout, replies);
     if (reply.isDone()) {
       return reply;
     }

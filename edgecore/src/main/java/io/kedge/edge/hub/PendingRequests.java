@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -13,11 +14,13 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Requests waiting for the cloud's reply, keyed by request {@code msg_id}; a reply names it in
- * {@code parent_msg_id}. Callers' futures complete on {@code callbacks}, never on the I/O thread,
- * so what a caller chains onto a reply cannot stall the connection.
+ * {@code parent_msg_id}. Callers' futures complete on {@code callbacks} (or an executor the caller
+ * names), never on the I/O thread, so what a caller chains onto a reply cannot stall the
+ * connection.
  */
 final class PendingRequests {
-  private record Entry(CompletableFuture<Message> future, ScheduledFuture<?> timeout) {}
+  private record Entry(
+      CompletableFuture<Message> future, ScheduledFuture<?> timeout, Executor replies) {}
 
   private final Map<String, Entry> waiting = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
@@ -29,6 +32,11 @@ final class PendingRequests {
   }
 
   CompletableFuture<Message> register(Message request, Duration timeout) {
+    return register(request, timeout, callbacks);
+  }
+
+  /** Like {@link #register(Message, Duration)}, completing on {@code replies}. */
+  CompletableFuture<Message> register(Message request, Duration timeout, Executor replies) {
     String id = request.id();
     CompletableFuture<Message> f = new CompletableFuture<>();
     if (id.isEmpty()) {
@@ -47,7 +55,7 @@ final class PendingRequests {
                             + request)),
             Math.max(1, timeout.toMillis()),
             TimeUnit.MILLISECONDS);
-    if (waiting.putIfAbsent(id, new Entry(f, t)) != null) {
+    if (waiting.putIfAbsent(id, new Entry(f, t, replies)) != null) {
       t.cancel(false);
       f.completeExceptionally(new IllegalArgumentException("duplicate request id " + id));
     }
@@ -61,7 +69,7 @@ final class PendingRequests {
       return false;
     }
     e.timeout().cancel(false);
-    callbacks.execute(() -> e.future().complete(reply));
+    handOver(e, () -> e.future().complete(reply));
     return true;
   }
 
@@ -69,7 +77,18 @@ final class PendingRequests {
     Entry e = waiting.remove(id);
     if (e != null) {
       e.timeout().cancel(false);
-      callbacks.execute(() -> e.future().completeExceptionally(cause));
+      handOver(e, () -> e.future().completeExceptionally(cause));
+    }
+  }
+
+  /**
+   * Runs {@code completion} on the entry's executor, or on {@code callbacks} once that one ended.
+   */
+  private void handOver(Entry e, Runnable completion) {
+    try {
+      e.replies().execute(completion);
+    } catch (RejectedExecutionException gone) {
+      callbacks.execute(completion);
     }
   }
 

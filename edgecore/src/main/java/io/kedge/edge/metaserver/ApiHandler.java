@@ -131,7 +131,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               h.get(HttpHeaderNames.ACCEPT, ""),
               h.get(HttpHeaderNames.CONTENT_TYPE, ""),
               body,
-              auth.token());
+              auth.token(),
+              ctx.executor());
       answer =
           info.resourceRequest()
               ? server.resources().handle(call)

@@ -4,6 +4,7 @@ package io.kedge.edge.metaserver;
  * One request as MetaServer handles it.
  *
  * @param token the caller's bearer token when it is to be forwarded, or empty
+ * @param loop the connection's event loop: the cloud's answers are handed over there
  */
 record Call(
     RequestInfo info,
@@ -11,7 +12,8 @@ record Call(
     String accept,
     String contentType,
     byte[] body,
-    String token) {
+    String token,
+    java.util.concurrent.Executor loop) {
 
   CloudApi.Request toCloud() {
     return new CloudApi.Request(info, query.raw(), accept, contentType, body, token);

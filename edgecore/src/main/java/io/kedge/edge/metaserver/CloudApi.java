@@ -94,10 +94,22 @@ public final class CloudApi {
 
   /** Sends {@code r} to the cloud; fails with {@link Unavailable} when it cannot be asked. */
   public CompletableFuture<Reply> send(Request r) {
-    return send(application(r));
+    return send(application(r), null);
+  }
+
+  /**
+   * Like {@link #send(Request)}, completing on {@code replies} (the caller's event loop: what it
+   * chains must not block).
+   */
+  public CompletableFuture<Reply> send(Request r, java.util.concurrent.Executor replies) {
+    return send(application(r), replies);
   }
 
   CompletableFuture<Reply> send(Application app) {
+    return send(app, null);
+  }
+
+  private CompletableFuture<Reply> send(Application app, java.util.concurrent.Executor replies) {
     Message msg =
         Message.of(
             new MessageRoute(
@@ -108,7 +120,7 @@ public final class CloudApi {
             app.toJson());
     CompletableFuture<Message> f;
     try {
-      f = link.request(msg, timeout);
+      f = replies == null ? link.request(msg, timeout) : link.request(msg, timeout, replies);
     } catch (NotConnectedException e) {
       return CompletableFuture.failedFuture(new Unavailable("not connected to the cloud", e));
     }

@@ -483,7 +483,7 @@ final class ResourceApi {
       return done(offlineWrite());
     }
     return cloud
-        .send(c.toCloud())
+        .send(c.toCloud(), c.loop())
         .handle(
             (r, err) -> {
               if (err != null) {
@@ -566,7 +566,7 @@ final class ResourceApi {
       return done(cached.get());
     }
     return cloud
-        .send(c.toCloud())
+        .send(c.toCloud(), c.loop())
         .handle(
             (r, err) -> {
               if (err != null || r.unavailable()) {

@@ -168,6 +168,35 @@ class EdgeHubTest {
   }
 
   @Test
+  void aReplyIsHandedOverWhereTheCallerAsksOrWhereItCanStillRun() throws Exception {
+    EdgeHub hub = connected(m -> CompletableFuture.completedFuture(null));
+    java.util.concurrent.ExecutorService loop =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> new Thread(r, "caller-loop"));
+    try {
+      Message q1 = query("default/node/edge-1");
+      CompletableFuture<String> on =
+          hub.request(q1, Duration.ofSeconds(10), loop)
+              .thenApply(m -> Thread.currentThread().getName());
+      cloud.next(m -> m.id().equals(q1.id()), WAIT);
+      cloud.send(reply(q1, "", "{}"));
+      assertThat(on.get(10, TimeUnit.SECONDS)).isEqualTo("caller-loop");
+
+      // The caller's executor has ended meanwhile: the reply still arrives, and the link stays.
+      Message q2 = query("default/node/edge-1");
+      CompletableFuture<String> after =
+          hub.request(q2, Duration.ofSeconds(10), loop)
+              .thenApply(m -> Thread.currentThread().getName());
+      cloud.next(m -> m.id().equals(q2.id()), WAIT);
+      loop.shutdown();
+      cloud.send(reply(q2, "", "{}"));
+      assertThat(after.get(10, TimeUnit.SECONDS)).isNotEqualTo("caller-loop");
+      assertThat(hub.isConnected()).isTrue();
+    } finally {
+      loop.shutdownNow();
+    }
+  }
+
+  @Test
   void failsFastWhenOffline() {
     EdgeHub hub = hub(config("127.0.0.1:1", certs.token(), 15));
     CompletableFuture<Message> f =
