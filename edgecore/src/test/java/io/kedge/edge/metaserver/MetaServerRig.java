@@ -39,6 +39,10 @@ final class MetaServerRig implements AutoCloseable {
   private final AtomicReference<Gvr> racedType = new AtomicReference<>();
   private volatile Runnable race;
 
+  /** Changes MetaServer handed to the store's writer ({@code apply} calls). */
+  final java.util.concurrent.atomic.AtomicInteger applies =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   MetaServerRig(Path dir) {
     this(
         dir,
@@ -87,6 +91,9 @@ final class MetaServerRig implements AutoCloseable {
             ObjectStore.class.getClassLoader(),
             new Class<?>[] {ObjectStore.class},
             (proxy, m, args) -> {
+              if (m.getName().equals("apply")) {
+                applies.incrementAndGet();
+              }
               Object out;
               try {
                 out = m.invoke(s, args);

@@ -81,6 +81,24 @@ class MetaServerTest {
   }
 
   @Test
+  void aConsistentGetOfTheVersionHeldAlreadyChangesNothingInTheStore() throws Exception {
+    rig.cloud.put("a", "c1", "k", "v1");
+    rig.get(CMS + "/c1");
+    Waits.until("kept", Duration.ofSeconds(10), () -> rig.store.get(CM, "a", "c1").isPresent());
+    int before = rig.applies.get();
+    assertThat(rig.get(CMS + "/c1").statusCode()).isEqualTo(200); // the version held
+    rig.cloud.putQuietly("a", "c1", "k", "v2");
+    assertThat(MetaServerRig.json(rig.get(CMS + "/c1")).path("data").path("k").asString())
+        .isEqualTo("v2");
+    Waits.until(
+        "the newer version kept",
+        Duration.ofSeconds(10),
+        () -> rig.store.get(CM, "a", "c1").get().resourceVersion() == rig.cloud.resourceVersion());
+    // refreshes run in order on one thread: the first one's is done too
+    assertThat(rig.applies.get() - before).isEqualTo(1);
+  }
+
+  @Test
   void notFoundAndOtherErrorsFromTheCloudPassThroughAndAreNotMaskedByTheCache() throws Exception {
     rig.cloud.put("a", "c1", "k", "v1");
     rig.get(CMS + "/c1");
