@@ -49,6 +49,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -220,16 +221,12 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<Message> request(
-      Message request, Duration timeout, java.util.concurrent.Executor replies) {
+  public CompletableFuture<Message> request(Message request, Duration timeout, Executor replies) {
     Channel ch = active;
     if (ch == null) {
       return CompletableFuture.failedFuture(notConnected());
     }
-    CompletableFuture<Message> reply =
-        replies == null
-            ? pending.register(request, timeout)
-            : pending.register(request, timeout, replies);
+    CompletableFuture<Message> reply = pending.register(request, timeout, replies);
     if (reply.isDone()) {
       return reply;
     }

@@ -32,10 +32,13 @@ final class PendingRequests {
   }
 
   CompletableFuture<Message> register(Message request, Duration timeout) {
-    return register(request, timeout, callbacks);
+    return register(request, timeout, null);
   }
 
-  /** Like {@link #register(Message, Duration)}, completing on {@code replies}. */
+  /**
+   * Like {@link #register(Message, Duration)}, completing on {@code replies} ({@code callbacks}
+   * when null).
+   */
   CompletableFuture<Message> register(Message request, Duration timeout, Executor replies) {
     String id = request.id();
     CompletableFuture<Message> f = new CompletableFuture<>();
@@ -55,7 +58,7 @@ final class PendingRequests {
                             + request)),
             Math.max(1, timeout.toMillis()),
             TimeUnit.MILLISECONDS);
-    if (waiting.putIfAbsent(id, new Entry(f, t, replies)) != null) {
+    if (waiting.putIfAbsent(id, new Entry(f, t, replies == null ? callbacks : replies)) != null) {
       t.cancel(false);
       f.completeExceptionally(new IllegalArgumentException("duplicate request id " + id));
     }

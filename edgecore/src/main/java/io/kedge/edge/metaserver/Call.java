@@ -1,5 +1,7 @@
 package io.kedge.edge.metaserver;
 
+import java.util.concurrent.Executor;
+
 /**
  * One request as MetaServer handles it.
  *
@@ -13,7 +15,7 @@ record Call(
     String contentType,
     byte[] body,
     String token,
-    java.util.concurrent.Executor loop) {
+    Executor loop) {
 
   CloudApi.Request toCloud() {
     return new CloudApi.Request(info, query.raw(), accept, contentType, body, token);

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
@@ -101,7 +102,7 @@ public final class CloudApi {
    * Like {@link #send(Request)}, completing on {@code replies} (the caller's event loop: what it
    * chains must not block).
    */
-  public CompletableFuture<Reply> send(Request r, java.util.concurrent.Executor replies) {
+  public CompletableFuture<Reply> send(Request r, Executor replies) {
     return send(application(r), replies);
   }
 
@@ -109,7 +110,7 @@ public final class CloudApi {
     return send(app, null);
   }
 
-  private CompletableFuture<Reply> send(Application app, java.util.concurrent.Executor replies) {
+  private CompletableFuture<Reply> send(Application app, Executor replies) {
     Message msg =
         Message.of(
             new MessageRoute(
