@@ -186,8 +186,9 @@ public final class DynamicController implements DynamicControllerModule {
     if (app == null) {
       return;
     }
-    Supplier<CompletableFuture<?>> task = () -> process(node, msg, app);
-    if (!(startsOnlyAsyncWork(app) ? queues.offerHere(node, task) : queues.offer(node, task))) {
+    RequestTranslator.Translated t = translated(app);
+    Supplier<CompletableFuture<?>> task = () -> process(node, msg, app, t);
+    if (!(startsOnlyAsyncWork(app, t) ? queues.offerHere(node, task) : queues.offer(node, task))) {
       LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
       messenger.send(
           node, Replies.applicationResponse(msg, Replies.rejected(app, tooMany(node), null)));
@@ -310,8 +311,9 @@ public final class DynamicController implements DynamicControllerModule {
 
   // ------------------------------------------------------------------ requests
 
-  private CompletableFuture<?> process(String node, Message msg, Application app) {
-    return bounded(node, app, execute(node, app, false))
+  private CompletableFuture<?> process(
+      String node, Message msg, Application app, RequestTranslator.Translated t) {
+    return bounded(node, app, execute(node, app, t, false))
         .handle(
             (reply, err) -> {
               Application out =
@@ -331,11 +333,16 @@ public final class DynamicController implements DynamicControllerModule {
             });
   }
 
-  /** The reply to one Application (Approved, or Rejected with the apiserver's answer). */
-  private CompletableFuture<Application> execute(String node, Application app, boolean watchOnly) {
+  /**
+   * The reply to one Application (Approved, or Rejected with the apiserver's answer).
+   *
+   * @param known {@code app} translated already, or null: translated here (or refused as it fails)
+   */
+  private CompletableFuture<Application> execute(
+      String node, Application app, RequestTranslator.Translated known, boolean watchOnly) {
     RequestTranslator.Translated t;
     try {
-      t = RequestTranslator.translate(app);
+      t = known != null ? known : RequestTranslator.translate(app);
     } catch (ApiStatusException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -554,7 +561,7 @@ public final class DynamicController implements DynamicControllerModule {
         continue;
       }
       adds.add(
-          bounded(node, app, execute(node, app, true))
+          bounded(node, app, execute(node, app, null, true))
               .handle(
                   (reply, err) -> {
                     synchronized (failed) {
@@ -651,18 +658,25 @@ public final class DynamicController implements DynamicControllerModule {
    * hand-over between threads less on every read and write of a pod. Watches (discovery, informers)
    * and calls with cloudcore's own client go to the workers.
    */
-  private boolean startsOnlyAsyncWork(Application app) {
+  private boolean startsOnlyAsyncWork(Application app, RequestTranslator.Translated t) {
     return options.identity() == DynamicControllerOptions.Identity.POD
         && app.kedge() != null
         && !app.kedge().token().isEmpty()
-        && !isWatch(app);
+        && t != null
+        && t.watch() == null;
   }
 
   private static boolean isWatch(Application app) {
+    RequestTranslator.Translated t = translated(app);
+    return t != null && t.watch() != null;
+  }
+
+  /** {@code app} as an apiserver request or watch; null when it cannot be one. */
+  private static RequestTranslator.Translated translated(Application app) {
     try {
-      return RequestTranslator.translate(app).watch() != null;
+      return RequestTranslator.translate(app);
     } catch (ApiStatusException e) {
-      return false;
+      return null;
     }
   }
 

@@ -466,20 +466,11 @@ final class WatchRegistry implements AutoCloseable {
     }
 
     /**
-     * Counts {@code obj}'s version as unacknowledged for those of {@code ls} that announce progress
-     * until {@code sent} completes (event thread). Superseded is as good as acknowledged: the newer
-     * version is then unacknowledged in its place.
+     * Counts {@code obj}'s version as unacknowledged for {@code tracked} (watches that announce
+     * progress) until {@code sent} completes (event thread). Superseded is as good as acknowledged:
+     * the newer version is then unacknowledged in its place.
      */
-    private void track(List<Listener> ls, JsonNode obj, CompletableFuture<Void> sent) {
-      if (ls.isEmpty()) {
-        return;
-      }
-      List<Listener> tracked = new ArrayList<>();
-      for (Listener l : ls) {
-        if (l.progress) {
-          tracked.add(l);
-        }
-      }
+    private void track(List<Listener> tracked, JsonNode obj, CompletableFuture<Void> sent) {
       if (tracked.isEmpty()) {
         return;
       }

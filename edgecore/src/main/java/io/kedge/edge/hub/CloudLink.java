@@ -19,11 +19,12 @@ public interface CloudLink {
 
   /**
    * Like {@link #request(Message, Duration)}, the reply handed over on {@code replies} (e.g. the
-   * caller's own event loop, so that what it chains runs there without a further thread switch).
-   * What is chained must not block.
+   * caller's own event loop, so that what it chains runs there without a further thread switch;
+   * what is chained must not block), or as that method does when {@code replies} is null.
    */
   default CompletableFuture<Message> request(Message request, Duration timeout, Executor replies) {
-    return request(request, timeout).thenApplyAsync(m -> m, replies);
+    CompletableFuture<Message> f = request(request, timeout);
+    return replies == null ? f : f.thenApplyAsync(m -> m, replies);
   }
 
   /**

@@ -121,7 +121,7 @@ public final class CloudApi {
             app.toJson());
     CompletableFuture<Message> f;
     try {
-      f = replies == null ? link.request(msg, timeout) : link.request(msg, timeout, replies);
+      f = link.request(msg, timeout, replies);
     } catch (NotConnectedException e) {
       return CompletableFuture.failedFuture(new Unavailable("not connected to the cloud", e));
     }
