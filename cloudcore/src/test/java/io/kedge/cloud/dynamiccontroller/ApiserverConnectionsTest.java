@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -111,6 +116,49 @@ class ApiserverConnectionsTest {
       ApiResponse missing = c.send("GET", "/missing", Map.of(), null).get();
       assertThat(missing.code()).isEqualTo(404);
       assertThat(clientPorts).hasSize(1);
+    }
+  }
+
+  @Test
+  void aRequestSentOnAnEventLoopIsAnsweredOnThatLoopOverItsOwnConnection() throws Exception {
+    EventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("hub-like", true), NioIoHandler.newFactory());
+    try (ApiserverConnections c = connections(4, Duration.ofSeconds(10))) {
+      List<String> answeredOn = new ArrayList<>();
+      for (EventLoop loop : List.of((EventLoop) group.next(), (EventLoop) group.next())) {
+        for (int i = 0; i < 3; i++) {
+          CompletableFuture<String> thread = new CompletableFuture<>();
+          loop.execute(
+              () ->
+                  c.send("GET", "/on-loop", Map.of(), null)
+                      .whenComplete(
+                          (r, err) -> {
+                            if (err != null) {
+                              thread.completeExceptionally(err);
+                            } else {
+                              thread.complete(r.code() + " " + Thread.currentThread().getName());
+                            }
+                          }));
+          answeredOn.add(thread.get(10, TimeUnit.SECONDS));
+        }
+      }
+      assertThat(answeredOn).hasSize(6).allMatch(a -> a.startsWith("200 hub-like-"));
+      assertThat(answeredOn.subList(0, 3)).containsOnly(answeredOn.get(0));
+      assertThat(answeredOn.subList(3, 6))
+          .containsOnly(answeredOn.get(3))
+          .doesNotContain(answeredOn.get(0));
+      assertThat(c.borrowedLoops()).isEqualTo(2);
+      // one kept connection per loop
+      assertThat(clientPorts).hasSize(2);
+      // off any loop: the class's own loop
+      CompletableFuture<String> off = new CompletableFuture<>();
+      c.send("GET", "/off-loop", Map.of(), null)
+          .whenComplete((r, err) -> off.complete(Thread.currentThread().getName()));
+      assertThat(off.get(10, TimeUnit.SECONDS)).startsWith("apiserver-http");
+      assertThat(clientPorts).hasSize(3);
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 
