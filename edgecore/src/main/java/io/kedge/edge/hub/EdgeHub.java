@@ -53,6 +53,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -157,8 +158,12 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     this.group =
         new MultiThreadIoEventLoopGroup(
             1, new DefaultThreadFactory("edgehub-io", true), NioIoHandler.newFactory());
-    this.control =
-        Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("edgehub", true));
+    ScheduledThreadPoolExecutor control =
+        new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("edgehub", true));
+    // A request answered in time cancels its deadline: drop it then, not when it would have
+    // expired (it holds the request, and would wake this thread for nothing).
+    control.setRemoveOnCancelPolicy(true);
+    this.control = control;
     this.dispatch =
         Executors.newSingleThreadExecutor(new DefaultThreadFactory("edgehub-dispatch", true));
     this.callbacks =
@@ -202,6 +207,14 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
         : Optional.ofNullable((InetSocketAddress) ch.localAddress());
   }
 
+  /**
+   * The event loop of the link to the cloud. A server run on it (MetaServer) hands its requests for
+   * the cloud to the link, and gets the answers back, without a switch between threads.
+   */
+  public EventLoopGroup ioLoop() {
+    return group;
+  }
+
   /** The credentials in use, once known. */
   public Optional<EdgeCredentials> credentials() {
     return Optional.ofNullable(credentials);
@@ -230,12 +243,18 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     if (reply.isDone()) {
       return reply;
     }
+    Duration delay;
     try {
-      admit(ch);
+      delay = admit(ch);
     } catch (NotConnectedException e) {
       pending.fail(request.id(), e);
       return reply;
     }
+    paced(ch, delay, () -> writeRequest(ch, request));
+    return reply;
+  }
+
+  private void writeRequest(Channel ch, Message request) {
     write(ch, request)
         .addListener(
             f -> {
@@ -247,7 +266,15 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
                         "sending to the cloud failed: " + CloudFrameHandler.describe(f.cause())));
               }
             });
-    return reply;
+  }
+
+  /** Runs {@code write} now, or after {@code delay} on the connection's event loop. */
+  private static void paced(Channel ch, Duration delay, Runnable write) {
+    if (delay.isZero()) {
+      write.run();
+    } else {
+      ch.eventLoop().schedule(write, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override
@@ -256,8 +283,7 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     if (ch == null) {
       throw notConnected();
     }
-    admit(ch);
-    write(ch, message).addListener(f -> inFlight.release());
+    paced(ch, admit(ch), () -> write(ch, message).addListener(f -> inFlight.release()));
   }
 
   @Override
@@ -271,9 +297,13 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
 
   /**
    * Waits for a send slot: the rate limit, then the bound on messages in flight. Never waits on the
-   * I/O thread (a caller there would wait for itself).
+   * I/O thread (a caller there would wait for itself; MetaServer runs there): there it returns how
+   * long the write must still be put off to keep the pace, and fails at once when the link is
+   * congested.
+   *
+   * @return zero, or the delay still owed to the rate limit (on the I/O thread only)
    */
-  private void admit(Channel ch) {
+  private Duration admit(Channel ch) {
     boolean onLoop = ch.eventLoop().inEventLoop();
     Duration wait = rate.reserve();
     if (!wait.isZero() && !onLoop) {
@@ -286,9 +316,10 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
       }
     }
     if (inFlight.tryAcquire()) {
-      return;
+      return onLoop ? wait : Duration.ZERO;
     }
     if (onLoop) {
+      rate.refund();
       throw new NotConnectedException("the link to the cloud is congested");
     }
     try {
@@ -309,6 +340,7 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
       inFlight.release();
       throw new NotConnectedException("connection to the cloud lost while waiting to send");
     }
+    return Duration.ZERO;
   }
 
   private static ChannelFuture write(Channel ch, Message m) {

@@ -1,6 +1,7 @@
 package io.kedge.edge.hub;
 
 import io.kedge.protocol.message.Message;
+import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -46,8 +47,12 @@ final class PendingRequests {
       f.completeExceptionally(new IllegalArgumentException("a request needs a msg_id"));
       return f;
     }
+    // On an event loop the deadline is kept by that loop: set and cancelled there without waking
+    // another thread, and gone from its queue once cancelled.
+    ScheduledExecutorService clock =
+        replies instanceof EventLoop loop && loop.inEventLoop() ? loop : timer;
     ScheduledFuture<?> t =
-        timer.schedule(
+        clock.schedule(
             () ->
                 fail(
                     id,

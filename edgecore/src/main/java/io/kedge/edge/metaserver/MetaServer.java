@@ -21,6 +21,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +53,8 @@ public final class MetaServer implements AutoCloseable {
   private final ExecutorService background;
   private EventLoopGroup boss;
   private EventLoopGroup workers;
+  private EventLoopGroup sharedLoops; // not ours to shut down
+  private final java.util.Set<Channel> connections = ConcurrentHashMap.newKeySet();
   private Channel server;
   private final java.util.List<Channel> extraListeners = new java.util.ArrayList<>();
   private ServerBootstrap bootstrap;
@@ -142,17 +145,35 @@ public final class MetaServer implements AutoCloseable {
         ServerTls.plain());
   }
 
+  /**
+   * Runs the listeners and their connections on {@code loops} instead of threads of its own. Given
+   * EdgeHub's loop, a request MetaServer forwards is written to the cloud, and its answer written
+   * back to the pod, on the thread that reads them. The loops stay running on {@link #close()}
+   * (MetaServer's connections do not). Before {@link #start()}.
+   */
+  public synchronized void useEventLoops(EventLoopGroup loops) {
+    if (server != null) {
+      throw new IllegalStateException("MetaServer already started");
+    }
+    sharedLoops = loops;
+  }
+
   /** Binds the listener and re-establishes the cached scopes. */
   public synchronized void start() {
     if (server != null) {
       throw new IllegalStateException("MetaServer already started");
     }
-    boss =
-        new MultiThreadIoEventLoopGroup(
-            1, new DefaultThreadFactory("metaserver-accept", true), NioIoHandler.newFactory());
-    workers =
-        new MultiThreadIoEventLoopGroup(
-            2, new DefaultThreadFactory("metaserver", true), NioIoHandler.newFactory());
+    if (sharedLoops != null) {
+      boss = sharedLoops;
+      workers = sharedLoops;
+    } else {
+      boss =
+          new MultiThreadIoEventLoopGroup(
+              1, new DefaultThreadFactory("metaserver-accept", true), NioIoHandler.newFactory());
+      workers =
+          new MultiThreadIoEventLoopGroup(
+              2, new DefaultThreadFactory("metaserver", true), NioIoHandler.newFactory());
+    }
     ServerBootstrap b =
         new ServerBootstrap()
             .group(boss, workers)
@@ -167,6 +188,8 @@ public final class MetaServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    connections.add(ch);
+                    ch.closeFuture().addListener(f -> connections.remove(ch));
                     initPipeline(ch.pipeline(), ch);
                   }
                 });
@@ -174,8 +197,12 @@ public final class MetaServer implements AutoCloseable {
       server = b.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
       bootstrap = b;
     } catch (RuntimeException e) {
-      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      if (sharedLoops == null) {
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+      boss = null;
+      workers = null;
       throw new IllegalStateException(
           "metaserver: cannot listen on "
               + settings.host()
@@ -286,10 +313,15 @@ public final class MetaServer implements AutoCloseable {
       server.close().syncUninterruptibly();
       server = null;
     }
-    if (boss != null) {
+    for (Channel c : connections) {
+      c.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+    if (boss != null && sharedLoops == null) {
       boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
       workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
+    boss = null;
+    workers = null;
     background.shutdownNow();
     heldObjects.close();
     LOG.info("metaserver: stopped");
