@@ -638,8 +638,7 @@ public final class DynamicController implements DynamicControllerModule {
   private CompletableFuture<Application> bounded(
       String node, Application app, CompletableFuture<Application> work) {
     CompletableFuture<Application> answer =
-        new CompletableFuture<Application>()
-            .orTimeout(options.requestDeadline().toMillis(), TimeUnit.MILLISECONDS);
+        Deadlines.within(new CompletableFuture<>(), options.requestDeadline());
     work.whenComplete(
         (reply, err) -> {
           boolean inTime = err == null ? answer.complete(reply) : answer.completeExceptionally(err);
