@@ -214,8 +214,8 @@ public final class EdgeCore implements AutoCloseable {
 
   /**
    * MetaServer on EdgeHub's event loop: what it forwards to the cloud goes out, and comes back to
-   * the pod, without a switch between threads (and with one thread fewer). EdgeHub is stopped after
-   * MetaServer, so the loop outlives MetaServer's connections.
+   * the pod, without a switch between threads (and with three threads fewer). EdgeHub is stopped
+   * after MetaServer, so the loop outlives MetaServer's connections.
    */
   private void shareTheLinksLoop(MetaServer server) {
     if (config.modules().edgeHub().enable()) {
