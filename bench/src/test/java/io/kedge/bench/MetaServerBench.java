@@ -39,9 +39,9 @@ import org.slf4j.LoggerFactory;
 /**
  * MetaServer against the kube-apiserver on loopback, same requests, same pod-bound token, both over
  * TLS: GET and LIST served from the edge cache ({@code resourceVersion=0}) and consistent GETs
- * ({@code resourceVersion} unset: MetaServer asks the cloud), with 1 and 32 concurrent clients; and
- * edgecore's resident memory with the edge JVM flags once 1,000 objects are cached, and after the
- * load.
+ * ({@code resourceVersion} unset: MetaServer asks the cloud), with 1 and 32 concurrent clients (the
+ * single-client GETs also with a {@link BlockingHttpClient}); and edgecore's resident memory with
+ * the edge JVM flags once 1,000 objects are cached, and after the load.
  *
  * <p>For memory work, {@code -Dbench.memoryOnly=true} skips the load and the report: it logs the
  * RSS and edgecore's pid, holds for {@code bench.holdSeconds} (time for {@code jcmd}, {@code pmap};
@@ -76,6 +76,7 @@ class MetaServerBench {
 
   private static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
   private static final String NODE = "bench-metaserver";
+  private static final String BLOCKING = ", blocking client";
 
   record Result(String what, String path, int clients, long requests, double perSecond, long[] ns) {
     double p(double q) {
@@ -186,13 +187,32 @@ class MetaServerBench {
           List.of(System.getProperty("bench.cases", "").split(",")).stream()
               .filter(w -> !w.isBlank())
               .toList();
-      for (Case c : cases) {
-        if (!only.isEmpty() && only.stream().noneMatch(c.what()::contains)) {
-          continue;
-        }
+      List<Case> measured =
+          cases.stream()
+              .filter(c -> only.isEmpty() || only.stream().anyMatch(c.what()::contains))
+              .toList();
+      for (Case c : measured) {
         for (int clients : List.of(1, 32)) {
           results.add(run(c.what(), "MetaServer", http, meta, c.path(), token, clients));
           results.add(run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients));
+        }
+      }
+      // The single-client GETs once more with a load generator whose own cost per request is a
+      // write and a read on the calling thread (as python-kubernetes does).
+      for (Case c : measured) {
+        if (c.what().contains("GET")) {
+          for (URI target : List.of(meta, direct)) {
+            results.add(
+                run(
+                    c.what() + BLOCKING,
+                    target == meta ? "MetaServer" : "kube-apiserver",
+                    null,
+                    target,
+                    c.path(),
+                    token,
+                    1,
+                    trust));
+          }
         }
       }
       String loadAfter = BenchmarkReport.loadAverage();
@@ -367,6 +387,23 @@ class MetaServerBench {
       String token,
       int clients)
       throws InterruptedException {
+    return run(what, target, http, base, path, token, clients, null);
+  }
+
+  /**
+   * @param blocking with it, each client is a {@link BlockingHttpClient} trusting it instead of
+   *     {@code http}
+   */
+  private static Result run(
+      String what,
+      String target,
+      HttpClient http,
+      URI base,
+      IntFunction<String> path,
+      String token,
+      int clients,
+      SSLContext blocking)
+      throws InterruptedException {
     long start = System.nanoTime();
     long from = start + WARMUP.toNanos();
     long until = from + MEASURE.toNanos();
@@ -381,6 +418,8 @@ class MetaServerBench {
                 long[] lat = new long[1 << 16];
                 int n = 0;
                 int i = seed;
+                BlockingHttpClient own =
+                    blocking == null ? null : new BlockingHttpClient(blocking, base, token);
                 try {
                   while (true) {
                     long t0 = System.nanoTime();
@@ -390,10 +429,12 @@ class MetaServerBench {
                     int code;
                     try {
                       code =
-                          http.send(
-                                  request(base, path.apply(i++), token),
-                                  HttpResponse.BodyHandlers.ofByteArray())
-                              .statusCode();
+                          own != null
+                              ? own.get(path.apply(i++))
+                              : http.send(
+                                      request(base, path.apply(i++), token),
+                                      HttpResponse.BodyHandlers.ofByteArray())
+                                  .statusCode();
                     } catch (Exception e) {
                       code = -1;
                     }
@@ -411,6 +452,9 @@ class MetaServerBench {
                     }
                   }
                 } finally {
+                  if (own != null) {
+                    own.close();
+                  }
                   all.add(Arrays.copyOf(lat, n));
                   done.countDown();
                 }
@@ -459,12 +503,18 @@ class MetaServerBench {
     Result dg32 = by.get("cached GET|32|kube-apiserver");
     Result mc1 = by.get("consistent GET|1|MetaServer");
     Result dc1 = by.get("consistent GET|1|kube-apiserver");
+    Result bg1 = by.get("cached GET" + BLOCKING + "|1|MetaServer");
+    Result bdg1 = by.get("cached GET" + BLOCKING + "|1|kube-apiserver");
+    Result bc1 = by.get("consistent GET" + BLOCKING + "|1|MetaServer");
+    Result bdc1 = by.get("consistent GET" + BLOCKING + "|1|kube-apiserver");
     BenchmarkReport.section("metaserver", "MetaServer against kube-apiserver", COMMAND)
         .line(
             "One real cloudcore (`dynamicController` and `requireAuthorization` on) and one real"
                 + " edgecore with the edge JVM flags of `bin/edgecore`, on the local kube-apiserver"
                 + " v1.20.2; the load generator (JDK HttpClient, HTTP/2 where offered) in the"
-                + " benchmark JVM on the same 2 cores. Every request carries the same token of a"
+                + " benchmark JVM on the same 2 cores; the single-client GETs also with a blocking"
+                + " HTTP/1.1 client (request and answer on the client's thread, as python-kubernetes"
+                + " does). Every request carries the same token of a"
                 + " pod on the edge node and goes over TLS: to MetaServer with its cluster-issued"
                 + " serving certificate, and directly to the apiserver. Closed loops of 1 or 32"
                 + " clients, "
@@ -488,6 +538,13 @@ class MetaServerBench {
                 + "; consistent GET p50 ≤ direct p50 + 2 ms — "
                 + verdict(mc1.p(0.5) <= dc1.p(0.5) + 2)
                 + String.format(" (%.2f vs %.2f ms)", mc1.p(0.5), dc1.p(0.5))
+                + ". With the blocking client (one HTTP/1.1 connection per client, request and"
+                + " answer on the client's own thread): cached GET 1/5 — "
+                + verdict(bg1.p(0.5) <= bdg1.p(0.5) / 5)
+                + String.format(" (%.2f vs %.2f ms)", bg1.p(0.5), bdg1.p(0.5))
+                + "; consistent GET + 2 ms — "
+                + verdict(bc1.p(0.5) <= bdc1.p(0.5) + 2)
+                + String.format(" (%.2f vs %.2f ms)", bc1.p(0.5), bdc1.p(0.5))
                 + ".")
         .line("")
         .line(
