@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -18,6 +20,24 @@ import java.util.regex.Pattern;
  * kill -9}); {@link #close} makes sure nothing is left running.
  */
 public final class ProgramProcess implements AutoCloseable {
+  /**
+   * Programs still running: killed when this JVM ends without closing them (a test run stopped with
+   * SIGTERM or Ctrl-C, a CI time limit), so that no cloudcore or edgecore outlives it.
+   */
+  private static final Set<ProgramProcess> RUNNING = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  for (ProgramProcess p : RUNNING) {
+                    p.close();
+                  }
+                },
+                "program-processes-stop"));
+  }
+
   private final String name;
   private final Process process;
   private final Path log;
@@ -26,6 +46,8 @@ public final class ProgramProcess implements AutoCloseable {
     this.name = name;
     this.process = process;
     this.log = log;
+    RUNNING.add(this);
+    process.onExit().thenRun(() -> RUNNING.remove(this));
   }
 
   /** Starts {@code command} with extra environment {@code env}, output appended to {@code log}. */
