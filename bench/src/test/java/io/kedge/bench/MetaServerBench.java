@@ -193,8 +193,9 @@ class MetaServerBench {
               .toList();
       for (Case c : measured) {
         for (int clients : List.of(1, 32)) {
-          results.add(run(c.what(), "MetaServer", http, meta, c.path(), token, clients));
-          results.add(run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients));
+          results.add(run(c.what(), "MetaServer", http, meta, c.path(), token, clients, null));
+          results.add(
+              run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients, null));
         }
       }
       // The single-client GETs once more with a load generator whose own cost per request is a
@@ -278,9 +279,18 @@ class MetaServerBench {
               meta,
               i -> get + name(i % OBJECTS) + "?resourceVersion=0",
               token,
-              32);
+              32,
+              null);
       Result l =
-          run("cached LIST", "MetaServer", http, meta, i -> list + "?resourceVersion=0", token, 32);
+          run(
+              "cached LIST",
+              "MetaServer",
+              http,
+              meta,
+              i -> list + "?resourceVersion=0",
+              token,
+              32,
+              null);
       Result g1 =
           run(
               "cached GET",
@@ -289,7 +299,8 @@ class MetaServerBench {
               meta,
               i -> get + name(i % OBJECTS) + "?resourceVersion=0",
               token,
-              1);
+              1,
+              null);
       Thread.sleep(3_000);
       long after = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
       LOG.info(
@@ -378,21 +389,9 @@ class MetaServerBench {
   }
 
   /** {@code clients} threads in closed loops: warm-up, then the measured window. */
-  private static Result run(
-      String what,
-      String target,
-      HttpClient http,
-      URI base,
-      IntFunction<String> path,
-      String token,
-      int clients)
-      throws InterruptedException {
-    return run(what, target, http, base, path, token, clients, null);
-  }
-
   /**
-   * @param blocking with it, each client is a {@link BlockingHttpClient} trusting it instead of
-   *     {@code http}
+   * @param blocking null for {@code http}; else each client is a {@link BlockingHttpClient}
+   *     trusting it
    */
   private static Result run(
       String what,
