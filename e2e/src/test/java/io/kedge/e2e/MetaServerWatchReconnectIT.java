@@ -44,6 +44,8 @@ import tools.jackson.databind.node.ObjectNode;
 class MetaServerWatchReconnectIT {
   private static final Logger LOG = LoggerFactory.getLogger(MetaServerWatchReconnectIT.class);
   private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final int ONLINE_CHANGES = 120;
+  private static final Duration PROGRESS_WAIT = Duration.ofSeconds(40);
 
   /** Prints one JSON line per event of a watch through {@code argv[1]} on namespace argv[2]. */
   static final String PY_WATCH =
@@ -320,10 +322,24 @@ class MetaServerWatchReconnectIT {
           () -> stateOf(inf).equals(truth(ns)) && fold(pythonEvents(pyOut)).equals(truth(ns)));
       put(ns, "c1", "2");
       put(ns, "c1", "3");
+      // More changes online than the apiserver's watch cache holds for a type (100 by default):
+      // the edge's resume point must follow them, or the resume after the outage is refused as
+      // too old and the watchers get a relist instead of the apiserver's own events.
+      for (int i = 1; i <= ONLINE_CHANGES; i++) {
+        put(ns, "busy", Integer.toString(i));
+      }
       Waits.until(
-          "informer and python see c1 changed twice",
-          Duration.ofSeconds(60),
+          "informer and python see every change made online",
+          Duration.ofSeconds(90),
           () -> stateOf(inf).equals(truth(ns)) && fold(pythonEvents(pyOut)).equals(truth(ns)));
+      // As many changes again to ConfigMaps the edge does not watch: they move the apiserver's
+      // window for the type on while this namespace stays quiet. The cloud's progress note
+      // (kedge.watchProgress, every 30 s) has to move the edge's resume point along.
+      String elsewhere = MetaServerFixture.namespace(admin, "watch-elsewhere");
+      for (int i = 1; i <= ONLINE_CHANGES; i++) {
+        put(elsewhere, "busy", Integer.toString(i));
+      }
+      Thread.sleep(PROGRESS_WAIT.toMillis());
 
       kedge.stopCloud();
       try {
@@ -347,7 +363,7 @@ class MetaServerWatchReconnectIT {
       LOG.info("edge watchers converged {} ms after the last change", took.toMillis());
       assertThat(stateOf(inf))
           .isEqualTo(end)
-          .containsKeys("c1", "c3", "c4")
+          .containsKeys("c1", "c3", "c4", "busy")
           .doesNotContainKey("c2");
       Waits.until(
           "the direct watch has every change",
