@@ -32,13 +32,9 @@ final class PendingRequests {
     this.callbacks = callbacks;
   }
 
-  CompletableFuture<Message> register(Message request, Duration timeout) {
-    return register(request, timeout, null);
-  }
-
   /**
-   * Like {@link #register(Message, Duration)}, completing on {@code replies} ({@code callbacks}
-   * when null).
+   * A future for the reply to {@code request}, failed after {@code timeout}; it completes on {@code
+   * replies} ({@code callbacks} when null).
    */
   CompletableFuture<Message> register(Message request, Duration timeout, Executor replies) {
     String id = request.id();

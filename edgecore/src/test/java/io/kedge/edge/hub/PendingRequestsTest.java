@@ -79,7 +79,7 @@ class PendingRequestsTest {
     assertThat(pending.complete(replyTo(q))).isTrue();
     assertThat(reply.get(10, TimeUnit.SECONDS).parentId()).isEqualTo(q.id());
 
-    CompletableFuture<Message> late = pending.register(query(), Duration.ofMillis(200));
+    CompletableFuture<Message> late = pending.register(query(), Duration.ofMillis(200), null);
     assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
         .hasCauseInstanceOf(TimeoutException.class);
   }
