@@ -22,3 +22,20 @@ kedge_java() {
     printf 'java'
   fi
 }
+
+# kedge_edge_jvm_flags JAVA → edgecore's JVM flags (also used by the benchmarks that measure them).
+# Heap: the live set with 1,000 cached objects is ~9 MB; a small young generation and low free
+# ratios keep the committed (resident) heap near it instead of growing towards -Xmx.
+# JIT: tiered up to C2. MetaServer answers ~3x faster than with C1 alone (TLS and JSON get C2's
+# intrinsics); C2's compiler arenas go back to the OS through the periodic trim and at most two
+# malloc arenas (bin/edgecore sets MALLOC_ARENA_MAX), which keeps the cost at ~10 MiB
+# (BENCHMARKS.md, "edge JIT"). To trade that speed for memory, set KEDGE_JAVA_OPTS to these flags
+# plus -XX:TieredStopAtLevel=1.
+kedge_edge_jvm_flags() {
+  local flags="-Xms8m -Xmx48m -XX:MaxNewSize=4m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=16m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.type=unpooled"
+  # The trim came with Java 17.0.9; older 17s run without it.
+  if "$1" -XX:TrimNativeHeapInterval=1000 -version >/dev/null 2>&1; then
+    flags="$flags -XX:TrimNativeHeapInterval=1000"
+  fi
+  printf '%s' "$flags"
+}

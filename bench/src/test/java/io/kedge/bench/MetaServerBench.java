@@ -6,10 +6,14 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.pki.CertSpec;
+import io.kedge.pki.KeyPairs;
+import io.kedge.pki.Pem;
 import io.kedge.pki.TlsContexts;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.ProgramProcess;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.net.URI;
@@ -77,6 +81,8 @@ class MetaServerBench {
   private static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
   private static final String NODE = "bench-metaserver";
   private static final String BLOCKING = ", blocking client";
+  private static final String FIXED = "fixed answer (floor)";
+  private static final String FLOOR_CASE = "floor";
 
   record Result(String what, String path, int clients, long requests, double perSecond, long[] ns) {
     double p(double q) {
@@ -198,6 +204,26 @@ class MetaServerBench {
               run(c.what(), "kube-apiserver", http, direct, c.path(), token, clients, null));
         }
       }
+      // The floor: a JVM with the edge's flags answering the same bytes over the same TLS.
+      boolean floor = only.isEmpty() || only.contains(FLOOR_CASE);
+      long floorRssMb = -1;
+      if (floor) {
+        byte[] body =
+            http.send(
+                    request(meta, get + name(0) + "?resourceVersion=0", token),
+                    HttpResponse.BodyHandlers.ofByteArray())
+                .body();
+        try (ProgramProcess fixed = fixedAnswer(dir.resolve("fixed-answer"), plane, body)) {
+          URI floorUri = URI.create("https://127.0.0.1:" + port(fixed));
+          IntFunction<String> path = i -> get + name(i % OBJECTS) + "?resourceVersion=0";
+          for (int clients : List.of(1, 32)) {
+            results.add(run("cached GET", FIXED, http, floorUri, path, token, clients, null));
+          }
+          results.add(run("cached GET" + BLOCKING, FIXED, null, floorUri, path, token, 1, trust));
+          floorRssMb = ControlPlaneBench.rssKb(fixed.pid()) / 1024;
+          LOG.info("fixed-answer server RSS after the load: {} MiB", floorRssMb);
+        }
+      }
       // The single-client GETs once more with a load generator whose own cost per request is a
       // write and a read on the calling thread (as python-kubernetes does).
       for (Case c : measured) {
@@ -221,7 +247,7 @@ class MetaServerBench {
       long rssAfterMb = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
       LOG.info("edgecore RSS after the load: {} MiB", rssAfterMb);
       if (only.isEmpty() && System.getProperty("bench.edgeEnv", "").isBlank()) {
-        report(results, rssMb, rssAfterMb, loadBefore, loadAfter);
+        report(results, rssMb, rssAfterMb, floorRssMb, loadBefore, loadAfter);
       }
       for (Result r : results) {
         assertThat(r.requests()).as(r.what() + " via " + r.path() + " answered").isPositive();
@@ -371,6 +397,73 @@ class MetaServerBench {
     return BenchCluster.boundToken(admin, BenchCluster.pod(admin, ns, "reader", "reader", NODE));
   }
 
+  /**
+   * {@link FixedAnswerServer} as a process of its own, with the measured edge's JVM flags and
+   * environment, a serving certificate for 127.0.0.1 from the cluster's CA, answering {@code body}.
+   */
+  private static ProgramProcess fixedAnswer(Path dir, ControlPlane plane, byte[] body)
+      throws Exception {
+    Files.createDirectories(dir);
+    var issued =
+        plane
+            .pki()
+            .caWithKey()
+            .issueWithNewKey(
+                CertSpec.server(
+                    "fixed-answer", List.of("127.0.0.1"), List.of(), Duration.ofDays(1)),
+                KeyPairs.ecP256());
+    Pem.write(dir.resolve("key.pem"), Pem.encode(issued.privateKey()), true);
+    Pem.write(dir.resolve("chain.pem"), Pem.encode(issued.certificate(), plane.pki().ca()), false);
+    Files.write(dir.resolve("body.json"), body);
+    Map<String, String> env = new java.util.HashMap<>(edgeEnvironment());
+    List<String> launcher = launcherJvm();
+    String opts = env.remove("KEDGE_JAVA_OPTS");
+    env.putIfAbsent("MALLOC_ARENA_MAX", "2"); // as bin/edgecore sets it
+    List<String> cmd = new ArrayList<>();
+    cmd.add(launcher.get(0));
+    for (String o : (opts == null ? launcher.get(1) : opts).strip().split("\\s+")) {
+      if (!o.isEmpty()) {
+        cmd.add(o);
+      }
+    }
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            FixedAnswerServer.class.getName(),
+            dir.toString()));
+    ProgramProcess p = ProgramProcess.start("fixed-answer", cmd, env, dir.resolve("out.log"));
+    p.awaitLog("^listening on \\d+", WAIT);
+    return p;
+  }
+
+  private static int port(ProgramProcess p) {
+    var m = java.util.regex.Pattern.compile("(?m)^listening on (\\d+)").matcher(p.output());
+    if (!m.find()) {
+      throw new AssertionError("no port in " + p.tail(5));
+    }
+    return Integer.parseInt(m.group(1));
+  }
+
+  /** bin/edgecore's java binary and JVM flags, from the launcher that computes them. */
+  private static List<String> launcherJvm() throws Exception {
+    Path lib = Path.of(System.getProperty("kedge.home", ".")).resolve("scripts/lib/launcher.sh");
+    Process p =
+        new ProcessBuilder(
+                "bash",
+                "-c",
+                "source \"$0\"; j=$(kedge_java); printf '%s\\n%s\\n' \"$j\" \"$(kedge_edge_jvm_flags \"$j\")\"",
+                lib.toString())
+            .redirectErrorStream(true)
+            .start();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as("launcher flags: " + out).isZero();
+    List<String> lines = out.lines().toList();
+    assertThat(lines).as("launcher flags: " + out).hasSize(2);
+    return lines;
+  }
+
   private static int status(HttpClient http, URI base, String path, String token) {
     try {
       return http.send(request(base, path, token), HttpResponse.BodyHandlers.discarding())
@@ -388,8 +481,9 @@ class MetaServerBench {
         .build();
   }
 
-  /** {@code clients} threads in closed loops: warm-up, then the measured window. */
   /**
+   * {@code clients} threads in closed loops: warm-up, then the measured window.
+   *
    * @param blocking null for {@code http}; else each client is a {@link BlockingHttpClient}
    *     trusting it
    */
@@ -479,7 +573,12 @@ class MetaServerBench {
   }
 
   private static void report(
-      List<Result> results, long rssMb, long rssAfterMb, String before, String after)
+      List<Result> results,
+      long rssMb,
+      long rssAfterMb,
+      long floorRssMb,
+      String before,
+      String after)
       throws Exception {
     List<List<String>> rows = new ArrayList<>();
     for (Result r : results) {
@@ -504,6 +603,8 @@ class MetaServerBench {
     Result dc1 = by.get("consistent GET|1|kube-apiserver");
     Result bg1 = by.get("cached GET" + BLOCKING + "|1|MetaServer");
     Result bdg1 = by.get("cached GET" + BLOCKING + "|1|kube-apiserver");
+    Result fg1 = by.get("cached GET|1|" + FIXED);
+    Result bfg1 = by.get("cached GET" + BLOCKING + "|1|" + FIXED);
     Result bc1 = by.get("consistent GET" + BLOCKING + "|1|MetaServer");
     Result bdc1 = by.get("consistent GET" + BLOCKING + "|1|kube-apiserver");
     BenchmarkReport.section("metaserver", "MetaServer against kube-apiserver", COMMAND)
@@ -555,6 +656,20 @@ class MetaServerBench {
                 + verdict(rssMb * 1024 * 1024 <= 64_000_000L)
                 + "; after the load (still running): "
                 + rssAfterMb
+                + " MiB.")
+        .line("")
+        .line(
+            "*Fixed answer (floor)*: a JVM of its own with the same flags and environment that"
+                + " answers every request with the bytes of one of these ConfigMaps, over the same"
+                + " TLS (JDK engine, Netty, one event loop) and with MetaServer's response headers,"
+                + " and does nothing else (no routing, token, authorization or store). No server in"
+                + " a JVM answers these clients faster. Cached GET, 1 client: "
+                + String.format(
+                    "%.2f ms with the HttpClient (1/5 of the apiserver's p50 is %.2f ms), %.2f ms"
+                        + " with the blocking client (1/5 of the apiserver's: %.2f ms).",
+                    fg1.p(0.5), dg1.p(0.5) / 5, bfg1.p(0.5), bdg1.p(0.5) / 5)
+                + " Its resident memory after the load: "
+                + floorRssMb
                 + " MiB.")
         .line("")
         .line("Load average before the runs: " + before + "; after: " + after + ".")
