@@ -8,8 +8,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -47,7 +48,8 @@ public final class FixedAnswerServer {
             Pem.privateKey(Pem.read(dir.resolve("key.pem"))),
             Pem.certificates(Pem.read(dir.resolve("chain.pem"))));
     byte[] body = Files.readAllBytes(dir.resolve("body.json"));
-    NioEventLoopGroup loop = new NioEventLoopGroup(1);
+    MultiThreadIoEventLoopGroup loop =
+        new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     Channel server =
         new ServerBootstrap()
             .group(loop)
