@@ -42,6 +42,9 @@ import tools.jackson.databind.node.ObjectNode;
 public final class SqliteStore implements ObjectStore {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
 
+  /** What the objects read lately by key may hold (their JSON and a little more each). */
+  static final long RECENT_READS_BYTES = 1024 * 1024;
+
   private final StoreSettings settings;
   private final Connection writeConnection;
   private final BlockingQueue<ReadConnection> readers;
@@ -49,6 +52,7 @@ public final class SqliteStore implements ObjectStore {
   private final Thread writer;
   private final ExecutorService completions;
   private final List<StoreListener> listeners = new CopyOnWriteArrayList<>();
+  private final RecentReads recentReads = new RecentReads(RECENT_READS_BYTES);
   private final Map<Gvr, ResourceState> states = new ConcurrentHashMap<>();
   private final Map<Gvr, Integer> eventCounts = new HashMap<>(); // writer thread only
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -330,7 +334,9 @@ public final class SqliteStore implements ObjectStore {
       }
       tx.trim();
       writeConnection.commit();
+      recentReads.committed();
     } catch (SQLException | RuntimeException e) {
+      recentReads.committed(); // whatever the commit left, nothing read before it is served
       try {
         writeConnection.rollback();
       } catch (SQLException r) {
@@ -390,6 +396,7 @@ public final class SqliteStore implements ObjectStore {
       p.setLong(1, now - settings.tombstoneTtl().toMillis());
       int n = p.executeUpdate();
       writeConnection.commit();
+      recentReads.committed();
       if (n > 0) {
         LOG.debug("store: forgot {} deleted objects", n);
       }
@@ -407,6 +414,18 @@ public final class SqliteStore implements ObjectStore {
 
   @Override
   public Optional<StoredObject> get(Gvr gvr, String namespace, String name) {
+    String key = StoredObject.sortKey(namespace, name);
+    StoredObject recent = recentReads.get(gvr, key);
+    if (recent != null) {
+      return Optional.of(recent);
+    }
+    long generation = recentReads.generation();
+    Optional<StoredObject> read = readObject(gvr, key);
+    read.ifPresent(o -> recentReads.put(o, generation));
+    return read;
+  }
+
+  private Optional<StoredObject> readObject(Gvr gvr, String key) {
     return read(
         rc -> {
           PreparedStatement p =
@@ -414,7 +433,7 @@ public final class SqliteStore implements ObjectStore {
                   "SELECT namespace, name, uid, rv, value FROM objects"
                       + " WHERE gvr = ? AND skey = ? AND deleted = 0");
           p.setString(1, gvr.toString());
-          p.setString(2, StoredObject.sortKey(namespace, name));
+          p.setString(2, key);
           try (ResultSet r = p.executeQuery()) {
             return r.next() ? Optional.of(object(gvr, r)) : Optional.<StoredObject>empty();
           }

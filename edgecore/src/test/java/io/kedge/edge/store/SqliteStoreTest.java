@@ -96,6 +96,27 @@ class SqliteStoreTest {
   }
 
   @Test
+  void anObjectReadByKeyIsReadAgainAfterEveryKindOfChange() throws Exception {
+    store.apply(cm("a", "c1", "u1", 10, "one")).get();
+    store.apply(cm("a", "c2", "u2", 11, "two")).get();
+    // read twice: the second answer comes from the objects read lately
+    assertThat(value(store.get(CM, "a", "c1").orElseThrow())).isEqualTo("one");
+    assertThat(value(store.get(CM, "a", "c1").orElseThrow())).isEqualTo("one");
+    store.apply(cm("a", "c1", "u1", 12, "updated")).get();
+    assertThat(value(store.get(CM, "a", "c1").orElseThrow())).isEqualTo("updated");
+    // a write to another object counts too
+    assertThat(value(store.get(CM, "a", "c2").orElseThrow())).isEqualTo("two");
+    store.apply(del("a", "c2", 13)).get();
+    assertThat(store.get(CM, "a", "c2")).isEmpty();
+    store
+        .reconcile(new Scope(CM, "a"), List.of(cm("a", "c1", "u1", 14, "listed")), 14, o -> true)
+        .get();
+    assertThat(value(store.get(CM, "a", "c1").orElseThrow())).isEqualTo("listed");
+    store.reconcile(new Scope(CM, "a"), List.of(), 15, o -> true).get();
+    assertThat(store.get(CM, "a", "c1")).isEmpty();
+  }
+
+  @Test
   void aDeletionKeepsLateOlderVersionsOut() throws Exception {
     store.apply(cm("a", "c1", "u1", 10, "one")).get();
     ApplyResult d = store.apply(del("a", "c1", 15)).get();
