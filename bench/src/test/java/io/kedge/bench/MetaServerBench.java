@@ -631,7 +631,7 @@ class MetaServerBench {
         .line(
             "Goals: cached GET p50 through MetaServer ≤ 1/5 of the direct p50 — "
                 + verdict(mg1.p(0.5) <= dg1.p(0.5) / 5)
-                + String.format(" (%.2f vs %.2f ms, 1 client)", mg1.p(0.5), dg1.p(0.5))
+                + String.format(" (%.3f vs %.3f ms, 1 client)", mg1.p(0.5), dg1.p(0.5))
                 + "; req/s at 32 clients ≥ the apiserver's — "
                 + verdict(mg32.perSecond() >= dg32.perSecond())
                 + String.format(" (%.0f vs %.0f)", mg32.perSecond(), dg32.perSecond())
@@ -641,7 +641,7 @@ class MetaServerBench {
                 + ". With the blocking client (one HTTP/1.1 connection per client, request and"
                 + " answer on the client's own thread): cached GET 1/5 — "
                 + verdict(bg1.p(0.5) <= bdg1.p(0.5) / 5)
-                + String.format(" (%.2f vs %.2f ms)", bg1.p(0.5), bdg1.p(0.5))
+                + String.format(" (%.3f vs %.3f ms)", bg1.p(0.5), bdg1.p(0.5))
                 + "; consistent GET + 2 ms — "
                 + verdict(bc1.p(0.5) <= bdc1.p(0.5) + 2)
                 + String.format(" (%.2f vs %.2f ms)", bc1.p(0.5), bdc1.p(0.5))
@@ -662,11 +662,12 @@ class MetaServerBench {
             "*Fixed answer (floor)*: a JVM of its own with the same flags and environment that"
                 + " answers every request with the bytes of one of these ConfigMaps, over the same"
                 + " TLS (JDK engine, Netty, one event loop) and with MetaServer's response headers,"
-                + " and does nothing else (no routing, token, authorization or store). No server in"
-                + " a JVM answers these clients faster. Cached GET, 1 client: "
+                + " and does nothing else (no routing, token, authorization or store): what a client"
+                + " measures against it is the client's own cost and the transport's. Cached GET, 1"
+                + " client: "
                 + String.format(
-                    "%.2f ms with the HttpClient (1/5 of the apiserver's p50 is %.2f ms), %.2f ms"
-                        + " with the blocking client (1/5 of the apiserver's: %.2f ms).",
+                    "%.3f ms with the HttpClient (1/5 of the apiserver's p50 is %.3f ms), %.3f ms"
+                        + " with the blocking client (1/5 of the apiserver's: %.3f ms).",
                     fg1.p(0.5), dg1.p(0.5) / 5, bfg1.p(0.5), bdg1.p(0.5) / 5)
                 + " Its resident memory after the load: "
                 + floorRssMb
