@@ -414,6 +414,9 @@ public final class SqliteStore implements ObjectStore {
 
   @Override
   public Optional<StoredObject> get(Gvr gvr, String namespace, String name) {
+    if (closed.get()) {
+      throw new StoreException("the store is closed");
+    }
     String key = StoredObject.sortKey(namespace, name);
     StoredObject recent = recentReads.get(gvr, key);
     if (recent != null) {

@@ -114,6 +114,11 @@ class SqliteStoreTest {
     assertThat(value(store.get(CM, "a", "c1").orElseThrow())).isEqualTo("listed");
     store.reconcile(new Scope(CM, "a"), List.of(), 15, o -> true).get();
     assertThat(store.get(CM, "a", "c1")).isEmpty();
+    // nothing kept is answered once the store is closed
+    store.apply(cm("a", "c3", "u3", 16, "three")).get();
+    assertThat(store.get(CM, "a", "c3")).isPresent();
+    store.close();
+    assertThatThrownBy(() -> store.get(CM, "a", "c3")).isInstanceOf(StoreException.class);
   }
 
   @Test
