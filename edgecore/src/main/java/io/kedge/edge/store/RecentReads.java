@@ -24,7 +24,7 @@ final class RecentReads {
 
   private final ConcurrentHashMap<Key, Entry> entries = new ConcurrentHashMap<>();
   private final AtomicLong generation = new AtomicLong();
-  private final AtomicLong bytes = new AtomicLong();
+  private long bytes; // guarded by this
   private final long maxBytes;
 
   RecentReads(long maxBytes) {
@@ -54,11 +54,10 @@ final class RecentReads {
       return;
     }
     Entry old = entries.put(new Key(o.gvr(), o.sortKey()), new Entry(o, readGeneration));
-    long total =
-        bytes.addAndGet(old == null ? size : size - (old.object().json().length + OVERHEAD));
-    if (total > maxBytes) {
+    bytes += old == null ? size : size - (old.object().json().length + OVERHEAD);
+    if (bytes > maxBytes) {
       entries.clear();
-      bytes.set(0);
+      bytes = 0;
     }
   }
 

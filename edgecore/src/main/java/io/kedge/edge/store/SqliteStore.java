@@ -334,9 +334,7 @@ public final class SqliteStore implements ObjectStore {
       }
       tx.trim();
       writeConnection.commit();
-      recentReads.committed();
     } catch (SQLException | RuntimeException e) {
-      recentReads.committed(); // whatever the commit left, nothing read before it is served
       try {
         writeConnection.rollback();
       } catch (SQLException r) {
@@ -351,6 +349,8 @@ public final class SqliteStore implements ObjectStore {
             }
           });
       return;
+    } finally {
+      recentReads.committed(); // whatever the commit left, nothing read before it is served
     }
     // Committed: publish the new state, then tell listeners and waiters.
     states.putAll(tx.touched);
@@ -414,9 +414,7 @@ public final class SqliteStore implements ObjectStore {
 
   @Override
   public Optional<StoredObject> get(Gvr gvr, String namespace, String name) {
-    if (closed.get()) {
-      throw new StoreException("the store is closed");
-    }
+    ensureOpen();
     String key = StoredObject.sortKey(namespace, name);
     StoredObject recent = recentReads.get(gvr, key);
     if (recent != null) {
@@ -635,10 +633,14 @@ public final class SqliteStore implements ObjectStore {
     }
   }
 
-  private <T> T read(Reading<T> reading) {
+  private void ensureOpen() {
     if (closed.get()) {
       throw new StoreException("the store is closed");
     }
+  }
+
+  private <T> T read(Reading<T> reading) {
+    ensureOpen();
     ReadConnection rc;
     try {
       rc = readers.take();
