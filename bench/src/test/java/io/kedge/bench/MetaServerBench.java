@@ -84,6 +84,10 @@ class MetaServerBench {
   private static final String FIXED = "fixed answer (floor)";
   private static final String FLOOR_CASE = "floor";
 
+  /** What {@link FixedAnswerServer} prints once it listens. */
+  private static final java.util.regex.Pattern LISTENING =
+      java.util.regex.Pattern.compile("(?m)^listening on (\\d+)");
+
   record Result(String what, String path, int clients, long requests, double perSecond, long[] ns) {
     double p(double q) {
       return ns.length == 0 ? Double.NaN : ns[(int) Math.min(ns.length - 1, q * ns.length)] / 1e6;
@@ -433,12 +437,12 @@ class MetaServerBench {
             FixedAnswerServer.class.getName(),
             dir.toString()));
     ProgramProcess p = ProgramProcess.start("fixed-answer", cmd, env, dir.resolve("out.log"));
-    p.awaitLog("^listening on \\d+", WAIT);
+    p.awaitLog(LISTENING.pattern(), WAIT);
     return p;
   }
 
   private static int port(ProgramProcess p) {
-    var m = java.util.regex.Pattern.compile("(?m)^listening on (\\d+)").matcher(p.output());
+    var m = LISTENING.matcher(p.output());
     if (!m.find()) {
       throw new AssertionError("no port in " + p.tail(5));
     }
