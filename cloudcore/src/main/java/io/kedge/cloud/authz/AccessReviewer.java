@@ -27,11 +27,17 @@ import org.slf4j.LoggerFactory;
  * informers on someone else's behalf. Verdicts are cached briefly and dropped as soon as any Role,
  * ClusterRole or binding changes; change listeners are then told (once per burst of changes) so
  * that they can re-check what they granted.
+ *
+ * <p>The apiserver's authorizer follows RBAC through an informer of its own, which can be behind
+ * ours: a review asked right after a change may still get the old verdict. So listeners are told
+ * twice: shortly after a burst, and again once RBAC has been quiet for {@code settle}, with every
+ * verdict dropped before each time.
  */
 public final class AccessReviewer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AccessReviewer.class);
   private static final String RBAC = "rbac.authorization.k8s.io";
-  private static final long DEBOUNCE_MS = 300;
+  private static final Duration DEBOUNCE = Duration.ofMillis(300);
+  private static final Duration SETTLE = Duration.ofSeconds(3);
 
   static final List<ApiResource> RBAC_TYPES =
       List.of(
@@ -59,6 +65,11 @@ public final class AccessReviewer implements AutoCloseable {
 
   private record Key(Subject subject, Access access) {}
 
+  /** Asks the authorizer; the production one posts a SubjectAccessReview. */
+  interface Authorizer {
+    Decision decide(Subject subject, Access access);
+  }
+
   private record Entry(CompletableFuture<Decision> decision, long expiresAt, long generation) {}
 
   private final KubernetesClient client;
@@ -66,11 +77,16 @@ public final class AccessReviewer implements AutoCloseable {
   private final Executor blocking;
   private final ScheduledExecutorService timer;
   private final long ttlNanos;
+  private final long debounceNanos;
+  private final long settleNanos;
+  private final Authorizer authorizer;
   private final LongSupplier clock;
   private final Map<Key, Entry> cache = new ConcurrentHashMap<>();
   private final AtomicLong nextSweep = new AtomicLong();
   private final AtomicLong generation = new AtomicLong();
   private final AtomicBoolean notifyPending = new AtomicBoolean();
+  private final AtomicBoolean settlePending = new AtomicBoolean();
+  private final AtomicLong lastChange = new AtomicLong();
   private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
   private final List<SharedInformers.Handle> handles = new ArrayList<>();
 
@@ -80,11 +96,27 @@ public final class AccessReviewer implements AutoCloseable {
       Executor blocking,
       ScheduledExecutorService timer,
       Duration ttl) {
+    this(client, informers, blocking, timer, ttl, DEBOUNCE, SETTLE, null);
+  }
+
+  /** {@code authorizer} null: SubjectAccessReviews through {@code client}. */
+  AccessReviewer(
+      KubernetesClient client,
+      SharedInformers informers,
+      Executor blocking,
+      ScheduledExecutorService timer,
+      Duration ttl,
+      Duration debounce,
+      Duration settle,
+      Authorizer authorizer) {
     this.client = client;
     this.informers = informers;
     this.blocking = blocking;
     this.timer = timer;
     this.ttlNanos = ttl.toNanos();
+    this.debounceNanos = debounce.toNanos();
+    this.settleNanos = settle.toNanos();
+    this.authorizer = authorizer == null ? this::call : authorizer;
     this.clock = System::nanoTime;
   }
 
@@ -134,7 +166,7 @@ public final class AccessReviewer implements AutoCloseable {
     blocking.execute(
         () -> {
           try {
-            f.complete(call(subject, access));
+            f.complete(authorizer.decide(subject, access));
           } catch (RuntimeException e) {
             cache.remove(key, entry);
             f.completeExceptionally(
@@ -177,23 +209,49 @@ public final class AccessReviewer implements AutoCloseable {
     return new Decision(allowed && !denied, reason);
   }
 
-  private void rbacChanged() {
-    generation.incrementAndGet();
-    cache.clear();
+  void rbacChanged() {
+    lastChange.set(clock.getAsLong());
+    forgetVerdicts();
     if (notifyPending.compareAndSet(false, true)) {
       timer.schedule(
           () -> {
             notifyPending.set(false);
-            for (Runnable l : changeListeners) {
-              try {
-                l.run();
-              } catch (RuntimeException e) {
-                LOG.error("RBAC change listener failed", e);
-              }
-            }
+            notifyListeners();
           },
-          DEBOUNCE_MS,
-          TimeUnit.MILLISECONDS);
+          debounceNanos,
+          TimeUnit.NANOSECONDS);
+    }
+    if (settlePending.compareAndSet(false, true)) {
+      timer.schedule(this::settled, settleNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Runs {@code settle} after a change; waits on while changes keep coming. */
+  private void settled() {
+    settlePending.set(false);
+    long quiet = clock.getAsLong() - lastChange.get();
+    if (quiet < settleNanos) {
+      if (settlePending.compareAndSet(false, true)) {
+        timer.schedule(this::settled, settleNanos - quiet, TimeUnit.NANOSECONDS);
+      }
+      return;
+    }
+    forgetVerdicts();
+    notifyListeners();
+  }
+
+  private void forgetVerdicts() {
+    generation.incrementAndGet();
+    cache.clear();
+  }
+
+  private void notifyListeners() {
+    for (Runnable l : changeListeners) {
+      try {
+        l.run();
+      } catch (RuntimeException e) {
+        LOG.error("RBAC change listener failed", e);
+      }
     }
   }
 
