@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
@@ -76,7 +77,11 @@ final class ClusterFixture implements AutoCloseable {
         .create();
   }
 
-  /** A Role granting {@code verbs} on {@code resources} (core group), bound to {@code sa}. */
+  /**
+   * A Role granting {@code verbs} on {@code resources} (core group), bound to {@code sa}; returns
+   * once the apiserver's authorizer allows the first verb on the first resource (it follows RBAC
+   * through an informer of its own, which can lag behind the write).
+   */
   void grant(String ns, String sa, List<String> resources, List<String> verbs) {
     String name = sa + "-" + String.join("-", resources);
     admin
@@ -113,6 +118,28 @@ final class ClusterFixture implements AutoCloseable {
                 .endSubject()
                 .build())
         .create();
+    String user = "system:serviceaccount:" + ns + ":" + sa;
+    Waits.until(
+        user + " may " + verbs.get(0) + " " + resources.get(0),
+        Duration.ofSeconds(30),
+        () -> allowed(user, ns, verbs.get(0), resources.get(0)));
+  }
+
+  /** Whether the apiserver's authorizer lets {@code user} (a ServiceAccount) do this. */
+  boolean allowed(String user, String ns, String verb, String resource) {
+    var review =
+        new SubjectAccessReviewBuilder()
+            .withNewSpec()
+            .withUser(user)
+            .withNewResourceAttributes()
+            .withVerb(verb)
+            .withResource(resource)
+            .withNamespace(ns)
+            .endResourceAttributes()
+            .endSpec()
+            .build();
+    var status = admin.authorization().v1().subjectAccessReview().create(review).getStatus();
+    return status != null && Boolean.TRUE.equals(status.getAllowed());
   }
 
   void configMap(String ns, String name, Map<String, String> data) {

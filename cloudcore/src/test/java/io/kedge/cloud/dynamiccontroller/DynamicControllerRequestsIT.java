@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.protocol.Json;
 import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -474,6 +476,11 @@ class DynamicControllerRequestsIT {
                 .endSubject()
                 .build())
         .create();
+    Waits.until(
+        "the apiserver lets app get endpoints in default",
+        Duration.ofSeconds(30),
+        () ->
+            fixture.allowed("system:serviceaccount:" + ns + ":app", "default", "get", "endpoints"));
     var one = edge("edge-r").http("GET", "/api/v1/namespaces/default/endpoints/kubernetes", token);
     assertThat(one.code()).as(one.message()).isEqualTo(200);
     assertThat(one.json().at("/subsets/0/addresses/0/ip").asString()).isEqualTo("127.0.0.1");
