@@ -226,7 +226,7 @@ public final class AccessReviewer implements AutoCloseable {
     }
   }
 
-  /** Runs {@code settle} after a change; waits on while changes keep coming. */
+  /** The second telling, once RBAC has been quiet for {@code settle}; waits on while it is not. */
   private void settled() {
     settlePending.set(false);
     long quiet = clock.getAsLong() - lastChange.get();
