@@ -9,10 +9,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * without a read transaction: in SQLite that is two file-lock calls, usually a page read and a
  * round through JNI, more than the rest of the answer costs.
  *
- * <p>Validity is one counter: the writer bumps it after every commit, and an entry counts only if
- * it was read under the current value. A reader takes the value before it reads, so an object read
- * while a write commits is kept under the old value and never served. The map is bounded by the
- * bytes of the objects in it and emptied when full.
+ * <p>Validity is one counter: the writer bumps it after every commit that may change an object (and
+ * the store when it closes), and an entry counts only if it was read under the current value. A
+ * reader takes the value before it reads, so an object read while a write commits is kept under the
+ * old value and never served. The map is bounded by the bytes of the objects in it and emptied when
+ * full.
  */
 final class RecentReads {
   /** What an entry costs besides its JSON (the record, its strings, the map's node). */
@@ -36,7 +37,7 @@ final class RecentReads {
     return generation.get();
   }
 
-  /** Called by the writer after each commit: everything read before is no longer served. */
+  /** After a commit (or at close): everything read before is no longer served. */
   void committed() {
     generation.incrementAndGet();
   }
@@ -50,7 +51,7 @@ final class RecentReads {
   /** Keeps {@code o}, read from the store under {@code readGeneration}. */
   synchronized void put(StoredObject o, long readGeneration) {
     long size = o.json().length + OVERHEAD;
-    if (maxBytes <= 0 || size > maxBytes / 16 || readGeneration != generation.get()) {
+    if (size > maxBytes / 16 || readGeneration != generation.get()) {
       return;
     }
     Entry old = entries.put(new Key(o.gvr(), o.sortKey()), new Entry(o, readGeneration));

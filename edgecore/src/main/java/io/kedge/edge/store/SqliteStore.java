@@ -395,8 +395,7 @@ public final class SqliteStore implements ObjectStore {
         writeConnection.prepareStatement("DELETE FROM objects WHERE deleted = 1 AND updated < ?")) {
       p.setLong(1, now - settings.tombstoneTtl().toMillis());
       int n = p.executeUpdate();
-      writeConnection.commit();
-      recentReads.committed();
+      writeConnection.commit(); // only tombstones go: no object a read can return changes
       if (n > 0) {
         LOG.debug("store: forgot {} deleted objects", n);
       }
@@ -414,7 +413,6 @@ public final class SqliteStore implements ObjectStore {
 
   @Override
   public Optional<StoredObject> get(Gvr gvr, String namespace, String name) {
-    ensureOpen();
     String key = StoredObject.sortKey(namespace, name);
     StoredObject recent = recentReads.get(gvr, key);
     if (recent != null) {
@@ -633,14 +631,10 @@ public final class SqliteStore implements ObjectStore {
     }
   }
 
-  private void ensureOpen() {
+  private <T> T read(Reading<T> reading) {
     if (closed.get()) {
       throw new StoreException("the store is closed");
     }
-  }
-
-  private <T> T read(Reading<T> reading) {
-    ensureOpen();
     ReadConnection rc;
     try {
       rc = readers.take();
@@ -669,6 +663,7 @@ public final class SqliteStore implements ObjectStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    recentReads.committed(); // a closed store answers nothing it kept: reads find it closed
     try {
       queue.put(Task.stop());
       writer.join(30_000);
