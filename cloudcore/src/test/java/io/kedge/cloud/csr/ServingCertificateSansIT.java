@@ -16,6 +16,9 @@ import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.SimulatedEdge;
 import io.kedge.testkit.junit.WithControlPlane;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -93,8 +96,21 @@ class ServingCertificateSansIT {
     }
   }
 
-  /** The first non-loopback IPv4 address of this host: an edge connecting to it comes from it. */
+  /**
+   * A non-loopback IPv4 address of this host, an edge connecting to it comes from it: the source
+   * address of the default route (steadier than the first interface listed, which may be a test's
+   * short-lived veth), else the first one found.
+   */
   static String hostAddress() throws SocketException {
+    try (DatagramSocket probe = new DatagramSocket()) {
+      probe.connect(InetAddress.getByName("198.51.100.1"), 9); // no packet is sent
+      InetAddress a = probe.getLocalAddress();
+      if (a instanceof Inet4Address && !a.isAnyLocalAddress() && !a.isLoopbackAddress()) {
+        return a.getHostAddress();
+      }
+    } catch (IOException | UncheckedIOException noRoute) {
+      // fall through
+    }
     for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
       if (!ni.isUp() || ni.isLoopback()) {
         continue;
