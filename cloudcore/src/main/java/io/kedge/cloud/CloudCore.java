@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -117,9 +118,13 @@ public final class CloudCore implements AutoCloseable {
       policy.start(Duration.ofSeconds(60));
       started.add(policy);
       hub.addSessionListener(policy);
-      CsrApprover approver = new CsrApprover(kube.own());
+      // IP SANs beyond loopback and link-local: only the address the node connects from here.
+      CsrApprover approver =
+          new CsrApprover(
+              kube.own(), node -> hub.connectionAddress(node).map(Set::of).orElse(Set.of()));
       approver.start(Duration.ofSeconds(60));
       started.add(approver);
+      hub.addSessionListener(approver);
     }
     // The DynamicController's slot: it decides itself whether it is enabled.
     DynamicControllerModule dynamic = DynamicControllerModule.start(config, kube, hub, informers);

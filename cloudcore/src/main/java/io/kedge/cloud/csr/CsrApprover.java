@@ -1,45 +1,58 @@
 package io.kedge.cloud.csr;
 
-import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestCondition;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kedge.cloud.csr.MetaServerCsrPolicy.Verdict;
+import io.kedge.cloud.hub.NodeSessionListener;
 import io.kedge.cloud.kube.KeyedWorkQueue;
 import io.kedge.cloud.kube.KeyedWorkQueue.Result;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Approves MetaServer serving-certificate CSRs that {@link MetaServerCsrPolicy} accepts and denies,
- * with the reason, those named like one but failing a check. Other CSRs are left alone (pending for
- * whoever approves them). The controller-manager's signer then issues the certificate. Runs only
- * with {@code featureGates.requireAuthorization}, as KubeEdge's approver does.
+ * with the reason in the {@code Denied} condition and one warning in the log, those named like one
+ * but failing a check. Other CSRs are left alone (pending for whoever approves them). The
+ * controller-manager's signer then issues the certificate. Runs only with {@code
+ * featureGates.requireAuthorization}, as KubeEdge's approver does.
+ *
+ * <p>Two things may be missing when a CSR arrives and turn up moments later: the node's Node (an
+ * edge requests its certificate while it registers) and, for an IP SAN that only the node's
+ * connection can vouch for, that connection. Such a CSR waits (logged once) and is decided again as
+ * the work queue backs off, or at once when the node connects; still unconfirmed after {@link
+ * #GRACE} it is denied. No CSR stays pending without a log line.
  */
-public final class CsrApprover implements AutoCloseable {
+public final class CsrApprover implements NodeSessionListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CsrApprover.class);
 
   public static final String APPROVED_REASON = "AutoApproved";
   public static final String APPROVED_MESSAGE = "Auto approving MetaServer serving certificate.";
   public static final String DENIED_REASON = "MetaServerCsrRejected";
 
-  /**
-   * How long a CSR of a node that has not announced its MetaServer IPs (no Node yet, or no {@code
-   * metaserver.kedge.io/ips} annotation) waits for them before a failed check denies it.
-   */
-  static final Duration ANNOUNCE_GRACE = Duration.ofSeconds(20);
+  /** How long an otherwise valid CSR waits for its Node or its node's connection. */
+  static final Duration GRACE = Duration.ofSeconds(20);
 
   private final KubernetesClient client;
+  private final NodeAddresses addresses;
   private final KeyedWorkQueue queue;
+  private final Set<String> waiting = ConcurrentHashMap.newKeySet();
   private SharedIndexInformer<CertificateSigningRequest> csrs;
 
-  public CsrApprover(KubernetesClient client) {
+  /**
+   * @param addresses what cloudcore itself knows of each node's addresses
+   */
+  public CsrApprover(KubernetesClient client, NodeAddresses addresses) {
     this.client = client;
+    this.addresses = addresses;
     this.queue = new KeyedWorkQueue("csr-approver", this::process);
   }
 
@@ -58,7 +71,9 @@ public final class CsrApprover implements AutoCloseable {
           }
 
           @Override
-          public void onDelete(CertificateSigningRequest c, boolean unknown) {}
+          public void onDelete(CertificateSigningRequest c, boolean unknown) {
+            waiting.remove(waitKey(c));
+          }
         });
     try {
       csrs.start().toCompletableFuture().get(syncTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -66,6 +81,15 @@ public final class CsrApprover implements AutoCloseable {
       throw new IllegalStateException("CSR approver: informer did not sync: " + e, e);
     }
     LOG.info("CSR approver started (MetaServer CSRs only)");
+  }
+
+  /** A CSR waiting for this node's connection is decided now. */
+  @Override
+  public void connected(String node) {
+    String name = MetaServerCsrPolicy.NAME_PREFIX + node;
+    if (csrs != null && csrs.getStore().getByKey(name) != null) {
+      queue.add(name);
+    }
   }
 
   private void offer(CertificateSigningRequest c) {
@@ -91,68 +115,63 @@ public final class CsrApprover implements AutoCloseable {
   private Result process(String name) {
     CertificateSigningRequest c = csrs.getStore().getByKey(name);
     if (c == null || decided(c)) {
+      if (c != null) {
+        waiting.remove(waitKey(c));
+      }
       return Result.DONE;
     }
     String nodeName = MetaServerCsrPolicy.nodeOf(name);
-    Node node = nodeName == null ? null : client.nodes().withName(nodeName).get();
-    MetaServerCsrPolicy.Verdict v =
-        MetaServerCsrPolicy.judge(c, MetaServerCsrPolicy.expectedIps(node));
-    if (v.kind() == MetaServerCsrPolicy.Verdict.Kind.APPROVE && node == null) {
-      v =
-          new MetaServerCsrPolicy.Verdict(
-              MetaServerCsrPolicy.Verdict.Kind.DENY,
-              nodeName,
-              "node " + nodeName + " does not exist");
+    Verdict v = MetaServerCsrPolicy.judge(c, addresses.of(nodeName));
+    if (v.kind() == Verdict.Kind.IGNORE) {
+      LOG.debug("CSR {} left alone: {}", name, v.reason());
+      return Result.DONE;
     }
-    if (v.kind() == MetaServerCsrPolicy.Verdict.Kind.DENY
-        && !announcedIps(node)
-        && age(c).compareTo(ANNOUNCE_GRACE) < 0
-        && MetaServerCsrPolicy.judge(c, MetaServerCsrPolicy.requestedIps(c)).kind()
-            == MetaServerCsrPolicy.Verdict.Kind.APPROVE) {
-      // An edge requests its certificate while it registers its Node: the Node (or its IPs
-      // annotation) may land just after the CSR. Only the IPs are in question (everything else
-      // passes), so denying now could refuse a valid request.
-      LOG.info(
-          "CSR {}: node {} has not announced its MetaServer IPs yet; deciding again shortly",
-          name,
-          nodeName);
-      return Result.RETRY;
+    if (v.kind() != Verdict.Kind.DENY && client.nodes().withName(nodeName).get() == null) {
+      v = new Verdict(Verdict.Kind.UNCONFIRMED, nodeName, "node " + nodeName + " does not exist");
     }
-    switch (v.kind()) {
-      case IGNORE -> LOG.debug("CSR {} left alone: {}", name, v.reason());
-      case APPROVE -> {
-        client
-            .certificates()
-            .v1()
-            .certificateSigningRequests()
-            .withName(name)
-            .approve(condition("Approved", APPROVED_REASON, APPROVED_MESSAGE));
-        LOG.info("CSR {} approved (MetaServer serving certificate of node {})", name, v.node());
+    if (v.kind() == Verdict.Kind.UNCONFIRMED) {
+      if (age(c).compareTo(GRACE) < 0) {
+        if (waiting.add(waitKey(c))) {
+          LOG.info(
+              "CSR {} waits (at most {} s from its creation): {}",
+              name,
+              GRACE.toSeconds(),
+              v.reason());
+        }
+        return Result.RETRY;
       }
-      case DENY -> {
-        client
-            .certificates()
-            .v1()
-            .certificateSigningRequests()
-            .withName(name)
-            .deny(condition("Denied", DENIED_REASON, v.reason()));
-        LOG.warn("CSR {} denied: {}", name, v.reason());
-      }
+      v = v.denied();
     }
+    if (v.kind() == Verdict.Kind.APPROVE) {
+      client
+          .certificates()
+          .v1()
+          .certificateSigningRequests()
+          .withName(name)
+          .approve(condition("Approved", APPROVED_REASON, APPROVED_MESSAGE));
+      LOG.info("CSR {} approved (MetaServer serving certificate of node {})", name, v.node());
+    } else {
+      client
+          .certificates()
+          .v1()
+          .certificateSigningRequests()
+          .withName(name)
+          .deny(condition("Denied", DENIED_REASON, v.reason()));
+      LOG.warn("CSR {} denied: {}", name, v.reason());
+    }
+    waiting.remove(waitKey(c));
     return Result.DONE;
   }
 
-  private static boolean announcedIps(Node node) {
-    return node != null
-        && node.getMetadata().getAnnotations() != null
-        && node.getMetadata().getAnnotations().containsKey(MetaServerCsrPolicy.IPS_ANNOTATION);
+  private static String waitKey(CertificateSigningRequest c) {
+    return c.getMetadata().getName() + "/" + c.getMetadata().getUid();
   }
 
   private static Duration age(CertificateSigningRequest c) {
     try {
       return Duration.between(Instant.parse(c.getMetadata().getCreationTimestamp()), Instant.now());
     } catch (RuntimeException e) {
-      return ANNOUNCE_GRACE; // no readable creation time: decide now
+      return GRACE; // no readable creation time: decide now
     }
   }
 

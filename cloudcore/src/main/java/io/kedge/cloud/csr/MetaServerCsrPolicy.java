@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
@@ -29,21 +30,21 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * metaserver-csr-<node>}, for signer {@code kubernetes.io/kubelet-serving}, requested by that very
  * node ({@code system:node:<node>} in {@code system:nodes}), with subject {@code
  * CN=system:node:<node>, O=system:nodes}, the usages a kubelet serving certificate has, no DNS,
- * e-mail or URI names, and exactly the expected IP SANs. KubeEdge approves any kubelet-serving CSR.
+ * e-mail or URI names, and IP SANs cloudcore can vouch for. KubeEdge approves any kubelet-serving
+ * CSR.
+ *
+ * <p>An IP SAN is vouched for when it never leaves the node's host — loopback ({@code 127.0.0.0/8},
+ * {@code ::1}: MetaServer's {@code server}) or link-local ({@code 169.254.0.0/16}, {@code
+ * fe80::/10}: its {@code dummyServer}) — or when it is the address the node's own connection to
+ * cloudcore comes from ({@link NodeAddresses}). Nothing the node writes about itself (annotations,
+ * status addresses) counts: a certificate the cluster CA signs for {@code 10.96.0.1} or another
+ * node's address would let the node impersonate that server to anyone trusting the cluster CA.
  */
 public final class MetaServerCsrPolicy {
   private MetaServerCsrPolicy() {}
 
   public static final String NAME_PREFIX = "metaserver-csr-";
   public static final String SIGNER = "kubernetes.io/kubelet-serving";
-
-  /**
-   * Node annotation listing the IPs a node's MetaServer serves on ({@code server} and {@code
-   * dummyServer} hosts, comma-separated), when they differ from KubeEdge's defaults.
-   */
-  public static final String IPS_ANNOTATION = "metaserver.kedge.io/ips";
-
-  public static final List<String> DEFAULT_IPS = List.of("127.0.0.1", "169.254.30.10");
 
   private static final Set<Set<String>> USAGES =
       Set.of(
@@ -56,7 +57,12 @@ public final class MetaServerCsrPolicy {
       /** Not a MetaServer CSR: none of Kedge's business, left as it is. */
       IGNORE,
       APPROVE,
-      DENY
+      DENY,
+      /**
+       * Everything passes but IP SANs that only the node's connection could vouch for, and
+       * cloudcore knows no connection of the node: the approver may wait for one, then denies.
+       */
+      UNCONFIRMED
     }
 
     static Verdict ignore(String why) {
@@ -65,6 +71,11 @@ public final class MetaServerCsrPolicy {
 
     static Verdict deny(String node, String why) {
       return new Verdict(Kind.DENY, node, why);
+    }
+
+    /** This verdict as a denial, with the same reason. */
+    public Verdict denied() {
+      return new Verdict(Kind.DENY, node, reason);
     }
   }
 
@@ -78,9 +89,9 @@ public final class MetaServerCsrPolicy {
   }
 
   /**
-   * @param expectedIps the node's MetaServer IPs (see {@link #expectedIps})
+   * @param connection the addresses cloudcore sees the node connect from (empty: not connected)
    */
-  public static Verdict judge(CertificateSigningRequest csr, List<String> expectedIps) {
+  public static Verdict judge(CertificateSigningRequest csr, Set<InetAddress> connection) {
     String name = csr.getMetadata().getName();
     CertificateSigningRequestSpec spec = csr.getSpec();
     if (spec == null || !SIGNER.equals(spec.getSignerName())) {
@@ -119,34 +130,90 @@ public final class MetaServerCsrPolicy {
     if (!orgs.equals(List.of("system:nodes"))) {
       return Verdict.deny(node, "subject O " + orgs + " is not [system:nodes]");
     }
-    List<String> ips = new ArrayList<>();
+    List<InetAddress> ips = new ArrayList<>();
     List<String> others = new ArrayList<>();
     sans(req, ips, others);
     if (!others.isEmpty()) {
       return Verdict.deny(node, "unexpected names " + others);
     }
-    Set<String> want = new HashSet<>(canonical(expectedIps));
-    Set<String> got = new HashSet<>(ips);
-    if (ips.size() != got.size() || !got.equals(want)) {
-      return Verdict.deny(node, "IP SANs " + ips + " are not exactly " + expectedIps);
+    if (ips.isEmpty()) {
+      return Verdict.deny(node, "no IP SANs: a MetaServer serves on IP addresses");
     }
-    return new Verdict(Verdict.Kind.APPROVE, node, "");
+    if (new HashSet<>(ips).size() != ips.size()) {
+      return Verdict.deny(node, "IP SANs " + text(ips) + " name an address twice");
+    }
+    List<InetAddress> unusable = new ArrayList<>();
+    for (InetAddress ip : ips) {
+      if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
+        unusable.add(ip);
+      }
+    }
+    if (!unusable.isEmpty()) {
+      return Verdict.deny(node, "IP SANs " + text(unusable) + " are no address a server has");
+    }
+    Set<InetAddress> seen = new HashSet<>();
+    for (InetAddress a : connection) {
+      seen.add(plain(a));
+    }
+    List<InetAddress> unvouched = new ArrayList<>();
+    for (InetAddress ip : ips) {
+      if (!onHost(ip) && !seen.contains(ip)) {
+        unvouched.add(ip);
+      }
+    }
+    if (unvouched.isEmpty()) {
+      return new Verdict(Verdict.Kind.APPROVE, node, "");
+    }
+    if (seen.isEmpty()) {
+      return new Verdict(
+          Verdict.Kind.UNCONFIRMED,
+          node,
+          "IP SANs "
+              + text(unvouched)
+              + " are neither loopback nor link-local, and node "
+              + node
+              + " has no connection to cloudcore that could show them to be its own");
+    }
+    return Verdict.deny(
+        node,
+        "IP SANs "
+            + text(unvouched)
+            + " are neither loopback nor link-local nor the address node "
+            + node
+            + " connects from "
+            + text(new ArrayList<>(seen)));
   }
 
-  /** The node's expected MetaServer IPs: its annotation if set, else KubeEdge's defaults. */
-  public static List<String> expectedIps(io.fabric8.kubernetes.api.model.Node node) {
-    if (node != null
-        && node.getMetadata().getAnnotations() != null
-        && node.getMetadata().getAnnotations().get(IPS_ANNOTATION) != null) {
-      List<String> out = new ArrayList<>();
-      for (String s : node.getMetadata().getAnnotations().get(IPS_ANNOTATION).split(",")) {
-        if (!s.isBlank()) {
-          out.add(s.strip());
+  /** Whether traffic to {@code ip} stays on the node's host (or its link, for link-local). */
+  static boolean onHost(InetAddress ip) {
+    return ip.isLoopbackAddress() || ip.isLinkLocalAddress();
+  }
+
+  /** An IPv4-mapped IPv6 address as the IPv4 address it is; others unchanged. */
+  static InetAddress plain(InetAddress a) {
+    byte[] b = a.getAddress();
+    if (b.length == 16) {
+      boolean mapped = b[10] == (byte) 0xff && b[11] == (byte) 0xff;
+      for (int i = 0; i < 10 && mapped; i++) {
+        mapped = b[i] == 0;
+      }
+      if (mapped) {
+        try {
+          return InetAddress.getByAddress(Arrays.copyOfRange(b, 12, 16));
+        } catch (UnknownHostException e) {
+          throw new IllegalStateException(e); // four bytes are always an address
         }
       }
-      return out;
     }
-    return DEFAULT_IPS;
+    return a;
+  }
+
+  private static String text(List<InetAddress> ips) {
+    List<String> out = new ArrayList<>();
+    for (InetAddress a : ips) {
+      out.add(a.getHostAddress());
+    }
+    return out.toString();
   }
 
   private static List<String> values(X500Name name, ASN1ObjectIdentifier type) {
@@ -157,21 +224,8 @@ public final class MetaServerCsrPolicy {
     return out;
   }
 
-  /** The IP SANs a CSR asks for; empty when its request cannot be read. */
-  public static List<String> requestedIps(CertificateSigningRequest csr) {
-    List<String> ips = new ArrayList<>();
-    try {
-      String pem =
-          new String(
-              Base64.getDecoder().decode(csr.getSpec().getRequest()), StandardCharsets.US_ASCII);
-      sans(Pem.csr(pem), ips, new ArrayList<>());
-    } catch (RuntimeException e) {
-      return List.of();
-    }
-    return ips;
-  }
-
-  private static void sans(PKCS10CertificationRequest req, List<String> ips, List<String> others) {
+  private static void sans(
+      PKCS10CertificationRequest req, List<InetAddress> ips, List<String> others) {
     for (var attr : req.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
       Extensions exts = Extensions.getInstance(attr.getAttrValues().getObjectAt(0));
       Extension san = exts.getExtension(Extension.subjectAlternativeName);
@@ -183,7 +237,7 @@ public final class MetaServerCsrPolicy {
         if (g.getTagNo() == GeneralName.iPAddress) {
           byte[] raw = ASN1OctetString.getInstance(g.getName()).getOctets();
           try {
-            ips.add(InetAddress.getByAddress(raw).getHostAddress());
+            ips.add(plain(InetAddress.getByAddress(raw)));
           } catch (UnknownHostException e) {
             others.add("bad IP");
           }
@@ -192,17 +246,5 @@ public final class MetaServerCsrPolicy {
         }
       }
     }
-  }
-
-  private static List<String> canonical(List<String> ips) {
-    List<String> out = new ArrayList<>();
-    for (String ip : ips) {
-      try {
-        out.add(InetAddress.getByName(ip).getHostAddress());
-      } catch (UnknownHostException e) {
-        out.add(ip);
-      }
-    }
-    return out;
   }
 }

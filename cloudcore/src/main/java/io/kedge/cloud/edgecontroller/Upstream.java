@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -30,11 +29,12 @@ import tools.jackson.databind.node.StringNode;
 
 /**
  * Requests edges send to the EdgeController (KubeEdge's {@code upstream.go}), executed off the I/O
- * threads, in order per node: node registration (by cloudcore, which sets the edge label a node may
- * not set on itself) and everything else as the node ({@code system:node:<name>}) — node and pod
- * status, Lease, service-account tokens, CSRs, events, pod deletion — so that the apiserver's Node
- * authorizer and NodeRestriction apply. ConfigMap/Secret queries are answered from the informer
- * caches, only for objects the node's pods reference.
+ * threads, in order per node: node registration (checked as the node, then created by cloudcore,
+ * which sets the edge label a node may not set on itself: {@link NodeRegistration}) and everything
+ * else as the node ({@code system:node:<name>}) — node and pod status, Lease, service-account
+ * tokens, CSRs, events, pod deletion — so that the apiserver's Node authorizer and NodeRestriction
+ * apply. ConfigMap/Secret queries are answered from the informer caches, only for objects the
+ * node's pods reference.
  */
 final class Upstream {
   private static final Logger LOG = LoggerFactory.getLogger(Upstream.class);
@@ -46,6 +46,7 @@ final class Upstream {
   private final BiFunction<String, String, JsonNode> secrets;
   private final Executor pool;
   private final KubernetesSerialization ser;
+  private final NodeRegistration registration;
   private final Map<String, SerialExecutor> perNode = new ConcurrentHashMap<>();
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
@@ -63,6 +64,7 @@ final class Upstream {
     this.secrets = secrets;
     this.pool = pool;
     this.ser = kube.own().getKubernetesSerialization();
+    this.registration = new NodeRegistration(kube);
   }
 
   void handle(String node, Message m) {
@@ -131,60 +133,50 @@ final class Upstream {
         }
       }
       case Operations.INSERT -> register(node, m, p);
-      case Operations.UPDATE -> {
+      case Operations.UPDATE, Operations.PATCH -> {
         requireSelf(node, p);
-        Node n = ser.unmarshal(Json.string(m.content()), Node.class);
-        Node updated = kube.asNode(node).nodes().resource(n).update();
-        JsonNode j = json(updated);
-        send(node, Replies.reply(m, Replies.objectResp(j, null), Replies.rv(j)));
-      }
-      case Operations.PATCH -> {
-        requireSelf(node, p);
-        Node patched =
-            kube.asNode(node)
-                .nodes()
-                .withName(node)
-                .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), patchText(m));
-        JsonNode j = json(patched);
-        send(node, Replies.reply(m, Replies.objectResp(j, null), Replies.rv(j)));
+        // As the node: NodeRestriction keeps labels, taints and configSource out of its reach.
+        var own = kube.asNode(node).nodes();
+        try {
+          Node changed =
+              Operations.UPDATE.equals(op)
+                  ? own.resource(ser.unmarshal(Json.string(m.content()), Node.class)).update()
+                  : own.withName(node)
+                      .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), patchText(m));
+          JsonNode j = json(changed);
+          send(node, Replies.reply(m, Replies.objectResp(j, null), Replies.rv(j)));
+        } catch (KubernetesClientException e) {
+          LOG.info("edgecontroller: node {}: {} refused: {}", node, m, e.getMessage());
+          send(node, Replies.reply(m, Replies.objectResp(null, Replies.errStatus(e)), ""));
+        }
       }
       default -> unsupported(node, m, "operation '" + op + "' on nodes");
     }
   }
 
-  /**
-   * First join: cloudcore creates the Node with the edge label (NodeRestriction forbids the node
-   * to).
-   */
+  /** First join: see {@link NodeRegistration}. */
   private void register(String node, Message m, ResourcePath p) {
     requireSelf(node, p);
-    ObjectNode body =
-        m.content().isObject() ? ((ObjectNode) m.content()).deepCopy() : Json.object();
-    ObjectNode meta =
-        body.has("metadata") && body.get("metadata").isObject()
-            ? (ObjectNode) body.get("metadata")
-            : body.putObject("metadata");
-    meta.put("name", node);
-    meta.remove("resourceVersion");
-    meta.remove("uid");
-    ObjectNode labels =
-        meta.has("labels") && meta.get("labels").isObject()
-            ? (ObjectNode) meta.get("labels")
-            : meta.putObject("labels");
-    labels.put(EdgeController.EDGE_LABEL, "");
-    body.put("apiVersion", "v1");
-    body.put("kind", "Node");
-    KubernetesClient own = kube.own();
-    try {
-      Node created = own.nodes().resource(ser.unmarshal(Json.string(body), Node.class)).create();
-      LOG.info("edgecontroller: registered node {} (label {})", node, EdgeController.EDGE_LABEL);
-      send(node, Replies.reply(m, Replies.objectResp(json(created), null), ""));
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 409) {
-        throw e;
+    NodeRegistration.Outcome r = registration.register(node, m.content());
+    switch (r.kind()) {
+      case CREATED -> {
+        LOG.info("edgecontroller: registered node {} (label {})", node, EdgeController.EDGE_LABEL);
+        send(node, Replies.reply(m, Replies.objectResp(json(r.node()), null), ""));
       }
-      ensureEdgeLabel(node);
-      send(node, Replies.reply(m, Replies.objectResp(null, Replies.errStatus(e)), ""));
+      case EXISTS -> {
+        ensureEdgeLabel(node);
+        send(node, Replies.reply(m, Replies.objectResp(null, Replies.errStatus(r.error())), ""));
+      }
+      case REFUSED -> {
+        LOG.warn(
+            "edgecontroller: refused to register node {}: the apiserver refuses it to the node"
+                + " itself: {}",
+            node,
+            r.error().getStatus() != null
+                ? r.error().getStatus().getMessage()
+                : r.error().getMessage());
+        send(node, Replies.reply(m, Replies.objectResp(null, Replies.errStatus(r.error())), ""));
+      }
     }
   }
 

@@ -25,10 +25,12 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -204,6 +206,18 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
               DeliveryException.Reason.NOT_CONNECTED, "node " + node + " is not connected"));
     }
     return s.deliver(message);
+  }
+
+  /**
+   * The address the node's current connection comes from, as this cloudcore sees it (what the node
+   * cannot choose to claim); empty when it holds no open session of the node.
+   */
+  public Optional<InetAddress> connectionAddress(String node) {
+    NodeSession s = sessions.get(node);
+    if (s == null || !s.isOpen() || !(s.remoteAddress() instanceof InetSocketAddress a)) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(a.getAddress());
   }
 
   /** Number of connected nodes. */

@@ -34,7 +34,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * The CSR approver under cloudcore's shipped RBAC with the real controller-manager signer: it
  * approves exactly the MetaServer CSR of the requesting node (which the signer then issues) and
- * refuses the others.
+ * refuses the others. No node is connected here ({@link NodeAddresses#NONE}): only loopback and
+ * link-local SANs can be vouched for ({@link ServingCertificateSansIT} connects edges).
  */
 @WithControlPlane
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -58,7 +59,7 @@ class CsrApproverIT {
     this.admin = admin;
     cloudcore = CloudcoreIdentity.clients(plane);
     adminClients = KubeClients.of(Config.fromKubeconfig(null, read(plane.adminKubeconfig()), null));
-    approver = new CsrApprover(cloudcore.own());
+    approver = new CsrApprover(cloudcore.own(), NodeAddresses.NONE);
     approver.start(Duration.ofSeconds(60));
     requests = new MetaServerCsrRequests(cloudcore, null, Executors.newSingleThreadExecutor());
   }
@@ -80,7 +81,7 @@ class CsrApproverIT {
     }
   }
 
-  String node(String base, String ipsAnnotation) {
+  String node(String base) {
     String name = base + "-" + sfx;
     var b =
         new NodeBuilder()
@@ -88,11 +89,6 @@ class CsrApproverIT {
             .withName(name)
             .addToLabels(PolicyController.EDGE_NODE_LABEL, "")
             .endMetadata();
-    if (ipsAnnotation != null) {
-      b.editMetadata()
-          .addToAnnotations(MetaServerCsrPolicy.IPS_ANNOTATION, ipsAnnotation)
-          .endMetadata();
-    }
     admin.nodes().resource(b.build()).create();
     nodes.add(name);
     return name;
@@ -131,7 +127,7 @@ class CsrApproverIT {
 
   @Test
   void approvesTheNodesOwnCsrAndTheRealSignerIssuesIt() throws Exception {
-    String n = node("edge-ok", null);
+    String n = node("edge-ok");
     csrNames.add("metaserver-csr-" + n);
     // Created through the cloud as the node: twice, the second replaces the first.
     for (int i = 0; i < 2; i++) {
@@ -182,11 +178,11 @@ class CsrApproverIT {
   }
 
   /**
-   * An edge requests its certificate while it registers: the CSR can reach the apiserver before the
-   * Node announcing its MetaServer IPs. It is decided once they are known, not denied.
+   * An edge requests its certificate while it registers: the CSR can reach the apiserver before its
+   * Node. It is decided once the Node exists, not denied.
    */
   @Test
-  void aCsrAheadOfItsNodesAnnouncementWaitsForIt() throws Exception {
+  void aCsrAheadOfItsNodeWaitsForIt() throws Exception {
     String n = "edge-early-" + sfx;
     String name = "metaserver-csr-" + n;
     createAs(
@@ -199,7 +195,7 @@ class CsrApproverIT {
             null));
     Thread.sleep(3000);
     assertThat(condition(get(name))).as("pending while the node is unknown").isEmpty();
-    node("edge-early", "127.0.0.2,169.254.30.10");
+    node("edge-early");
     Duration d =
         Waits.until(
             "certificate issued for " + name,
@@ -216,14 +212,15 @@ class CsrApproverIT {
 
   @Test
   void refusesOtherNodesExtraSansAndNonNodeRequesters() {
-    String a = node("edge-a", null);
-    String b = node("edge-b", null);
-    String c = node("edge-c", null);
-    String d = node("edge-d", "127.0.0.2,169.254.30.10");
+    String a = node("edge-a");
+    String b = node("edge-b");
+    String c = node("edge-c");
+    String d = node("edge-d");
     // node b asks for node a's certificate name
     var forA = TestCsrs.valid(a);
     createAs(adminClients.asNode(b), forA);
-    // node c asks for an extra IP
+    // node c asks for an IP only its connection could vouch for, and it has none: after the
+    // grace, denied
     var extra =
         TestCsrs.csr(
             "metaserver-csr-" + c,
@@ -239,11 +236,11 @@ class CsrApproverIT {
     var kubelet = TestCsrs.valid(a);
     kubelet.getMetadata().setName("csr-kubelet-" + sfx);
     createAs(adminClients.asNode(a), kubelet);
-    // node d with its own IPs announced on its Node
+    // node d serving on other loopback and link-local addresses than KubeEdge's defaults
     var own =
         TestCsrs.csr(
             "metaserver-csr-" + d,
-            TestCsrs.request(d, List.of("127.0.0.2", "169.254.30.10")),
+            TestCsrs.request(d, List.of("127.0.0.2", "169.254.30.12")),
             TestCsrs.USAGES,
             null,
             null);
@@ -252,7 +249,12 @@ class CsrApproverIT {
     for (String[] want :
         new String[][] {
           {"metaserver-csr-" + a, "requested by"},
-          {"metaserver-csr-" + c, "IP SANs"},
+          {
+            "metaserver-csr-" + c,
+            "IP SANs [10.1.2.3] are neither loopback nor link-local, and node "
+                + c
+                + " has no connection to cloudcore"
+          },
           {"metaserver-csr-" + b, "requested by"},
         }) {
       Waits.until(

@@ -37,13 +37,16 @@ final class TestCsrs {
         .build();
   }
 
+  /** Where KubeEdge's MetaServer serves by default: {@code server} and {@code dummyServer}. */
+  static final List<String> DEFAULT_IPS = List.of("127.0.0.1", "169.254.30.10");
+
   static final List<String> USAGES =
       List.of("digital signature", "key encipherment", "server auth");
 
   static CertificateSigningRequest valid(String node) {
     return csr(
         "metaserver-csr-" + node,
-        request(node, MetaServerCsrPolicy.DEFAULT_IPS),
+        request(node, DEFAULT_IPS),
         USAGES,
         "system:node:" + node,
         List.of("system:nodes", "system:authenticated"));

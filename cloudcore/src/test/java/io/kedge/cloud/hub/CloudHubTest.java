@@ -12,6 +12,7 @@ import io.kedge.protocol.message.MessageRoute;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.EdgeIdentity;
 import io.kedge.testkit.edge.SimulatedEdge;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -113,6 +114,21 @@ class CloudHubTest {
       CompletableFuture<Void> done = f.hub.deliver("edge-1", configMap("update", "a", "u", "3"));
       Waits.until("acknowledged", T, done::isDone);
       assertThat(done).isCompleted();
+    }
+  }
+
+  /** What the CSR approver may vouch for: the address cloudcore sees, only while connected. */
+  @Test
+  void knowsTheAddressANodeConnectsFromWhileItIsConnected() throws Exception {
+    try (HubFixture f = new HubFixture()) {
+      assertThat(f.hub.connectionAddress("edge-1")).isEmpty();
+      SimulatedEdge edge = f.connect("edge-1");
+      Waits.until("connected", T, () -> f.hub.isConnected("edge-1"));
+      assertThat(f.hub.connectionAddress("edge-1")).contains(InetAddress.getByName("127.0.0.1"));
+      assertThat(f.hub.connectionAddress("edge-2")).isEmpty();
+      edge.closeAbruptly();
+      Waits.until("gone", T, () -> !f.hub.isConnected("edge-1"));
+      assertThat(f.hub.connectionAddress("edge-1")).isEmpty();
     }
   }
 
