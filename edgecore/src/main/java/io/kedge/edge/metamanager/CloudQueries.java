@@ -112,13 +112,21 @@ public final class CloudQueries {
    * {@link #serviceAccountToken}).
    */
   public boolean issuedServiceAccountToken(String token) {
+    return issuedServiceAccountToken(token, Instant.now());
+  }
+
+  /**
+   * Whether {@code token} is a token this node obtained for one of its pods, unexpired at {@code
+   * at}.
+   */
+  public boolean issuedServiceAccountToken(String token, Instant at) {
     if (token == null || token.isEmpty()) {
       return false;
     }
     for (Blob b : store.blobs(TOKEN_PREFIX)) {
       try {
         JsonNode t = Json.parse(b.value());
-        if (token.equals(t.path("status").path("token").asString("")) && unexpired(t)) {
+        if (token.equals(t.path("status").path("token").asString("")) && unexpired(t, at)) {
           return true;
         }
       } catch (RuntimeException e) {
@@ -250,9 +258,13 @@ public final class CloudQueries {
   }
 
   private static boolean unexpired(JsonNode tokenRequest) {
+    return unexpired(tokenRequest, Instant.now());
+  }
+
+  private static boolean unexpired(JsonNode tokenRequest, Instant at) {
     String exp = tokenRequest.path("status").path("expirationTimestamp").asString("");
     try {
-      return !exp.isEmpty() && Instant.parse(exp).isAfter(Instant.now());
+      return !exp.isEmpty() && Instant.parse(exp).isAfter(at);
     } catch (DateTimeParseException e) {
       return false;
     }
