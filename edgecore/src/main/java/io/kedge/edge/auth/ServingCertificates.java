@@ -553,8 +553,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
    * Sends an insert/query of CSR {@code name} and completes with the CSR the cloud answered, in
    * either of KubeEdge's forms: {@code {"Object": <CSR>, "Err": <StatusError>}} (insert) or the
    * bare CSR (query; an error then comes as {@code {"ErrStatus": …}}). A refusal fails with {@link
-   * CloudAnswer}. The reply is acknowledged, as KubeEdge's edge acknowledges the answers to its
-   * queries (EdgeHub already acknowledges those that carry a resourceversion).
+   * CloudAnswer}. EdgeHub acknowledges the reply, as KubeEdge's edge does.
    */
   private CompletableFuture<JsonNode> ask(String op, String name, JsonNode body) {
     Message m =
@@ -571,11 +570,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
     } catch (NotConnectedException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return reply.thenApply(
-        r -> {
-          acknowledge(r);
-          return csrIn(r.content());
-        });
+    return reply.thenApply(r -> csrIn(r.content()));
   }
 
   /** The CSR in a reply's content, in either form; throws {@link CloudAnswer} for a refusal. */
@@ -601,17 +596,6 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
       throw new CloudAnswer(500, "", "the cloud answered without a CSR");
     }
     return csr;
-  }
-
-  private void acknowledge(Message reply) {
-    if (!reply.header().resourceVersion().isEmpty()) {
-      return;
-    }
-    try {
-      link.send(reply.ack());
-    } catch (RuntimeException e) {
-      LOG.debug("could not acknowledge {}: {}", reply, e.toString());
-    }
   }
 
   /** The cloud refused a CSR request; {@code code} is the HTTP status it gave. */

@@ -87,13 +87,7 @@ public final class CloudQueries {
                 throw new CompletionException(
                     new QueryException(404, "no token in the cloud's answer"));
               }
-              return store
-                  .putBlob(key, "application/json", Json.bytes(c))
-                  .thenApply(
-                      x -> {
-                        acknowledge(reply);
-                        return c;
-                      });
+              return store.putBlob(key, "application/json", Json.bytes(c)).thenApply(x -> c);
             })
         .exceptionallyCompose(
             e -> {
@@ -168,13 +162,7 @@ public final class CloudQueries {
             reply -> {
               JsonNode c = payload(reply);
               ObjectChange change = ObjectChange.upsert(gvr, kind, c);
-              return store
-                  .apply(change)
-                  .thenApply(
-                      r -> {
-                        acknowledge(reply);
-                        return Json.parse(change.json());
-                      });
+              return store.apply(change).thenApply(r -> Json.parse(change.json()));
             })
         .exceptionallyCompose(
             e -> {
@@ -232,15 +220,6 @@ public final class CloudQueries {
       throw new CompletionException(new QueryException(500, "cloud answered without an object"));
     }
     return c;
-  }
-
-  /** KubeEdge's edge acknowledges query answers once it has stored them. */
-  private void acknowledge(Message reply) {
-    try {
-      link.send(reply.ack());
-    } catch (RuntimeException e) {
-      LOG.debug("metamanager: could not acknowledge {}: {}", reply, e.toString());
-    }
   }
 
   private static boolean offline(Throwable e) {
