@@ -85,7 +85,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
   private boolean wanted;
   private int failures;
   private Instant pendingSince;
-  private String csrName;
+  private volatile String csrName;
   private volatile String csrState = "not requested yet";
   private ScheduledFuture<?> scheduled;
   private volatile boolean closed;
