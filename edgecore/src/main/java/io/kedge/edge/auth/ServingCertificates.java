@@ -86,6 +86,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
   private int failures;
   private Instant pendingSince;
   private volatile String csrName;
+  private String lastFailure = ""; // timer thread only
   private volatile String csrState = "not requested yet";
   private ScheduledFuture<?> scheduled;
   private volatile boolean closed;
@@ -107,6 +108,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
   public void start() {
     Optional<Credentials> kept = load();
     kept.ifPresent(this::use);
+    kept.ifPresent(this::forgetPendingKeyOf);
     link.addListener(this);
     timer.execute(
         () -> {
@@ -318,7 +320,10 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
     if (current == null) {
       state(
           "created (uid " + csr.path("metadata").path("uid").asString("?") + "), not approved yet",
-          "no serving certificate yet: waiting for " + name + " to be approved and issued");
+          "no serving certificate yet: waiting for "
+              + name
+              + " to be approved and issued"
+              + (lastFailure.isEmpty() ? "" : " (the previous attempt: " + lastFailure + ")"));
     }
   }
 
@@ -398,6 +403,27 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
     return key;
   }
 
+  /**
+   * A pending key that the kept certificate is already for (edgecore stopped between keeping the
+   * certificate and forgetting the key) must not be asked for again: the cloud would answer with
+   * that same certificate.
+   */
+  private void forgetPendingKeyOf(Credentials c) {
+    Path f = settings.pkiDir().resolve(PENDING_FILE);
+    try {
+      if (Files.isRegularFile(f)) {
+        String pem = Pem.read(f);
+        String end = "-----END PUBLIC KEY-----";
+        if (Pem.publicKey(pem.substring(0, pem.indexOf(end) + end.length()))
+            .equals(c.leaf().getPublicKey())) {
+          forgetPendingKey();
+        }
+      }
+    } catch (RuntimeException e) {
+      forgetPendingKey(); // unreadable: pendingKey() would ignore it anyway
+    }
+  }
+
   private void forgetPendingKey() {
     try {
       Files.deleteIfExists(settings.pkiDir().resolve(PENDING_FILE));
@@ -464,6 +490,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
     pem.add(key.getPrivate());
     Pem.write(file(), Pem.encode(pem.toArray()), true);
     forgetPendingKey();
+    lastFailure = "";
     inFlight = false;
     wanted = false;
     failures = 0;
@@ -477,6 +504,7 @@ public final class ServingCertificates implements CloudLinkListener, AutoCloseab
   }
 
   private void retryLater(String why) {
+    lastFailure = why;
     inFlight = false;
     wanted = true;
     failures++;

@@ -74,6 +74,24 @@ class KubeEdgeCsrExchangeTest {
   }
 
   @Test
+  void aPendingKeyTheKeptCertificateIsForIsForgotten() throws Exception {
+    ServingCertificates m = manager(Duration.ofMinutes(1));
+    m.start();
+    var c = m.firstCertificate().get(60, TimeUnit.SECONDS);
+    m.close();
+    // edgecore stopped after keeping the certificate, before forgetting the key
+    Pem.write(
+        dir.resolve(ServingCertificates.PENDING_FILE),
+        Pem.encode(c.leaf().getPublicKey(), c.key()),
+        true);
+    ServingCertificates again = manager(Duration.ofMinutes(1));
+    again.start();
+    assertThat(again.current().leaf()).isEqualTo(c.leaf());
+    assertThat(dir.resolve(ServingCertificates.PENDING_FILE)).doesNotExist();
+    again.close();
+  }
+
+  @Test
   void aTakenNameWithThisEdgesKeyIsWaitedForNotRecreated() throws Exception {
     // A first run created the CSR and stopped before it was issued; its key was kept.
     cloud.approveAfterPolls = Integer.MAX_VALUE;
