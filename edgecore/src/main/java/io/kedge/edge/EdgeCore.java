@@ -59,6 +59,7 @@ public final class EdgeCore implements AutoCloseable {
   private final EdgeHub hub;
   private final List<Part> parts = new ArrayList<>();
   private final List<Part> running = new ArrayList<>();
+  private ObjectStore store;
 
   /** Completes once MetaServer serves with a certificate pods trust (at once without the gate). */
   private CompletableFuture<?> servingReady = CompletableFuture.completedFuture(null);
@@ -113,6 +114,7 @@ public final class EdgeCore implements AutoCloseable {
     ObjectStore store =
         SqliteStore.open(StoreSettings.defaults(Path.of(config.database().dataSource())));
     parts.add(new Part("store", () -> {}, store));
+    this.store = store;
     ResourceCatalog catalog = new ResourceCatalog(store);
     MetaManager metaManager = new MetaManager(store, catalog);
     hub.setDownstreamHandler(metaManager);
@@ -276,6 +278,11 @@ public final class EdgeCore implements AutoCloseable {
     return hub;
   }
 
+  /** The edge store; null when {@code modules.metaManager} is disabled. */
+  public ObjectStore store() {
+    return store;
+  }
+
   public void start() {
     LOG.info("edgecore starting for node {}", node);
     for (Part p : parts) {
@@ -292,8 +299,19 @@ public final class EdgeCore implements AutoCloseable {
         deferredStart.interrupt();
       }
     }
+    // In reverse order of start, except that the link and the store go last: MetaServer runs on
+    // the link's event loop (its connections must close before that loop ends), and whatever
+    // still arrives from the cloud while the others stop needs the store.
+    List<Part> order = new ArrayList<>();
     for (int i = running.size() - 1; i >= 0; i--) {
       Part p = running.get(i);
+      if (!p.name().equals("edgehub") && !p.name().equals("store")) {
+        order.add(p);
+      }
+    }
+    running.stream().filter(p -> p.name().equals("edgehub")).forEach(order::add);
+    running.stream().filter(p -> p.name().equals("store")).forEach(order::add);
+    for (Part p : order) {
       try {
         p.stop().close();
       } catch (Exception e) {

@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
  * ({@code k8s/jwks}) when the link comes up, periodically, and when a token names an unknown key
  * (the issuer may have rotated), kept in {@code <pkiDir>/jwks.json} for offline use; plus any PEM
  * public keys from {@code serviceAccountKeyFiles}.
+ *
+ * <p>A KubeEdge cloudcore has no JWKS to offer (it does not answer {@code k8s/jwks}). Without keys
+ * from either source, tokens are checked as KubeEdge's edge checks them when {@code
+ * serviceAccountKeyFiles} is empty: a token must be one this node obtained for one of its pods.
+ * Which method is in force, and why, is logged once each time it changes ({@link #method()}).
  */
 public final class IssuerKeyCache implements VerificationKeys, CloudLinkListener {
   private static final Logger LOG = LoggerFactory.getLogger(IssuerKeyCache.class);
@@ -32,6 +37,9 @@ public final class IssuerKeyCache implements VerificationKeys, CloudLinkListener
   private final Clock clock;
   private volatile Jwks current;
   private volatile Instant lastAsked = Instant.MIN;
+  private volatile int cloudKeys;
+  private volatile String cloudProblem = "the cloud has not been asked for them yet";
+  private String announced = ""; // guarded by this
 
   /**
    * @param keyFiles PEM files with public keys ({@code serviceAccountKeyFiles}); unreadable ones
@@ -53,7 +61,13 @@ public final class IssuerKeyCache implements VerificationKeys, CloudLinkListener
     this.clock = clock;
     this.minRefreshGap = Duration.ofSeconds(30);
     this.fileKeys = readKeyFiles(keyFiles);
-    this.current = merge(doc.cached().map(IssuerKeyCache::parseOrNull).orElse(null));
+    Jwks kept = doc.cached().map(IssuerKeyCache::parseOrNull).orElse(null);
+    this.current = merge(kept);
+    if (kept != null && !kept.isEmpty()) {
+      cloudKeys = kept.keys().size();
+      cloudProblem = "";
+    }
+    announce();
     link.addListener(this);
     long period = Math.max(1, refreshPeriod.toSeconds());
     timer.scheduleWithFixedDelay(
@@ -92,19 +106,76 @@ public final class IssuerKeyCache implements VerificationKeys, CloudLinkListener
         .whenComplete(
             (text, err) -> {
               if (err != null) {
-                LOG.warn(
-                    "cannot fetch the service-account issuer keys ({}): {}; {} keys in use",
-                    why,
-                    err.toString(),
-                    current.keys().size());
+                Throwable c =
+                    err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+                String problem =
+                    c instanceof java.util.concurrent.TimeoutException
+                        ? "the cloud did not answer "
+                            + RESOURCE
+                            + " (KubeEdge's cloudcore has none)"
+                        : "the cloud gave no usable " + RESOURCE + ": " + c.getMessage();
+                if (cloudKeys > 0) {
+                  LOG.warn(
+                      "cannot refresh the service-account issuer keys ({}): {}; the {} kept keys"
+                          + " stay in use",
+                      why,
+                      problem,
+                      cloudKeys);
+                } else {
+                  cloudProblem = problem;
+                  announce();
+                }
                 return;
               }
               Jwks fresh = parseOrNull(text);
               if (fresh != null) {
+                cloudKeys = fresh.keys().size();
+                cloudProblem = "";
                 current = merge(fresh);
                 LOG.info("service-account issuer keys: {} ({})", current, why);
+                announce();
               }
             });
+  }
+
+  /** How pod tokens are verified now, and why; for the log and for {@code /readyz}. */
+  public String method() {
+    int files = fileKeys.size();
+    if (cloudKeys > 0 && files > 0) {
+      return "by signature, with the service-account issuer keys from the cloud ("
+          + cloudKeys
+          + ") and from serviceAccountKeyFiles ("
+          + files
+          + ")";
+    }
+    if (cloudKeys > 0) {
+      return "by signature, with the service-account issuer keys from the cloud ("
+          + cloudKeys
+          + ", kept in "
+          + doc.file()
+          + ")";
+    }
+    if (files > 0) {
+      return "by signature, with the " + files + " keys of serviceAccountKeyFiles";
+    }
+    return "by equality with the tokens this node obtained for its pods, as KubeEdge's edge does"
+        + " without serviceAccountKeyFiles (no issuer keys: "
+        + cloudProblem
+        + ")";
+  }
+
+  /** Whether no key is known, so only tokens this node obtained are accepted. */
+  public boolean byEquality() {
+    return cloudKeys == 0 && fileKeys.isEmpty();
+  }
+
+  private synchronized void announce() {
+    String m = method();
+    // said once per change of method or of its reason (the hourly retry repeats the same reason)
+    if (!m.equals(announced)) {
+      announced = m;
+      LOG.info("pod tokens are verified {}", m);
+    }
   }
 
   private Jwks merge(Jwks fetched) {

@@ -16,6 +16,8 @@ import java.util.List;
  * @param warnAfter how long a CSR may stay unapproved before that is reported as a problem
  * @param retryMin first back-off after a failed or denied request
  * @param retryMax longest back-off
+ * @param reportEvery how often the log says, while there is no certificate, which CSR the edge
+ *     waits for and in what state
  */
 public record ServingCertificateSettings(
     String node,
@@ -25,7 +27,8 @@ public record ServingCertificateSettings(
     Duration requestTimeout,
     Duration warnAfter,
     Duration retryMin,
-    Duration retryMax) {
+    Duration retryMax,
+    Duration reportEvery) {
 
   public ServingCertificateSettings {
     ips = List.copyOf(ips);
@@ -40,17 +43,28 @@ public record ServingCertificateSettings(
         Duration.ofSeconds(30),
         Duration.ofSeconds(60),
         Duration.ofSeconds(5),
-        Duration.ofMinutes(5));
+        Duration.ofMinutes(5),
+        Duration.ofMinutes(1));
   }
 
   public ServingCertificateSettings withPollInterval(Duration d) {
     return new ServingCertificateSettings(
-        node, ips, pkiDir, d, requestTimeout, warnAfter, retryMin, retryMax);
+        node, ips, pkiDir, d, requestTimeout, warnAfter, retryMin, retryMax, reportEvery);
   }
 
   public ServingCertificateSettings withWarnAfter(Duration d) {
     return new ServingCertificateSettings(
-        node, ips, pkiDir, pollInterval, requestTimeout, d, retryMin, retryMax);
+        node, ips, pkiDir, pollInterval, requestTimeout, d, retryMin, retryMax, reportEvery);
+  }
+
+  public ServingCertificateSettings withRetry(Duration min, Duration max) {
+    return new ServingCertificateSettings(
+        node, ips, pkiDir, pollInterval, requestTimeout, warnAfter, min, max, reportEvery);
+  }
+
+  public ServingCertificateSettings withReportEvery(Duration d) {
+    return new ServingCertificateSettings(
+        node, ips, pkiDir, pollInterval, requestTimeout, warnAfter, retryMin, retryMax, d);
   }
 
   public String csrName() {

@@ -214,7 +214,9 @@ public final class TokenVerifier {
     }
     byte[] signed = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
     if (jwks == null || jwks.isEmpty()) {
-      throw new InvalidTokenException("no verification keys available yet");
+      throw new InvalidTokenException(
+          "no service-account issuer keys to verify it with, and it is not a token this node"
+              + " obtained for one of its pods");
     }
     boolean kidKnown = kid.isEmpty() || jwks.keys().stream().anyMatch(k -> kid.equals(k.kid()));
     for (Jwks.Key k : jwks.candidates(kid)) {

@@ -355,11 +355,14 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
       return;
     }
     if (m.header().hasParent()) {
-      boolean waited = pending.complete(m);
-      if (!m.header().resourceVersion().isEmpty()) {
+      PendingRequests.Completion c = pending.complete(m);
+      // As KubeEdge's edge: a reply carrying a resourceversion waits for its ACK at the cloud, and
+      // the answers to edged's queries, inserts and updates are acknowledged too (never an "OK").
+      if (!m.header().resourceVersion().isEmpty()
+          || c == PendingRequests.Completion.WAITED_ACKNOWLEDGED && !m.isAck()) {
         ack(ch, m);
       }
-      if (!waited) {
+      if (c == PendingRequests.Completion.NONE) {
         LOG.debug("reply {} matches no waiting request (timed out or already answered)", m);
       }
       return;

@@ -1,6 +1,8 @@
 package io.kedge.edge.hub;
 
 import io.kedge.protocol.message.Message;
+import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.message.Sources;
 import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.Map;
@@ -21,7 +23,23 @@ import java.util.concurrent.TimeoutException;
  */
 final class PendingRequests {
   private record Entry(
-      CompletableFuture<Message> future, ScheduledFuture<?> timeout, Executor replies) {}
+      CompletableFuture<Message> future,
+      ScheduledFuture<?> timeout,
+      Executor replies,
+      boolean acknowledged) {}
+
+  /**
+   * Whether KubeEdge's edge acknowledges the answer to {@code request}: its MetaManager does so for
+   * the queries, inserts and updates it forwards for edged (node, lease, ConfigMaps, Secrets,
+   * tokens, CSRs), not for patches, MetaServer's Applications or its own {@code k8s/ca.crt}.
+   */
+  static boolean acknowledgesReply(Message request) {
+    return Sources.EDGED.equals(request.source())
+        && Sources.GROUP_META.equals(request.group())
+        && (Operations.QUERY.equals(request.operation())
+            || Operations.INSERT.equals(request.operation())
+            || Operations.UPDATE.equals(request.operation()));
+  }
 
   private final Map<String, Entry> waiting = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
@@ -59,22 +77,33 @@ final class PendingRequests {
                             + request)),
             Math.max(1, timeout.toMillis()),
             TimeUnit.MILLISECONDS);
-    if (waiting.putIfAbsent(id, new Entry(f, t, replies == null ? callbacks : replies)) != null) {
+    Entry entry =
+        new Entry(f, t, replies == null ? callbacks : replies, acknowledgesReply(request));
+    if (waiting.putIfAbsent(id, entry) != null) {
       t.cancel(false);
       f.completeExceptionally(new IllegalArgumentException("duplicate request id " + id));
     }
     return f;
   }
 
-  /** Completes the request {@code reply} answers; false when none waits (e.g. it timed out). */
-  boolean complete(Message reply) {
+  /** What completing a reply found. */
+  enum Completion {
+    /** No request waits for it (it timed out, or was answered already). */
+    NONE,
+    WAITED,
+    /** A request waited whose answer KubeEdge's edge acknowledges. */
+    WAITED_ACKNOWLEDGED
+  }
+
+  /** Completes the request {@code reply} answers. */
+  Completion complete(Message reply) {
     Entry e = waiting.remove(reply.parentId());
     if (e == null) {
-      return false;
+      return Completion.NONE;
     }
     e.timeout().cancel(false);
     handOver(e, () -> e.future().complete(reply));
-    return true;
+    return e.acknowledged() ? Completion.WAITED_ACKNOWLEDGED : Completion.WAITED;
   }
 
   void fail(String id, Throwable cause) {

@@ -87,13 +87,7 @@ public final class CloudQueries {
                 throw new CompletionException(
                     new QueryException(404, "no token in the cloud's answer"));
               }
-              return store
-                  .putBlob(key, "application/json", Json.bytes(c))
-                  .thenApply(
-                      x -> {
-                        acknowledge(reply);
-                        return c;
-                      });
+              return store.putBlob(key, "application/json", Json.bytes(c)).thenApply(x -> c);
             })
         .exceptionallyCompose(
             e -> {
@@ -112,13 +106,21 @@ public final class CloudQueries {
    * {@link #serviceAccountToken}).
    */
   public boolean issuedServiceAccountToken(String token) {
+    return issuedServiceAccountToken(token, Instant.now());
+  }
+
+  /**
+   * Whether {@code token} is a token this node obtained for one of its pods, unexpired at {@code
+   * at}.
+   */
+  public boolean issuedServiceAccountToken(String token, Instant at) {
     if (token == null || token.isEmpty()) {
       return false;
     }
     for (Blob b : store.blobs(TOKEN_PREFIX)) {
       try {
         JsonNode t = Json.parse(b.value());
-        if (token.equals(t.path("status").path("token").asString("")) && unexpired(t)) {
+        if (token.equals(t.path("status").path("token").asString("")) && unexpired(t, at)) {
           return true;
         }
       } catch (RuntimeException e) {
@@ -160,13 +162,7 @@ public final class CloudQueries {
             reply -> {
               JsonNode c = payload(reply);
               ObjectChange change = ObjectChange.upsert(gvr, kind, c);
-              return store
-                  .apply(change)
-                  .thenApply(
-                      r -> {
-                        acknowledge(reply);
-                        return Json.parse(change.json());
-                      });
+              return store.apply(change).thenApply(r -> Json.parse(change.json()));
             })
         .exceptionallyCompose(
             e -> {
@@ -226,15 +222,6 @@ public final class CloudQueries {
     return c;
   }
 
-  /** KubeEdge's edge acknowledges query answers once it has stored them. */
-  private void acknowledge(Message reply) {
-    try {
-      link.send(reply.ack());
-    } catch (RuntimeException e) {
-      LOG.debug("metamanager: could not acknowledge {}: {}", reply, e.toString());
-    }
-  }
-
   private static boolean offline(Throwable e) {
     Throwable c = unwrap(e);
     return c instanceof NotConnectedException || c instanceof TimeoutException;
@@ -250,9 +237,13 @@ public final class CloudQueries {
   }
 
   private static boolean unexpired(JsonNode tokenRequest) {
+    return unexpired(tokenRequest, Instant.now());
+  }
+
+  private static boolean unexpired(JsonNode tokenRequest, Instant at) {
     String exp = tokenRequest.path("status").path("expirationTimestamp").asString("");
     try {
-      return !exp.isEmpty() && Instant.parse(exp).isAfter(Instant.now());
+      return !exp.isEmpty() && Instant.parse(exp).isAfter(at);
     } catch (DateTimeParseException e) {
       return false;
     }

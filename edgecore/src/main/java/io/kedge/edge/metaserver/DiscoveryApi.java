@@ -22,6 +22,10 @@ import tools.jackson.databind.node.ObjectNode;
  * when the cloud cannot reach the apiserver, the kept answer is served. {@code /openapi/v3} is a
  * 404, as on a 1.20 apiserver. Discovery documents of group/versions also teach the {@link
  * ResourceCatalog}.
+ *
+ * <p>A cloud that cannot answer discovery documents (KubeEdge's cloudcore rejects {@code /api} and
+ * {@code /apis}), or an offline edge that never fetched them, gets them from {@link
+ * BuiltInDiscovery}: the v1.20 apiserver's built-in groups and what the edge has learned.
  */
 final class DiscoveryApi {
   private static final Logger LOG = LoggerFactory.getLogger(DiscoveryApi.class);
@@ -32,6 +36,7 @@ final class DiscoveryApi {
   private final ResourceCatalog catalog;
 
   private final Readiness readiness;
+  private final BuiltInDiscovery builtIn;
 
   DiscoveryApi(ObjectStore store, CloudApi cloud, ResourceCatalog catalog) {
     this(store, cloud, catalog, Readiness.ready());
@@ -42,6 +47,7 @@ final class DiscoveryApi {
     this.store = store;
     this.cloud = cloud;
     this.catalog = catalog;
+    this.builtIn = new BuiltInDiscovery(catalog);
   }
 
   static boolean health(String path) {
@@ -87,17 +93,23 @@ final class DiscoveryApi {
     }
     String accept = c.accept() == null ? "" : c.accept().trim();
     if (!cloud.online()) {
-      return done(cached(path, accept));
+      return done(cached(path, accept, false));
     }
     return cloud
         .send(c.toCloud())
         .handle(
             (r, err) -> {
               if (err != null || r.unavailable()) {
-                return cached(path, accept);
+                return cached(path, accept, false);
               }
               if (r.code() == 200) {
                 keep(path, accept, r);
+              } else if (r.code() != 404 && document(path)) {
+                // KubeEdge's cloud has no answer for discovery (it rejects it as a malformed
+                // resource request); the apiserver's 404 for an unknown group passes as it is.
+                LOG.debug(
+                    "metaserver: the cloud answered {} with {}; answering it here", path, r.code());
+                return cached(path, accept, true);
               }
               return Outcome.Response.of(r.code(), r.contentType(), r.body());
             });
@@ -115,6 +127,12 @@ final class DiscoveryApi {
         .handle(
             (r, err) -> {
               if (err != null || r.code() != 200) {
+                if (err != null || r.code() != 404) {
+                  // no answer from the cloud: the built-in document, if it is a built-in group
+                  builtIn
+                      .resourceList(groupVersion)
+                      .ifPresent(d -> catalog.assume(groupVersion, d));
+                }
                 return catalog.learned(groupVersion);
               }
               keep(path, "application/json", r);
@@ -133,6 +151,38 @@ final class DiscoveryApi {
     }
   }
 
+  /**
+   * A discovery document: {@code /api}, {@code /api/<v>}, {@code /apis}, {@code /apis/<g>[/<v>]}.
+   */
+  static boolean document(String path) {
+    return (path.equals("/api")
+            || path.startsWith("/api/")
+            || path.equals("/apis")
+            || path.startsWith("/apis/"))
+        && DiscoveryPaths.isDiscovery("get", path);
+  }
+
+  /**
+   * Whether the edge knows {@code resource} of {@code group}/{@code version}, asking the cloud (or
+   * the built-in documents) about a group/version it has not learned yet.
+   */
+  CompletableFuture<Boolean> knows(String group, String version, String resource) {
+    if (catalog.resource(group, version, resource).isPresent()) {
+      return CompletableFuture.completedFuture(true);
+    }
+    String gv = group.isEmpty() ? version : group + "/" + version;
+    CompletableFuture<Boolean> learnt;
+    if (catalog.learned(gv)) {
+      learnt = CompletableFuture.completedFuture(true);
+    } else if (cloud.online()) {
+      learnt = learn(gv);
+    } else {
+      builtIn.resourceList(gv).ifPresent(d -> catalog.assume(gv, d));
+      learnt = CompletableFuture.completedFuture(false);
+    }
+    return learnt.handle((x, err) -> catalog.resource(group, version, resource).isPresent());
+  }
+
   /** {@code v1} for {@code /api/v1}, {@code g/v} for {@code /apis/g/v}; null otherwise. */
   static String groupVersion(String path) {
     String[] p = path.substring(1).split("/");
@@ -145,13 +195,26 @@ final class DiscoveryApi {
     return null;
   }
 
-  private Outcome cached(String path, String accept) {
+  /**
+   * The kept answer, else the built-in one; else 404 when the cloud answered but cannot know (an
+   * unknown group), and 503 when it could not be asked.
+   */
+  private Outcome cached(String path, String accept, boolean cloudAnswered) {
     Optional<Blob> b = store.blob(PREFIX + path + "|" + accept);
     if (b.isEmpty() && Negotiation.acceptsJson(accept)) {
       b = store.blob(PREFIX + path + "|json");
     }
     if (b.isPresent()) {
       return Outcome.Response.of(200, b.get().contentType(), b.get().value());
+    }
+    if (document(path)) {
+      Optional<byte[]> known = builtIn.answer(path);
+      if (known.isPresent()) {
+        return Outcome.Response.of(200, "application/json", known.get());
+      }
+      if (cloudAnswered) {
+        return notFound();
+      }
     }
     if (health(path)) {
       return Outcome.Response.text(200, "ok");

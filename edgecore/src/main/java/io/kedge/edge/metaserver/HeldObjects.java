@@ -1,5 +1,6 @@
 package io.kedge.edge.metaserver;
 
+import io.kedge.edge.auth.SyncedAccessPolicies;
 import io.kedge.edge.hub.CloudLinkListener;
 import io.kedge.edge.store.Gvr;
 import io.kedge.edge.store.ObjectChange;
@@ -96,6 +97,11 @@ final class HeldObjects implements CloudLinkListener {
       Optional<ApiResource> res = catalog.resource(gvr);
       if (res.isEmpty() || !res.get().supports("get")) {
         continue; // not a type the cloud serves as such
+      }
+      if (gvr.equals(SyncedAccessPolicies.GVR)) {
+        // The cloud sends this node its ServiceAccountAccess objects and their deletions; reading
+        // them back needs a get that KubeEdge's cloudcore is not granted (list/watch only).
+        continue;
       }
       List<Scope> kept = subscriptions.scopes();
       String after = "";

@@ -145,7 +145,29 @@ public final class ResourceCatalog {
     return group == null || group.isEmpty() ? version : group + "/" + version;
   }
 
+  /**
+   * Takes {@code apiResourceList} as the document of {@code groupVersion} for now, without keeping
+   * it and without counting it as learned: the cloud could not answer, and a later answer wins.
+   */
+  public void assume(String groupVersion, JsonNode apiResourceList) {
+    GroupVersion g = groupVersions.get(groupVersion);
+    if (g == null || !g.learned()) {
+      install(groupVersion, apiResourceList, false);
+    }
+  }
+
+  /** Every group/version known, with its resources (learned, assumed or built in). */
+  public Map<String, List<ApiResource>> groupVersions() {
+    Map<String, List<ApiResource>> out = new java.util.TreeMap<>();
+    groupVersions.forEach((gv, g) -> out.put(gv, List.copyOf(g.byResource().values())));
+    return out;
+  }
+
   private boolean install(String groupVersion, JsonNode doc) {
+    return install(groupVersion, doc, true);
+  }
+
+  private boolean install(String groupVersion, JsonNode doc, boolean learned) {
     if (!doc.isObject() || !doc.path("resources").isArray()) {
       return false;
     }
@@ -187,7 +209,7 @@ public final class ResourceCatalog {
                 r.gvr(), r.kind(), r.namespaced(), r.verbs(), Set.copyOf(e.getValue())));
       }
     }
-    groupVersions.put(groupVersion, new GroupVersion(Map.copyOf(byResource), true));
+    groupVersions.put(groupVersion, new GroupVersion(Map.copyOf(byResource), learned));
     return true;
   }
 

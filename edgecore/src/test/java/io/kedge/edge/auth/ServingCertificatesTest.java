@@ -32,16 +32,7 @@ class ServingCertificatesTest {
         ServingCertificateSettings.defaults("edge-1", List.of("127.0.0.1", "169.254.30.10"), dir)
             .withPollInterval(Duration.ofMillis(20))
             .withWarnAfter(Duration.ofMillis(200));
-    s =
-        new ServingCertificateSettings(
-            s.node(),
-            s.ips(),
-            s.pkiDir(),
-            s.pollInterval(),
-            s.requestTimeout(),
-            s.warnAfter(),
-            Duration.ofMillis(20),
-            Duration.ofMillis(100));
+    s = s.withRetry(Duration.ofMillis(20), Duration.ofMillis(100));
     return new ServingCertificates(s, cloud, timer, Clock.systemUTC());
   }
 

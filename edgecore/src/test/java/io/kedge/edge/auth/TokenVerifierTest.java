@@ -220,7 +220,7 @@ class TokenVerifierTest {
         new TokenVerifier(
             List.of(TestTokens.ISSUER), List.of(), VerificationKeys.of(Jwks.of(List.of())));
     assertThatThrownBy(() -> none.verify(TestTokens.sign(claims(), RSA, "rsa-1")))
-        .hasMessageContaining("no verification keys");
+        .hasMessageContaining("no service-account issuer keys");
   }
 
   @Test

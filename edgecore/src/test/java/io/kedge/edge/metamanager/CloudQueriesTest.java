@@ -56,9 +56,7 @@ class CloudQueriesTest {
     assertThat(q.route().group()).isEqualTo("meta");
     assertThat(q.operation()).isEqualTo("query");
     assertThat(q.resource()).isEqualTo("demo/configmap/cfg1");
-    // acknowledged after it was stored
-    assertThat(link.sent).hasSize(1);
-    assertThat(link.sent.get(0).isAck()).isTrue();
+    // EdgeHub acknowledges the answer, as KubeEdge's edge does (KubeEdgeSessionReplayTest)
     assertThat(store.get(Gvr.core("configmaps"), "demo", "cfg1")).isPresent();
 
     link.setConnected(false);

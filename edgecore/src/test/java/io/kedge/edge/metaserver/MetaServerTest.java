@@ -392,7 +392,12 @@ class MetaServerTest {
     HttpResponse<String> health = rig.get("/healthz");
     assertThat(health.statusCode()).isEqualTo(200);
     assertThat(health.body()).isEqualTo("ok");
-    HttpResponse<String> never = rig.get("/apis");
+    // never fetched: the built-in groups are known without the cloud (BuiltInDiscovery) ...
+    HttpResponse<String> builtIn = rig.get("/apis");
+    assertThat(builtIn.statusCode()).isEqualTo(200);
+    assertThat(MetaServerRig.json(builtIn).path("kind").asString()).isEqualTo("APIGroupList");
+    // ... any other group cannot be known offline
+    HttpResponse<String> never = rig.get("/apis/nosuch.example.io/v1");
     assertThat(never.statusCode()).isEqualTo(503);
     assertThat(MetaServerRig.json(never).path("kind").asString()).isEqualTo("Status");
     assertThat(rig.get("/metrics").statusCode()).isEqualTo(404);
