@@ -23,6 +23,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,15 @@ public final class CloudQueries {
   private final CloudLink link;
   private final ObjectStore store;
   private final Duration timeout;
+
+  /**
+   * Object queries on their way, by resource. Callers asking for an object already asked for share
+   * that query: KubeEdge's cloud keeps one reply per object in its acknowledgement queue (keyed by
+   * the object's UID), so a second query sent while the first is unanswered loses one of the two
+   * replies, and its caller waits out the whole timeout.
+   */
+  private final ConcurrentHashMap<String, CompletableFuture<JsonNode>> inFlight =
+      new ConcurrentHashMap<>();
 
   /**
    * @param timeout how long to wait for the cloud ({@code metaManager.remoteQueryTimeout})
@@ -148,6 +158,27 @@ public final class CloudQueries {
   }
 
   private CompletableFuture<JsonNode> object(
+      String type, Gvr gvr, String kind, String namespace, String name) {
+    String resource = ResourcePath.format(namespace, type, name);
+    CompletableFuture<JsonNode> mine = new CompletableFuture<>();
+    CompletableFuture<JsonNode> shared = inFlight.putIfAbsent(resource, mine);
+    if (shared != null) {
+      return shared.thenApply(JsonNode::deepCopy);
+    }
+    queryObject(type, gvr, kind, namespace, name)
+        .whenComplete(
+            (obj, e) -> {
+              inFlight.remove(resource, mine);
+              if (e != null) {
+                mine.completeExceptionally(unwrap(e));
+              } else {
+                mine.complete(obj);
+              }
+            });
+    return mine.thenApply(JsonNode::deepCopy);
+  }
+
+  private CompletableFuture<JsonNode> queryObject(
       String type, Gvr gvr, String kind, String namespace, String name) {
     Message query =
         Message.of(

@@ -74,6 +74,48 @@ class CloudQueriesTest {
   }
 
   @Test
+  void askersOfAnObjectAlreadyAskedForShareOneQuery() throws Exception {
+    // KubeEdge's cloud keeps one reply per object (UID) in its acknowledgement queue: two queries
+    // in flight for one object would lose a reply.
+    CompletableFuture<Message> pending = new CompletableFuture<>();
+    link.answer(q -> q.resource().endsWith("/cfg1") ? pending : new CompletableFuture<>());
+    CompletableFuture<tools.jackson.databind.JsonNode> first = queries.configMap("demo", "cfg1");
+    CompletableFuture<tools.jackson.databind.JsonNode> second = queries.configMap("demo", "cfg1");
+    CompletableFuture<tools.jackson.databind.JsonNode> other = queries.configMap("demo", "cfg2");
+    assertThat(link.requests)
+        .extracting(Message::resource)
+        .containsExactly("demo/configmap/cfg1", "demo/configmap/cfg2");
+    Message q = link.requests.get(0);
+    pending.complete(
+        q.reply(
+            Json.parse(
+                "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"cfg1\","
+                    + "\"namespace\":\"demo\",\"resourceVersion\":\"7\",\"uid\":\"u\"},"
+                    + "\"data\":{\"k\":\"v\"}}")));
+    assertThat(first.get().path("data").path("k").asString()).isEqualTo("v");
+    assertThat(second.get().path("data").path("k").asString()).isEqualTo("v");
+    assertThat(first.get()).isNotSameAs(second.get());
+    assertThat(other).isNotDone();
+
+    // once answered, the next asker sends a query of its own
+    link.answer(
+        r ->
+            reply(
+                r,
+                "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":"
+                    + "{\"name\":\"cfg1\",\"namespace\":\"demo\",\"resourceVersion\":\"8\",\"uid\":\"u\"}}"));
+    assertThat(
+            queries
+                .configMap("demo", "cfg1")
+                .get()
+                .path("metadata")
+                .path("resourceVersion")
+                .asString())
+        .isEqualTo("8");
+    assertThat(link.requests).hasSize(3);
+  }
+
+  @Test
   void notFoundAtTheCloudRemovesTheLocalCopy() throws Exception {
     link.answer(
         q ->
