@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Identity of edge requests in {@code pod} mode, against the real apiserver with real pod-bound
  * tokens (issue 4, "Must show" 1): the pod's own RBAC decides; tokens of pods on other nodes or of
- * deleted pods are refused; tokenless requests run as the node.
+ * deleted pods are refused; tokenless requests run as the node, or as cloudcore for KubeEdge's
+ * edges.
  */
 @WithControlPlane
 class DynamicControllerIdentityIT {
@@ -138,18 +139,60 @@ class DynamicControllerIdentityIT {
   }
 
   @Test
-  void tokenlessRequestRunsAsTheNode() {
+  void tokenlessRequestOfAKedgeEdgeRunsAsTheNode() {
     var r = edge("edge-a").http("GET", "/api/v1/namespaces/" + ns + "/configmaps/cfg", null);
     assertThat(r.approved()).isFalse();
     assertThat(r.code()).isEqualTo(403);
     assertThat(r.message())
         .contains("User \"system:node:edge-a\" cannot get resource \"configmaps\"");
-    // KubeEdge edges never send a token: same identity
+  }
+
+  /**
+   * KubeEdge's edges never forward a token (they authorize the pod themselves): by default their
+   * requests run as cloudcore, bounded by cloudcore's RBAC, as on KubeEdge's cloud.
+   */
+  @Test
+  void kubeEdgeEdgesRunAsCloudcoreByDefault() {
     var k = edge("edge-a").kubeEdge("get", "/core/v1/configmaps/" + ns + "/cfg", "{}", null, "");
-    assertThat(k.approved()).isFalse();
-    assertThat(k.code()).isEqualTo(403);
-    assertThat(k.message()).contains("User \"system:node:edge-a\"");
+    assertThat(k.approved()).as(k.message()).isTrue();
+    assertThat(k.json().at("/data/k").asString()).isEqualTo("v");
     assertThat(k.app().nodename()).isEqualTo("edge-a");
+    // what cloudcore's RBAC does not grant is the apiserver's 403 for cloudcore
+    var create =
+        edge("edge-a")
+            .kubeEdge(
+                "create",
+                "/core/v1/configmaps/" + ns + "/null",
+                "{\"kind\":\"CreateOptions\",\"apiVersion\":\"meta.k8s.io/v1\"}",
+                "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"by-kubeedge\"}}",
+                "");
+    assertThat(create.approved()).isFalse();
+    assertThat(create.code()).isEqualTo(403);
+    assertThat(create.message())
+        .contains(
+            "User \"system:serviceaccount:kubeedge:cloudcore\" cannot create resource"
+                + " \"configmaps\"");
+  }
+
+  /** {@code tokenlessIdentity: node} takes KubeEdge's edges down to the node's rights. */
+  @Test
+  void tokenlessIdentityNodeAppliesToKubeEdgeEdges() {
+    try (DynamicController asNode =
+        new DynamicController(
+            DynamicControllerOptions.defaults()
+                .withIdentity(
+                    DynamicControllerOptions.Identity.POD, DynamicControllerOptions.Tokenless.NODE),
+            cloudcore,
+            messenger,
+            null)) {
+      asNode.start().join();
+      var k =
+          new SimulatedMetaServer("edge-a", asNode, messenger)
+              .kubeEdge("get", "/core/v1/configmaps/" + ns + "/cfg", "{}", null, "");
+      assertThat(k.approved()).isFalse();
+      assertThat(k.code()).isEqualTo(403);
+      assertThat(k.message()).contains("User \"system:node:edge-a\"");
+    }
   }
 
   @Test
