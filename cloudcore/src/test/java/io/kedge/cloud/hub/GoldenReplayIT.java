@@ -111,13 +111,16 @@ class GoldenReplayIT {
   static final List<DeliberateExtra> DELIBERATE_EXTRA =
       List.of(
           new DeliberateExtra(
-              Pattern.compile("edgecontroller/resource/(insert|delete) demo/configmap/.*"),
+              Pattern.compile(
+                  "edgecontroller/resource/(insert|delete) demo/configmap/[^ ]*( @\\d+)?( \\(a version delivered\\))?"),
               "Kedge's EdgeController sends a pod's ConfigMaps and Secrets with the pod, and"
                   + " deletes them when no pod on the node references them any more, so that an"
                   + " edge that goes offline has them (KubeEdge's edge asks for them itself, which"
                   + " Kedge answers too)"),
           new DeliberateExtra(
-              Pattern.compile("policycontroller/resource/insert demo/serviceaccountaccess/.*"),
+              Pattern.compile(
+                  "policycontroller/resource/insert demo/serviceaccountaccess/[^ ]*( @\\d+)?"
+                      + "( \\(a version delivered\\))?"),
               "a node that connects gets its ServiceAccountAccess objects again from Kedge, since"
                   + " it may have missed changes while away (here: after cloudcore's restart)"));
 
@@ -242,6 +245,10 @@ class GoldenReplayIT {
     final List<String> answeredAcksOrKeepalives = new ArrayList<>();
     final Set<Integer> hooksRun = new HashSet<>();
     final Map<Deliberate, Set<Integer>> toleratedAt = new LinkedHashMap<>();
+
+    /** recorded msg_id → (seq, message) of cloud messages not matched yet */
+    final Map<String, Map.Entry<Integer, Message>> pending = new LinkedHashMap<>();
+
     SimulatedEdge edge;
     int sent;
     int comparedReplies;
@@ -264,6 +271,9 @@ class GoldenReplayIT {
           connect(line.get("handshake"));
         } else if ("tcp-closed".equals(line.path("event").asString(""))) {
           // step 12: cloudcore stopped with SIGTERM; it closes the connection without a frame
+          for (String id : new ArrayList<>(pending.keySet())) {
+            resolve(id);
+          }
           keepReceived();
           cc.stop();
           assertThat(edge.awaitClosed(Duration.ofSeconds(30))).isTrue();
@@ -276,6 +286,9 @@ class GoldenReplayIT {
         }
       }
       // the recorded session ends here; what else the cloud sent is looked at in unexplained()
+      for (String id : new ArrayList<>(pending.keySet())) {
+        resolve(id);
+      }
       Thread.sleep(2000);
       keepReceived();
     }
@@ -520,6 +533,7 @@ class GoldenReplayIT {
       }
       MessageHeader header;
       if (recorded.header().hasParent()) {
+        resolve(recorded.parentId());
         String parent = ids.get(recorded.parentId());
         if (parent == null) {
           failures.add("seq " + seq + ": acknowledges a cloud message the replay did not receive");
@@ -543,42 +557,72 @@ class GoldenReplayIT {
     }
 
     /** A recorded reply (it has a parent) or a message the cloud sent by itself. */
+    /**
+     * A recorded reply is awaited at once. A message the cloud sent by itself is matched when the
+     * recording acknowledges it (or at the end): by then the replay has seen the replies that tell
+     * which of this cluster's versions it carries.
+     */
     void expect(int seq, JsonNode recordedJson) {
       Message want = MessageCodec.decode(rewritten(Json.string(recordedJson)));
-      Message got;
-      String what;
-      if (want.header().hasParent()) {
-        String parent = ids.get(want.parentId());
-        if (parent == null) {
-          failures.add("seq " + seq + ": answers a request the replay did not send");
-          return;
-        }
-        what = "the reply to the replayed request";
-        try {
-          got = await(m -> parent.equals(m.parentId()));
-        } catch (AssertionError e) {
-          failures.add("seq " + seq + ": no reply (" + e.getMessage() + ")");
-          return;
-        }
-        comparedReplies++;
-      } else {
-        what = "a cloud message " + want.operation() + " " + want.resource();
-        try {
-          got =
-              await(
-                  m ->
-                      !claimed.contains(m.id())
-                          && !m.header().hasParent()
-                          && m.source().equals(want.source())
-                          && m.group().equals(want.group())
-                          && m.operation().equals(want.operation())
-                          && m.resource().equals(want.resource()));
-        } catch (AssertionError e) {
-          failures.add("seq " + seq + ": the cloud never sent " + what);
-          return;
-        }
-        comparedCloudMessages++;
+      if (!want.header().hasParent()) {
+        pending.put(want.id(), Map.entry(seq, want));
+        return;
       }
+      String parent = ids.get(want.parentId());
+      if (parent == null) {
+        failures.add("seq " + seq + ": answers a request the replay did not send");
+        return;
+      }
+      Message got;
+      try {
+        got = await(m -> parent.equals(m.parentId()));
+      } catch (AssertionError e) {
+        failures.add("seq " + seq + ": no reply (" + e.getMessage() + ")");
+        return;
+      }
+      comparedReplies++;
+      matched(seq, "the reply to the replayed request", want, got);
+    }
+
+    /**
+     * The cloud's own message recorded as {@code recordedId}: the one of this cluster's version of
+     * the recorded object when that is known, else the first of its route not matched yet.
+     */
+    void resolve(String recordedId) {
+      Map.Entry<Integer, Message> p = pending.remove(recordedId);
+      if (p == null) {
+        return;
+      }
+      int seq = p.getKey();
+      Message want = p.getValue();
+      String what = "a cloud message " + want.operation() + " " + want.resource();
+      String rv = versions.get(want.header().resourceVersion());
+      Message got;
+      try {
+        got =
+            await(
+                m ->
+                    !claimed.contains(m.id())
+                        && !m.header().hasParent()
+                        && m.source().equals(want.source())
+                        && m.group().equals(want.group())
+                        && m.operation().equals(want.operation())
+                        && m.resource().equals(want.resource())
+                        && (rv == null || rv.equals(m.header().resourceVersion())));
+      } catch (AssertionError e) {
+        failures.add(
+            "seq "
+                + seq
+                + ": the cloud never sent "
+                + what
+                + (rv == null ? "" : " at resourceVersion " + rv));
+        return;
+      }
+      comparedCloudMessages++;
+      matched(seq, what, want, got);
+    }
+
+    void matched(int seq, String what, Message want, Message got) {
       claimed.add(got.id());
       ids.put(want.id(), got.id());
       compare(seq, what, want, got);
@@ -719,6 +763,12 @@ class GoldenReplayIT {
 
     /** Cloud messages no recorded line accounts for, except answers to replayed requests. */
     List<String> unexplained() {
+      Set<String> delivered = new HashSet<>();
+      for (Message m : received.values()) {
+        if (claimed.contains(m.id()) && !m.header().resourceVersion().isEmpty()) {
+          delivered.add(m.resource() + "@" + m.header().resourceVersion());
+        }
+      }
       List<String> out = new ArrayList<>();
       for (Message m : received.values()) {
         if (claimed.contains(m.id())) {
@@ -731,7 +781,17 @@ class GoldenReplayIT {
         if (m.header().hasParent()) {
           continue; // e.g. the answer to the query the recording saw go unanswered (2613)
         }
-        out.add(m.source() + "/" + m.group() + "/" + m.operation() + " " + m.resource());
+        String rv = m.header().resourceVersion();
+        out.add(
+            m.source()
+                + "/"
+                + m.group()
+                + "/"
+                + m.operation()
+                + " "
+                + m.resource()
+                + (rv.isEmpty() ? "" : " @" + rv)
+                + (delivered.contains(m.resource() + "@" + rv) ? " (a version delivered)" : ""));
       }
       return out;
     }

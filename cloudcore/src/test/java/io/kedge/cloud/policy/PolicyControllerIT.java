@@ -22,6 +22,7 @@ import io.kedge.testkit.junit.WithControlPlane;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -207,6 +208,8 @@ class PolicyControllerIT {
     assertThat(edges.of(e1)).hasSize(1);
 
     // RBAC change: both nodes get the update
+    Map<String, Integer> updatesBefore =
+        Map.of(e1, ops(e1, Operations.UPDATE).size(), e2, ops(e2, Operations.UPDATE).size());
     admin
         .rbac()
         .roleBindings()
@@ -215,7 +218,9 @@ class PolicyControllerIT {
         .create();
     for (String n : List.of(e1, e2)) {
       Waits.until(
-          "update to " + n, Duration.ofSeconds(30), () -> !ops(n, Operations.UPDATE).isEmpty());
+          "update to " + n,
+          Duration.ofSeconds(30),
+          () -> ops(n, Operations.UPDATE).size() > updatesBefore.get(n));
       Message u = ops(n, Operations.UPDATE).get(ops(n, Operations.UPDATE).size() - 1);
       assertThat(bindingNames(u.content())).containsExactly("rb-a", "rb-b");
       assertThat(u.content().path("spec").path("accessRoleBinding").get(1).path("rules").size())
