@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.hub.GoldenTrace;
+import io.kedge.cloud.hub.ShapeDiff;
 import io.kedge.cloud.kube.CloudcoreIdentity;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.cloud.policy.PolicyController;
@@ -174,6 +176,8 @@ class CsrApproverIT {
     assertThat(reply.content().get("Err").isNull()).as(Json.string(reply.content())).isTrue();
     assertThat(reply.content().path("Object").path("spec").path("username").asString())
         .isEqualTo("system:node:" + n);
+    // the shape KubeEdge's cloud answered the create with (golden seq 161)
+    assertThat(ShapeDiff.of(GoldenTrace.message(161).get("content"), reply.content())).isEmpty();
     String firstUid = reply.content().at("/Object/metadata/uid").asString();
     // The same key again (an edge that lost the answer, or restarted with its key): 409, kept.
     Message again = requests.answer(n, csrMessage(n, Operations.INSERT, withKey(n, first)));
@@ -195,6 +199,8 @@ class CsrApproverIT {
         .isEqualTo("Approved:" + CsrApprover.APPROVED_REASON + ":" + CsrApprover.APPROVED_MESSAGE);
     // Polled through the cloud, as the edge does: the bare CSR, its resourceVersion in the header.
     Message polled = requests.answer(n, csrMessage(n, Operations.QUERY, null));
+    // the shape of KubeEdge's answer to the poll (golden seq 293)
+    assertThat(ShapeDiff.of(GoldenTrace.message(293).get("content"), polled.content())).isEmpty();
     assertThat(polled.content().has("Object")).isFalse();
     assertThat(polled.content().path("kind").asString()).isEqualTo("CertificateSigningRequest");
     assertThat(polled.content().at("/metadata/uid").asString()).isEqualTo(uid);

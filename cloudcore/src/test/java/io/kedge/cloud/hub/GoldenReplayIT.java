@@ -19,9 +19,6 @@ import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.EdgeIdentity;
 import io.kedge.testkit.edge.SimulatedEdge;
 import io.kedge.testkit.junit.WithControlPlane;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +34,6 @@ import java.util.Set;
 import java.util.function.IntPredicate;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
-import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -69,7 +65,7 @@ import tools.jackson.databind.node.ObjectNode;
 class GoldenReplayIT {
   private static final Logger LOG = LoggerFactory.getLogger(GoldenReplayIT.class);
 
-  static final String RECORDED_NODE = "edge-node-1";
+  static final String RECORDED_NODE = GoldenTrace.RECORDED_NODE;
   static final Duration T = Duration.ofSeconds(30);
 
   /** The recorded ServiceAccountAccess messages (update app, update noperm, delete app). */
@@ -124,23 +120,6 @@ class GoldenReplayIT {
               "a node that connects gets its ServiceAccountAccess objects again from Kedge, since"
                   + " it may have missed changes while away (here: after cloudcore's restart)"));
 
-  static List<JsonNode> golden() throws IOException {
-    Path f =
-        CloudCoreProcess.kedgeHome()
-            .resolve("protocol/src/test/resources/golden/kubeedge-v1.17.0-session.jsonl.gz");
-    List<JsonNode> out = new ArrayList<>();
-    try (BufferedReader r =
-        new BufferedReader(
-            new InputStreamReader(
-                new GZIPInputStream(Files.newInputStream(f)), StandardCharsets.UTF_8))) {
-      String l;
-      while ((l = r.readLine()) != null) {
-        out.add(Json.parse(l));
-      }
-    }
-    return out;
-  }
-
   @Test
   void theWholeRecordedSessionGetsAnswersOfTheRecordedShape(
       ControlPlane plane, KubernetesClient admin, @TempDir Path dir) throws Exception {
@@ -151,7 +130,7 @@ class GoldenReplayIT {
             dir,
             "featureGates.requireAuthorization=true",
             "modules.dynamicController.enable=true")) {
-      Replay replay = new Replay(cc, admin, node, golden());
+      Replay replay = new Replay(cc, admin, node, GoldenTrace.lines());
       try {
         replay.run();
       } finally {

@@ -28,7 +28,7 @@ import tools.jackson.databind.JsonNode;
  * <p>Differences a caller tolerates (Kedge's deliberate ones) do not make elements differ; they are
  * handed to the caller apart.
  */
-final class ShapeDiff {
+public final class ShapeDiff {
   private ShapeDiff() {}
 
   static final Set<String> EXACT =
@@ -36,14 +36,14 @@ final class ShapeDiff {
   static final Set<String> BASE64_JSON = Set.of("Option", "ReqBody", "RespBody");
 
   /** The differences, each {@code path: what}; empty when the shapes agree. */
-  static List<String> of(JsonNode recorded, JsonNode got) {
+  public static List<String> of(JsonNode recorded, JsonNode got) {
     return of(recorded, got, d -> false, new ArrayList<>());
   }
 
   /**
    * @param tolerated differences that do not count (collected in {@code toleratedOut})
    */
-  static List<String> of(
+  public static List<String> of(
       JsonNode recorded, JsonNode got, Predicate<String> tolerated, List<String> toleratedOut) {
     List<String> all = new ArrayList<>();
     compare("$", null, recorded, got, all, tolerated);
