@@ -132,9 +132,12 @@ public final class DynamicController implements DynamicControllerModule {
     LOG.info(
         "dynamicController: identity {}, tokenless requests {}",
         options.identity().name().toLowerCase(),
-        options.identity() == DynamicControllerOptions.Identity.POD
-            ? options.tokenlessIdentity().name().toLowerCase()
-            : "as all requests");
+        options.identity() != DynamicControllerOptions.Identity.POD
+            ? "as all requests"
+            : options.tokenlessIdentity() == DynamicControllerOptions.Tokenless.BY_EXCHANGE
+                ? "as cloudcore from edges that speak KubeEdge's exchange (as KubeEdge runs"
+                    + " them), as the node from Kedge edges (tokenlessIdentity unset)"
+                : options.tokenlessIdentity().name().toLowerCase());
     if (options.allowsCloudCoreIdentity()) {
       LOG.warn(
           "dynamicController: some edge requests run with cloudcore's own ServiceAccount"
@@ -292,6 +295,7 @@ public final class DynamicController implements DynamicControllerModule {
               if (!messenger.isConnected(node)) {
                 int n = watches.removeNode(node);
                 kube.forgetNode(node);
+                identities.forget(node);
                 if (n > 0) {
                   LOG.info(
                       "node {} stayed disconnected for {} s: {} watches removed",
@@ -350,9 +354,8 @@ public final class DynamicController implements DynamicControllerModule {
       return CompletableFuture.failedFuture(
           ApiStatusException.of(400, "BadRequest", "watchapp/sync entries must be watches"));
     }
-    String token = app.kedge() == null ? "" : app.kedge().token();
     return identities
-        .resolve(node, token)
+        .resolve(node, app)
         .thenCompose(
             caller ->
                 t.watch() != null

@@ -3,8 +3,12 @@ package io.kedge.cloud.dynamiccontroller;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.protocol.config.ConfigException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The DynamicController's settings: the two identity switches from {@code
@@ -12,6 +16,7 @@ import java.util.Objects;
  *
  * @param identity whose rights an edge request is executed with
  * @param tokenlessIdentity in {@code pod} mode, the identity of requests that carry no pod token
+ *     ({@link Tokenless#BY_EXCHANGE} when {@code cloudcore.yaml} leaves it unset)
  * @param workers threads for blocking work (TokenReview, SubjectAccessReview, discovery)
  * @param maxInFlightPerNode requests of one node executed at the same time
  * @param maxQueuedPerNode requests of one node waiting; more are answered 429
@@ -59,9 +64,19 @@ public record DynamicControllerOptions(
 
   /** {@code modules.dynamicController.tokenlessIdentity}. */
   public enum Tokenless {
+    /** {@code system:node:<node>}, for every edge */
     NODE,
+    /** refused with 401 */
     DENY,
-    CLOUDCORE
+    /** cloudcore's own ServiceAccount, for every edge */
+    CLOUDCORE,
+    /**
+     * The setting is unset: decided by the exchange the edge speaks. An edge that speaks KubeEdge's
+     * (no {@code Kedge} field in its Applications) never forwards a pod's token — it authenticates
+     * and authorizes the pod itself — and KubeEdge's cloud runs its requests as cloudcore, so Kedge
+     * does the same for it; a Kedge edge's request without a token runs as the node.
+     */
+    BY_EXCHANGE
   }
 
   public DynamicControllerOptions {
@@ -94,7 +109,7 @@ public record DynamicControllerOptions(
   public static DynamicControllerOptions defaults() {
     return new DynamicControllerOptions(
         Identity.POD,
-        Tokenless.NODE,
+        Tokenless.BY_EXCHANGE,
         16,
         16,
         1024,
@@ -118,34 +133,47 @@ public record DynamicControllerOptions(
       return d;
     }
     return d.withIdentity(
-        parse(Identity.class, c.identity(), Identity.POD, "identity", "pod, node, cloudcore"),
+        parse(
+            Identity.class,
+            c.identity(),
+            Identity.POD,
+            "identity",
+            EnumSet.allOf(Identity.class),
+            "pod"),
         parse(
             Tokenless.class,
             c.tokenlessIdentity(),
-            Tokenless.NODE,
+            Tokenless.BY_EXCHANGE,
             "tokenlessIdentity",
-            "node, deny, cloudcore"));
+            EnumSet.of(Tokenless.NODE, Tokenless.DENY, Tokenless.CLOUDCORE),
+            "unset: cloudcore for edges that speak KubeEdge's exchange, node for Kedge edges"));
   }
 
+  /** {@code value} as one of {@code allowed}; {@code dflt} when it is null or blank. */
   private static <E extends Enum<E>> E parse(
-      Class<E> type, String value, E dflt, String key, String allowed) {
+      Class<E> type, String value, E dflt, String key, Set<E> allowed, String dfltText) {
     if (value == null || value.isBlank()) {
       return dflt;
     }
-    try {
-      return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(
-          "modules.dynamicController."
-              + key
-              + ": '"
-              + value
-              + "' is not one of "
-              + allowed
-              + " (default "
-              + dflt.name().toLowerCase(Locale.ROOT)
-              + ")");
+    for (E e : allowed) {
+      if (e.name().equalsIgnoreCase(value.trim())) {
+        return e;
+      }
     }
+    List<String> names = new ArrayList<>();
+    for (E e : allowed) {
+      names.add(e.name().toLowerCase(Locale.ROOT));
+    }
+    throw new ConfigException(
+        "modules.dynamicController."
+            + key
+            + ": '"
+            + value
+            + "' is not one of "
+            + String.join(", ", names)
+            + " (default "
+            + dfltText
+            + ")");
   }
 
   public DynamicControllerOptions withIdentity(Identity id, Tokenless tokenless) {
@@ -253,7 +281,11 @@ public record DynamicControllerOptions(
     }
   }
 
-  /** Whether some request can run with cloudcore's own rights (worth a warning at start). */
+  /**
+   * Whether a Kedge edge's request can run with cloudcore's own rights (worth a warning at start).
+   * Edges that speak KubeEdge's exchange get them by default ({@link Tokenless#BY_EXCHANGE}), as on
+   * KubeEdge's cloud; that is said per node when it happens.
+   */
   public boolean allowsCloudCoreIdentity() {
     return identity == Identity.CLOUDCORE
         || (identity == Identity.POD && tokenlessIdentity == Tokenless.CLOUDCORE);

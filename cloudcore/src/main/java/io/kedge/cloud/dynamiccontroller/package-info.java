@@ -49,8 +49,11 @@
  * forwarded pod token after a TokenReview and a check, on every request, that the token's pod
  * exists and is bound to the requesting node (the session's node); watches are authorized by a
  * SubjectAccessReview for that ServiceAccount. Requests without a token use {@code
- * tokenlessIdentity} ({@code node} by default, {@code deny}, or {@code cloudcore}). {@code node}
- * impersonates {@code system:node:<node>}; {@code cloudcore} uses cloudcore's own ServiceAccount.
+ * tokenlessIdentity}: {@code node}, {@code deny}, or {@code cloudcore}. Unset (the default), it
+ * depends on the edge: one that speaks KubeEdge's exchange never forwards tokens (it authorizes the
+ * pod itself) and gets {@code cloudcore}, as on KubeEdge's cloud; a Kedge edge gets {@code node}.
+ * {@code node} impersonates {@code system:node:<node>}; {@code cloudcore} uses cloudcore's own
+ * ServiceAccount. Which identity a node's requests run as is logged once per node.
  *
  * <h2>Errors</h2>
  *

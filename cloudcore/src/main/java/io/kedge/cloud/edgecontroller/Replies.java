@@ -48,6 +48,9 @@ final class Replies {
       JsonNode status = Json.MAPPER.valueToTree(e.getStatus());
       ObjectNode s = (ObjectNode) status;
       s.remove("additionalProperties");
+      if (!s.path("metadata").isObject()) {
+        s.set("metadata", Json.object()); // as Go marshals a Status (ListMeta has no omitempty)
+      }
       return KubeStatus.errStatus(s);
     }
     int code = e.getCode() > 0 ? e.getCode() : 500;

@@ -188,6 +188,15 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
 
   @Override
   public CompletableFuture<Void> deliver(String node, Message message) {
+    return deliver(node, message, false);
+  }
+
+  @Override
+  public CompletableFuture<Void> redeliver(String node, Message message) {
+    return deliver(node, message, true);
+  }
+
+  private CompletableFuture<Void> deliver(String node, Message message, boolean unlessHeld) {
     if (message.header().resourceVersion().isEmpty()
         && !Operations.DELETE.equals(message.operation())) {
       LOG.warn(
@@ -205,7 +214,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
           new DeliveryException(
               DeliveryException.Reason.NOT_CONNECTED, "node " + node + " is not connected"));
     }
-    return s.deliver(message);
+    return s.deliver(message, unlessHeld);
   }
 
   /**

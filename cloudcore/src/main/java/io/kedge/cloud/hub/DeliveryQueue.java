@@ -102,12 +102,24 @@ final class DeliveryQueue {
   }
 
   CompletableFuture<Void> offer(Message m) {
+    return offer(m, false);
+  }
+
+  /**
+   * @param unlessHeld nothing is sent when the edge has acknowledged this version of the object or
+   *     a newer one (the ACK listener knows): for resends decided before the latest ACKs arrived
+   */
+  CompletableFuture<Void> offer(Message m, boolean unlessHeld) {
     assert loop.inEventLoop();
     if (closed != null) {
       return CompletableFuture.failedFuture(closed);
     }
     String key = keyOf(m);
     Entry e = byKey.get(key);
+    if (e == null && unlessHeld && acks.holds(node, m)) {
+      LOG.debug("cloudhub: node {} acknowledged {} meanwhile; not sent again", node, m);
+      return CompletableFuture.completedFuture(null);
+    }
     if (e == null) {
       if (byKey.size() >= limit) {
         if (refused++ % 1000 == 0) {

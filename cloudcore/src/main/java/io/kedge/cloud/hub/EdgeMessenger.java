@@ -28,4 +28,14 @@ public interface EdgeMessenger {
    * the edge still lacks).
    */
   CompletableFuture<Void> deliver(String node, Message message);
+
+  /**
+   * As {@link #deliver}, for a resend decided from an earlier view of the edge's ACKs: nothing is
+   * sent (and the future completes) when, by the time the message would be queued, the edge has
+   * acknowledged this version of the object or a newer one — an ACK that arrived while the sender
+   * compared would otherwise bring the edge the same version twice.
+   */
+  default CompletableFuture<Void> redeliver(String node, Message message) {
+    return deliver(node, message);
+  }
 }

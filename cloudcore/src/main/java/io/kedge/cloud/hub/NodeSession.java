@@ -75,8 +75,16 @@ final class NodeSession {
   }
 
   CompletableFuture<Void> deliver(Message m) {
+    return deliver(m, false);
+  }
+
+  /**
+   * @param unlessHeld send nothing if the edge acknowledged this version (or a newer one) by the
+   *     time the message is queued
+   */
+  CompletableFuture<Void> deliver(Message m, boolean unlessHeld) {
     if (channel.eventLoop().inEventLoop()) {
-      return queue.offer(m);
+      return queue.offer(m, unlessHeld);
     }
     CompletableFuture<Void> result = new CompletableFuture<>();
     try {
@@ -85,7 +93,7 @@ final class NodeSession {
           .execute(
               () ->
                   queue
-                      .offer(m)
+                      .offer(m, unlessHeld)
                       .whenComplete(
                           (v, err) -> {
                             if (err != null) {

@@ -302,9 +302,13 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
         send(n, key, Operations.DELETE, body, rv);
       }
     }
+    // As KubeEdge's: a changed spec (a new object's first) goes to every node as an update, an
+    // unchanged one to nodes that did not have it as an insert (the edge stores both alike).
     for (String n : nodes) {
-      if (specChanged || !had.contains(n)) {
-        send(n, key, had.contains(n) ? Operations.UPDATE : Operations.INSERT, body, rv);
+      if (specChanged) {
+        send(n, key, Operations.UPDATE, body, rv);
+      } else if (!had.contains(n)) {
+        send(n, key, Operations.INSERT, body, rv);
       }
     }
     sent.put(key, new Sent(body, rv, nodes));

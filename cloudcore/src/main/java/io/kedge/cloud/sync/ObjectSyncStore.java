@@ -218,6 +218,28 @@ public final class ObjectSyncStore implements AckListener, AutoCloseable {
     submit(new Pending(s, delete));
   }
 
+  @Override
+  public boolean holds(String node, Message m) {
+    if (Operations.DELETE.equals(m.operation())) {
+      return false;
+    }
+    SyncedObject s = SyncedObject.fromDelivered(node, m);
+    if (s == null || s.resourceVersion().isEmpty()) {
+      return false;
+    }
+    String held = "";
+    Pending mine = local.get(s.key());
+    if (mine != null && !mine.delete()) {
+      held = mine.object().resourceVersion();
+    }
+    GenericKubernetesResource c = cached(s);
+    SyncedObject cached = c == null ? null : toSynced(c);
+    if (cached != null && SyncedObject.newer(cached.resourceVersion(), held)) {
+      held = cached.resourceVersion();
+    }
+    return !held.isEmpty() && !SyncedObject.newer(s.resourceVersion(), held);
+  }
+
   /** Forgets what a node acknowledged about an object (e.g. the object is gone for good). */
   public void forget(SyncedObject s) {
     submit(new Pending(s, true));

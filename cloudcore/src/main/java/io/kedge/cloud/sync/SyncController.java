@@ -120,7 +120,7 @@ public final class SyncController implements AutoCloseable {
       }
       String rv = now.get().path("metadata").path("resourceVersion").asString("");
       if (SyncedObject.newer(rv, s.resourceVersion())) {
-        deliver(
+        redeliver(
             node,
             s,
             new Message(
@@ -134,7 +134,19 @@ public final class SyncController implements AutoCloseable {
     return sent;
   }
 
+  /**
+   * A newer version than the edge acknowledged, compared a moment ago: sent unless the edge
+   * acknowledges it (delivered by its sender meanwhile) before it is queued.
+   */
+  private void redeliver(String node, SyncedObject s, Message m) {
+    send(node, s, m, true);
+  }
+
   private void deliver(String node, SyncedObject s, Message m) {
+    send(node, s, m, false);
+  }
+
+  private void send(String node, SyncedObject s, Message m, boolean unlessHeld) {
     LOG.debug(
         "sync: node {} has {} {}/{} at {}; sending {}",
         node,
@@ -143,7 +155,7 @@ public final class SyncController implements AutoCloseable {
         s.name(),
         s.resourceVersion(),
         m);
-    hub.deliver(node, m)
+    (unlessHeld ? hub.redeliver(node, m) : hub.deliver(node, m))
         .whenComplete(
             (v, err) -> {
               if (err != null

@@ -6,9 +6,12 @@ import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.cloud.hub.GoldenTrace;
+import io.kedge.cloud.hub.ShapeDiff;
 import io.kedge.cloud.kube.CloudcoreIdentity;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.cloud.policy.PolicyController;
+import io.kedge.pki.KeyPairs;
 import io.kedge.pki.Pem;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Message;
@@ -18,6 +21,7 @@ import io.kedge.protocol.message.Sources;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
+import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +33,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import tools.jackson.databind.JsonNode;
 
 /**
  * The CSR approver under cloudcore's shipped RBAC with the real controller-manager signer: it
@@ -125,33 +128,82 @@ class CsrApproverIT {
         body == null ? null : Json.parse(admin.getKubernetesSerialization().asJson(body)));
   }
 
+  /** A MetaServer CSR as the edge sends it, signed with {@code key}. */
+  static CertificateSigningRequest withKey(String node, KeyPair key) {
+    return TestCsrs.csr(
+        "metaserver-csr-" + node,
+        TestCsrs.request(key, node, TestCsrs.DEFAULT_IPS),
+        TestCsrs.USAGES,
+        null,
+        null);
+  }
+
+  boolean issued(String name) {
+    var c = get(name);
+    return c != null
+        && c.getStatus() != null
+        && c.getStatus().getCertificate() != null
+        && !c.getStatus().getCertificate().isEmpty();
+  }
+
+  /**
+   * KubeEdge's exchange (golden seq 160-162 and 292-294): the create is answered {@code
+   * {"Object","Err"}}, the poll with the bare CSR and its resourceVersion in the header. A second
+   * create with the same key gets 409 AlreadyExists and leaves the CSR alone (KubeEdge's edge then
+   * reuses it); one with another key replaces it.
+   */
   @Test
   void approvesTheNodesOwnCsrAndTheRealSignerIssuesIt() throws Exception {
     String n = node("edge-ok");
-    csrNames.add("metaserver-csr-" + n);
-    // Created through the cloud as the node: twice, the second replaces the first.
-    for (int i = 0; i < 2; i++) {
-      Message reply = requests.answer(n, csrMessage(n, Operations.INSERT, TestCsrs.valid(n)));
-      assertThat(reply.operation()).isEqualTo(Operations.RESPONSE);
-      assertThat(reply.content().get("Err").isNull()).as(Json.string(reply.content())).isTrue();
-      assertThat(reply.content().path("Object").path("spec").path("username").asString())
-          .isEqualTo("system:node:" + n);
-    }
     String name = "metaserver-csr-" + n;
-    Waits.until(
-        "certificate issued for " + name,
-        Duration.ofSeconds(60),
-        () -> {
-          var c = get(name);
-          return c.getStatus() != null
-              && c.getStatus().getCertificate() != null
-              && !c.getStatus().getCertificate().isEmpty();
-        });
+    csrNames.add(name);
+    // Polled before it exists: a bare 404 Status, no resourceversion.
+    Message missing = requests.answer(n, csrMessage(n, Operations.QUERY, null));
+    assertThat(missing.content().path("ErrStatus").path("code").asInt())
+        .as(Json.string(missing.content()))
+        .isEqualTo(404);
+    assertThat(missing.content().has("Object")).isFalse();
+    assertThat(missing.header().resourceVersion()).isEmpty();
+
+    // Created through the cloud as the node.
+    KeyPair first = KeyPairs.ecP256();
+    Message reply = requests.answer(n, csrMessage(n, Operations.INSERT, withKey(n, first)));
+    assertThat(reply.operation()).isEqualTo(Operations.RESPONSE);
+    assertThat(reply.content().get("Err").isNull()).as(Json.string(reply.content())).isTrue();
+    assertThat(reply.content().path("Object").path("spec").path("username").asString())
+        .isEqualTo("system:node:" + n);
+    // the shape KubeEdge's cloud answered the create with (golden seq 161)
+    assertThat(ShapeDiff.of(GoldenTrace.message(161).get("content"), reply.content())).isEmpty();
+    String firstUid = reply.content().at("/Object/metadata/uid").asString();
+    // The same key again (an edge that lost the answer, or restarted with its key): 409, kept.
+    Message again = requests.answer(n, csrMessage(n, Operations.INSERT, withKey(n, first)));
+    assertThat(again.content().at("/Err/ErrStatus/code").asInt())
+        .as(Json.string(again.content()))
+        .isEqualTo(409);
+    assertThat(again.content().at("/Err/ErrStatus/reason").asString()).isEqualTo("AlreadyExists");
+    assertThat(get(name).getMetadata().getUid()).isEqualTo(firstUid);
+    // Another key: the edge could not use the existing one, so it is replaced.
+    Message replaced =
+        requests.answer(n, csrMessage(n, Operations.INSERT, withKey(n, KeyPairs.ecP256())));
+    assertThat(replaced.content().get("Err").isNull()).as(Json.string(replaced.content())).isTrue();
+    String uid = replaced.content().at("/Object/metadata/uid").asString();
+    assertThat(uid).isNotEqualTo(firstUid);
+    assertThat(get(name).getMetadata().getUid()).isEqualTo(uid);
+
+    Waits.until("certificate issued for " + name, Duration.ofSeconds(60), () -> issued(name));
     assertThat(condition(get(name)))
         .isEqualTo("Approved:" + CsrApprover.APPROVED_REASON + ":" + CsrApprover.APPROVED_MESSAGE);
-    // Polled through the cloud, as the edge does.
+    // Polled through the cloud, as the edge does: the bare CSR, its resourceVersion in the header.
     Message polled = requests.answer(n, csrMessage(n, Operations.QUERY, null));
-    String certB64 = polled.content().path("Object").path("status").path("certificate").asString();
+    // the shape of KubeEdge's answer to the poll (golden seq 293)
+    assertThat(ShapeDiff.of(GoldenTrace.message(293).get("content"), polled.content())).isEmpty();
+    assertThat(polled.content().has("Object")).isFalse();
+    assertThat(polled.content().path("kind").asString()).isEqualTo("CertificateSigningRequest");
+    assertThat(polled.content().at("/metadata/uid").asString()).isEqualTo(uid);
+    assertThat(polled.header().resourceVersion())
+        .isNotEmpty()
+        .isEqualTo(polled.content().at("/metadata/resourceVersion").asString());
+    String certB64 = polled.content().path("status").path("certificate").asString();
     X509Certificate cert =
         Pem.certificate(new String(Base64.getDecoder().decode(certB64), "US-ASCII"));
     cert.verify(plane.pki().ca().getPublicKey());
@@ -173,8 +225,43 @@ class CsrApproverIT {
                     Operations.QUERY,
                     "default/certificatesigningrequest/" + name),
                 null));
-    JsonNode err = foreign.content().path("Err").path("ErrStatus");
-    assertThat(err.path("code").asInt()).isEqualTo(403);
+    assertThat(foreign.content().path("ErrStatus").path("code").asInt()).isEqualTo(403);
+    Message foreignCreate =
+        requests.answer(
+            "edge-other",
+            Message.of(
+                new MessageRoute(
+                    Sources.EDGED,
+                    Sources.GROUP_META,
+                    Operations.INSERT,
+                    "default/certificatesigningrequest/" + name),
+                Json.parse(admin.getKubernetesSerialization().asJson(withKey(n, first)))));
+    assertThat(foreignCreate.content().at("/Err/ErrStatus/code").asInt()).isEqualTo(403);
+    assertThat(get(name).getMetadata().getUid()).isEqualTo(uid);
+  }
+
+  /** A denied CSR is never reused, even for the same key: the new request replaces it. */
+  @Test
+  void aDeniedCsrIsReplacedEvenForTheSameKey() throws Exception {
+    String n = node("edge-denied");
+    String name = "metaserver-csr-" + n;
+    KeyPair key = KeyPairs.ecP256();
+    // made by the node itself, for an IP it may not have: the approver denies it
+    createAs(
+        adminClients.asNode(n),
+        TestCsrs.csr(
+            name,
+            TestCsrs.request(key, n, List.of("127.0.0.1", "169.254.30.10", "10.9.9.9")),
+            TestCsrs.USAGES,
+            null,
+            null));
+    Waits.until(
+        name + " denied", Duration.ofSeconds(60), () -> condition(get(name)).startsWith("Denied"));
+    String deniedUid = get(name).getMetadata().getUid();
+    Message reply = requests.answer(n, csrMessage(n, Operations.INSERT, withKey(n, key)));
+    assertThat(reply.content().get("Err").isNull()).as(Json.string(reply.content())).isTrue();
+    assertThat(reply.content().at("/Object/metadata/uid").asString()).isNotEqualTo(deniedUid);
+    Waits.until("certificate issued for " + name, Duration.ofSeconds(60), () -> issued(name));
   }
 
   /**

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest
 import io.kedge.pki.CertificateRequests;
 import io.kedge.pki.KeyPairs;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
 import java.util.Base64;
 import java.util.List;
 
@@ -19,6 +20,14 @@ final class TestCsrs {
 
   static String request(String node, List<String> ips) {
     return request("system:node:" + node, List.of("system:nodes"), ips, List.of());
+  }
+
+  /** A node's request signed with {@code key} (the same key makes a compatible request). */
+  static String request(KeyPair key, String node, List<String> ips) {
+    String pem =
+        CertificateRequests.pem(
+            key, "system:node:" + node, List.of("system:nodes"), ips, List.of());
+    return Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII));
   }
 
   static CertificateSigningRequest csr(

@@ -11,12 +11,36 @@ import org.junit.jupiter.api.Test;
 class DynamicControllerOptionsTest {
 
   @Test
-  void defaultsArePodIdentityAndNodeForTokenless() {
+  void defaultsArePodIdentityAndTokenlessByExchange() {
     CloudCoreConfig c = CloudCoreConfig.defaults();
     DynamicControllerOptions o = DynamicControllerOptions.from(c.modules().dynamicController());
     assertThat(o.identity()).isEqualTo(DynamicControllerOptions.Identity.POD);
-    assertThat(o.tokenlessIdentity()).isEqualTo(DynamicControllerOptions.Tokenless.NODE);
+    assertThat(o.tokenlessIdentity()).isEqualTo(DynamicControllerOptions.Tokenless.BY_EXCHANGE);
+    assertThat(o).isEqualTo(DynamicControllerOptions.defaults());
+    // Kedge edges never get cloudcore's rights by default
     assertThat(o.allowsCloudCoreIdentity()).isFalse();
+  }
+
+  @Test
+  void anExplicitNodeIsNotTheDefault() {
+    DynamicControllerOptions o =
+        DynamicControllerOptions.from(
+            CloudCoreConfig.load(null, List.of("modules.dynamicController.tokenlessIdentity=node"))
+                .config()
+                .modules()
+                .dynamicController());
+    assertThat(o.tokenlessIdentity()).isEqualTo(DynamicControllerOptions.Tokenless.NODE);
+  }
+
+  @Test
+  void theUnsetValueCannotBeWritten() {
+    CloudCoreConfig c =
+        CloudCoreConfig.load(
+                null, List.of("modules.dynamicController.tokenlessIdentity=by_exchange"))
+            .config();
+    assertThatThrownBy(() -> DynamicControllerOptions.from(c.modules().dynamicController()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("is not one of node, deny, cloudcore");
   }
 
   @Test

@@ -340,9 +340,23 @@ class DynamicControllerRequestsIT {
 
   // ------------------------------------------------------------------ KubeEdge form
 
+  /** KubeEdge's verbs, run as the node ({@code tokenlessIdentity: node}). */
   @Test
   void kubeEdgeVerbsRunAsTheNode(KubernetesClient admin) {
-    SimulatedMetaServer e = edge("edge-k");
+    try (DynamicController asNode =
+        new DynamicController(
+            DynamicControllerOptions.defaults()
+                .withIdentity(
+                    DynamicControllerOptions.Identity.POD, DynamicControllerOptions.Tokenless.NODE),
+            cloudcore,
+            messenger,
+            null)) {
+      asNode.start().join();
+      kubeEdgeVerbs(admin, new SimulatedMetaServer("edge-k", asNode, messenger));
+    }
+  }
+
+  private void kubeEdgeVerbs(KubernetesClient admin, SimulatedMetaServer e) {
     String lease =
         "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"edge-k\","
             + "\"namespace\":\"kube-node-lease\"},\"spec\":{\"holderIdentity\":\"edge-k\","

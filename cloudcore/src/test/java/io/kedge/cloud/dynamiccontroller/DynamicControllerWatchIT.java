@@ -368,9 +368,23 @@ class DynamicControllerWatchIT {
     }
   }
 
+  /** As the node ({@code tokenlessIdentity: node}), so that a watch can be forbidden. */
   @Test
   void watchappSyncAddsRemovesAndReportsFailures() {
-    SimulatedMetaServer e = new SimulatedMetaServer("edge-s", controller, messenger);
+    try (DynamicController asNode =
+        new DynamicController(
+            DynamicControllerOptions.defaults()
+                .withIdentity(
+                    DynamicControllerOptions.Identity.POD, DynamicControllerOptions.Tokenless.NODE),
+            cloudcore,
+            messenger,
+            null)) {
+      asNode.start().join();
+      watchappSync(asNode, new SimulatedMetaServer("edge-s", asNode, messenger));
+    }
+  }
+
+  private void watchappSync(DynamicController controller, SimulatedMetaServer e) {
     Application keep =
         SimulatedMetaServer.kubeEdgeApp(
             "watch", "/core/v1/services/default/null", "{\"watch\":true}", null, "");

@@ -41,7 +41,26 @@ class DeliveryQueueTest {
         new AckRetryPolicy(Duration.ofSeconds(5), 3, Duration.ofSeconds(60)),
         window,
         limit,
-        (node, m) -> acked.add(m));
+        new AckListener() {
+          @Override
+          public void acknowledged(String node, Message m) {
+            acked.add(m);
+          }
+
+          @Override
+          public boolean holds(String node, Message m) {
+            return acked.stream()
+                .anyMatch(
+                    a ->
+                        uid(a).equals(uid(m))
+                            && Long.parseLong(a.header().resourceVersion())
+                                >= Long.parseLong(m.header().resourceVersion()));
+          }
+        });
+  }
+
+  static String uid(Message m) {
+    return m.content().path("metadata").path("uid").asString();
   }
 
   @AfterEach
@@ -106,6 +125,29 @@ class DeliveryQueueTest {
     assertThat(sent).hasSize(4);
     assertThat(sent.get(3).id()).isEqualTo(m.id());
     assertThat(q.ack(m.id())).isTrue();
+  }
+
+  /**
+   * A resend decided before the edge's ACK arrived (the SyncController's) is not sent when the edge
+   * holds that version by the time it is queued; a newer one is.
+   */
+  @Test
+  void aResendOfAVersionTheEdgeHoldsIsNotSent() {
+    DeliveryQueue q = queue(8, 100);
+    Message v10 = object("update", "a", "u1", "10");
+    q.offer(v10);
+    q.ack(v10.id());
+    assertThat(q.offer(object("update", "a", "u1", "10"), true)).isCompleted();
+    assertThat(q.offer(object("update", "a", "u1", "9"), true)).isCompleted();
+    assertThat(sent).extracting(Message::id).containsExactly(v10.id());
+    Message v11 = object("update", "a", "u1", "11");
+    assertThat(q.offer(v11, true)).isNotDone();
+    assertThat(sent).extracting(Message::id).containsExactly(v10.id(), v11.id());
+    // a plain delivery is sent whatever the edge holds
+    q.ack(v11.id());
+    Message again = object("update", "a", "u1", "11");
+    q.offer(again);
+    assertThat(sent).extracting(Message::id).endsWith(again.id());
   }
 
   @Test

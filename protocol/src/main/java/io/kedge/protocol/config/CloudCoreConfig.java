@@ -68,7 +68,7 @@ public record CloudCoreConfig(
    * @param identity whose rights edge API requests are executed with: {@code pod} (the calling
    *     pod's service account), {@code node} ({@code system:node:<name>}) or {@code cloudcore}
    * @param tokenlessIdentity for requests without a pod token: {@code node}, {@code deny} or {@code
-   *     cloudcore}
+   *     cloudcore}; empty or null when unset (the cloud then decides by the edge's kind)
    */
   public record DynamicControllerConfig(
       boolean enable, String identity, String tokenlessIdentity) {}

@@ -50,7 +50,8 @@ class ConfigLoaderTest {
     assertThat(c.modules().cloudHub().websocket().port()).isEqualTo(20000);
     assertThat(c.modules().cloudHub().websocket().address()).isEqualTo("0.0.0.0");
     assertThat(c.modules().dynamicController().enable()).isTrue();
-    assertThat(c.modules().dynamicController().tokenlessIdentity()).isEqualTo("node");
+    // unset unless written: cloudcore tells it apart from an explicit value
+    assertThat(c.modules().dynamicController().tokenlessIdentity()).isEmpty();
     assertThat(loaded.warnings())
         .containsExactly("unknown setting 'modules.someModule' is ignored");
   }
