@@ -56,6 +56,9 @@ public final class FieldSelector {
             "invalid selector: '" + text + "'; can't understand '" + part + "'");
       }
       t[2] = unescape(t[2]);
+      if (t[0].isEmpty() && t[2].isEmpty()) {
+        continue; // "=" selects everything: the apiserver drops a term with neither side
+      }
       parsed.add(t);
     }
     List<Requirement> out = new ArrayList<>();
@@ -63,6 +66,21 @@ public final class FieldSelector {
       out.add(new Requirement(resource.convert(t[0]), !t[1].equals("!="), t[2]));
     }
     return out.isEmpty() ? EVERYTHING : new FieldSelector(List.copyOf(out), text, resource);
+  }
+
+  /**
+   * Reads {@code text} as the apiserver reads it before it knows the resource (any field name is
+   * taken): for what a request names ({@link #requiredValue}), as authorization looks at it.
+   *
+   * @throws SelectorException with the apiserver's message when it cannot read the selector
+   */
+  public static FieldSelector parse(String text) {
+    return parse(text, SelectableFields.any());
+  }
+
+  /** {@code value} with backslash, comma and equals sign escaped, to be put in a term. */
+  public static String escape(String value) {
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=");
   }
 
   /**

@@ -52,12 +52,16 @@ public final class SelectableFields {
                   + " \"metadata.namespace\"",
           Map.of());
 
+  /** Every field name taken as it is: the apiserver's reading before the resource is known. */
+  private static final SelectableFields ANY = new SelectableFields(null, label -> "", Map.of());
+
   private static final UnaryOperator<String> NOT_SUPPORTED =
       label -> "field label not supported: " + label;
 
   private static final Map<String, SelectableFields> BY_RESOURCE = table();
 
-  private final Map<String, String> labels; // label a request may use -> field it selects by
+  // label a request may use -> field it selects by; null: any label, as itself
+  private final Map<String, String> labels;
   private final UnaryOperator<String> refusal;
   private final Map<String, Function<JsonNode, String>> values; // besides metadata's
 
@@ -65,7 +69,7 @@ public final class SelectableFields {
       Map<String, String> labels,
       UnaryOperator<String> refusal,
       Map<String, Function<JsonNode, String>> values) {
-    this.labels = Map.copyOf(labels);
+    this.labels = labels == null ? null : Map.copyOf(labels);
     this.refusal = refusal;
     this.values = values;
   }
@@ -95,6 +99,10 @@ public final class SelectableFields {
     return of(group, version, resource, true);
   }
 
+  static SelectableFields any() {
+    return ANY;
+  }
+
   /** {@code metadata.name} and {@code metadata.namespace}: what every built-in resource has. */
   static SelectableFields metadataOnly() {
     return METADATA;
@@ -106,6 +114,9 @@ public final class SelectableFields {
    * @throws SelectorException the apiserver's refusal when the resource has no such field
    */
   String convert(String label) {
+    if (labels == null) {
+      return label;
+    }
     String f = labels.get(label);
     if (f == null) {
       throw new SelectorException(refusal.apply(label));

@@ -145,6 +145,7 @@ class SelectorsTest {
     assertThat(fields("status.podIPs=")).as("accepted, but never a value").isTrue();
     assertThat(fields("status.nominatedNodeName=")).isTrue();
     assertThat(fields(",")).isTrue();
+    assertThat(FieldSelector.parse("=,!=", PODS).isEverything()).isTrue();
     FieldSelector f = FieldSelector.parse("metadata.name=a\\,b,spec.host=n", PODS);
     assertThat(f.requiredValue("metadata.name")).isEqualTo("a,b");
     assertThat(f.requiredValue("spec.nodeName")).isEqualTo("n");
