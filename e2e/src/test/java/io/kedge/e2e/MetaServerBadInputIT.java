@@ -9,6 +9,7 @@ import io.kedge.protocol.status.KubeStatus;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
+import io.kedge.testkit.RawHttp;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.nio.charset.StandardCharsets;
