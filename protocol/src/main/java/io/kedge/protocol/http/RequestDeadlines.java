@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -81,6 +82,7 @@ public final class RequestDeadlines {
   private boolean bytesWhileAnswering;
   private boolean responding;
   private boolean closeAfterResponse;
+  private boolean refused; // answered 408: what the codec still makes of the rest is dropped
   private ScheduledFuture<?> timer;
   private ChannelHandlerContext requestsCtx;
 
@@ -175,6 +177,7 @@ public final class RequestDeadlines {
 
   private void refuse(String message) {
     phase = Phase.UNTIMED;
+    refused = true;
     if (requestsCtx == null) {
       return;
     }
@@ -252,6 +255,11 @@ public final class RequestDeadlines {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        // e.g. the unfinished request the codec hands on when the connection closes
+        ReferenceCountUtil.release(msg);
+        return;
+      }
       if (phase != Phase.UNTIMED) {
         if (msg instanceof HttpRequest) {
           phase = Phase.BODY;

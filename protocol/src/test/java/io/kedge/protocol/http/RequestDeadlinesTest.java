@@ -84,6 +84,9 @@ class RequestDeadlinesTest {
     after(2);
     assertThat(out()).startsWith("HTTP/1.1 408 ").contains("did not arrive within 10s");
     assertThat(ch.isOpen()).isFalse();
+    assertThat((Object) ch.readInbound())
+        .as("the unfinished request is not handed on when the connection closes")
+        .isNull();
   }
 
   @Test
