@@ -2,6 +2,10 @@
 # Everything Kedge needs on a fresh Debian 12 machine (run as root): Java 17 and Maven when missing,
 # the Debian packages the control plane uses, and the control-plane binaries (built once, cached in
 # ~/.cache/kedge). Safe to run again: what is present is reused.
+# What the tests run besides: kubectl (kubernetes-client, when no kubectl is on the PATH), curl,
+# /usr/bin/python3 with python3-kubernetes, ip (iproute2), unshare and nsenter (util-linux); the
+# CRI tests install containerd, runc and busybox-static themselves. With CI=true a test that misses
+# one of these fails instead of skipping itself (testkit Prerequisites).
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 pkgs=()
@@ -9,5 +13,6 @@ command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
 "$here/install-packages.sh" "${pkgs[@]}" etcd-server iproute2 util-linux python3-kubernetes
 "$here/build-kube.sh"

@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -13,6 +12,7 @@ import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.TestContainerd;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
@@ -58,9 +58,7 @@ class CriEdgePodIT {
 
   @BeforeAll
   static void containerdCloudAndEdge(ControlPlane p, KubernetesClient a) throws Exception {
-    assumeThat(Files.readString(Path.of("/proc/self/status")))
-        .as("containerd needs root")
-        .contains("Uid:\t0\t");
+    Prerequisites.require(Prerequisites.root(), "root (containerd)");
     plane = p;
     admin = a;
     dir = RunFiles.runDir("cri-edge-pod-it-");

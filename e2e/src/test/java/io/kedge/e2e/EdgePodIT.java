@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -12,6 +11,7 @@ import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.IOException;
@@ -24,7 +24,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,9 +58,7 @@ class EdgePodIT {
 
   @BeforeAll
   static void cloudAndEdge(ControlPlane p, KubernetesClient a) {
-    Optional<Path> k = RunFiles.onPath("kubectl");
-    assumeThat(k).as("kubectl on PATH").isPresent();
-    kubectl = k.get();
+    kubectl = Prerequisites.tool("kubectl", "kubernetes-client");
     // kept after the run: edgecore's and cloudcore's logs, the pods' logs
     dir = RunFiles.runDir("edge-pod-it-");
     LOG.info("files of this run in {}", dir);
@@ -130,7 +127,7 @@ class EdgePodIT {
   @Test
   @Order(2)
   void pythonInClusterConfigInAPod() throws Exception {
-    assumeThat(Files.isExecutable(Path.of("/usr/bin/python3"))).isTrue();
+    Prerequisites.pythonModule("kubernetes", "python3-kubernetes");
     String ns = namespace("pod-python");
     configMap(ns, "greeting", "hello");
     long accessBefore = accessLines(ns).size();

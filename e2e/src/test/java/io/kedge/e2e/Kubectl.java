@@ -31,10 +31,6 @@ final class Kubectl {
     this.home = home;
   }
 
-  static boolean available() {
-    return RunFiles.onPath("kubectl").isPresent();
-  }
-
   /** kubectl against {@code server} with no credentials (MetaServer with the gate off). */
   static Kubectl server(String server, Path home) {
     return new Kubectl(List.of("--server=" + server), home);

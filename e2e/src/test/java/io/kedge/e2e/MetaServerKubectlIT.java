@@ -1,11 +1,11 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kedge.protocol.Json;
 import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.nio.file.Files;
@@ -42,7 +42,7 @@ class MetaServerKubectlIT {
 
   @BeforeAll
   void start(ControlPlane plane, @TempDir Path dir) throws Exception {
-    assumeTrue(Kubectl.available(), "kubectl is not installed");
+    Prerequisites.tool("kubectl", "kubernetes-client");
     admin = plane.adminClient();
     kedge = InProcessKedge.start(plane, dir.resolve("kedge"), "edge-kubectl");
     MetaServerFixture.prepare(admin, kedge);

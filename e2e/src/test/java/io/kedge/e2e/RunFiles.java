@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Optional;
 
 /** Where an end-to-end run keeps its files, and the tools it finds on the PATH. */
 final class RunFiles {
@@ -25,15 +24,5 @@ final class RunFiles {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** {@code tool} as found on the PATH. */
-  static Optional<Path> onPath(String tool) {
-    for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
-      if (!p.isEmpty() && Files.isExecutable(Path.of(p, tool))) {
-        return Optional.of(Path.of(p, tool));
-      }
-    }
-    return Optional.empty();
   }
 }

@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -12,6 +11,7 @@ import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.ControlPlaneExtension;
 import io.kedge.testkit.junit.WithControlPlane;
@@ -54,12 +54,11 @@ class ServingCertRotationIT {
     dir = RunFiles.runDir("cert-rotation-it-");
     LOG.info("files of this run in {}", dir);
     Duration signing = plane.clusterSigningDuration().orElse(Duration.ofDays(365));
-    assumeThat(signing)
-        .as(
-            "a control plane with a short --cluster-signing-duration (-D"
-                + ControlPlaneExtension.SIGNING_DURATION_PROPERTY
-                + "=PT8M, as the e2e module's short-signing execution sets it)")
-        .isLessThanOrEqualTo(Duration.ofMinutes(15));
+    Prerequisites.require(
+        signing.compareTo(Duration.ofMinutes(15)) <= 0,
+        "a control plane with a short --cluster-signing-duration (-D"
+            + ControlPlaneExtension.SIGNING_DURATION_PROPERTY
+            + "=PT8M, as the e2e module's short-signing execution sets it)");
     int port = Ports.free();
     try (CloudCoreProcess cloud = SecureMetaServer.startCloud(plane, dir.resolve("cloudcore"));
         EdgeCoreProcess edge =

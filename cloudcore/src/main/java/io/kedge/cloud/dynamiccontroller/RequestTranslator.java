@@ -6,6 +6,10 @@ import io.kedge.protocol.application.Application;
 import io.kedge.protocol.application.ApplicationKey;
 import io.kedge.protocol.application.KedgeExchange;
 import io.kedge.protocol.application.PatchInfo;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
+import io.kedge.protocol.selector.SelectableFields;
+import io.kedge.protocol.selector.SelectorException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -297,12 +301,12 @@ final class RequestTranslator {
     FieldSelector fields;
     try {
       labels = LabelSelector.parse(labelSelector);
-      fields = FieldSelector.parse(fieldSelector);
-    } catch (IllegalArgumentException e) {
-      throw ApiStatusException.of(400, "BadRequest", e.getMessage());
+      fields = FieldSelector.parse(fieldSelector, SelectableFields.of(group, version, resource));
+    } catch (SelectorException e) {
+      throw ApiStatusException.of(e.code(), e.reason(), e.getMessage());
     }
-    String n = name != null ? name : fields.required("metadata.name");
-    String ns = namespace != null ? namespace : fields.required("metadata.namespace");
+    String n = name != null ? name : fields.requiredValue("metadata.name");
+    String ns = namespace != null ? namespace : fields.requiredValue("metadata.namespace");
     return new WatchSpec(group, version, resource, ns, n, labels, fields);
   }
 

@@ -13,6 +13,8 @@ import io.kedge.protocol.message.MessageRoute;
 import io.kedge.protocol.message.Operations;
 import io.kedge.protocol.message.ResourcePath;
 import io.kedge.protocol.message.Sources;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;

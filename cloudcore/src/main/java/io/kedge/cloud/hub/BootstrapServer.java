@@ -2,6 +2,8 @@ package io.kedge.cloud.hub;
 
 import io.kedge.protocol.Json;
 import io.kedge.protocol.config.CloudHubConfig;
+import io.kedge.protocol.http.RequestBodyLimit;
+import io.kedge.protocol.http.RequestDeadlines;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -21,7 +23,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
@@ -30,7 +31,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
@@ -48,11 +48,20 @@ import tools.jackson.databind.JsonNode;
  * CloudHub's certificate bootstrap server (KubeEdge's :10002): {@code GET /ca.crt} (the hub CA,
  * DER), {@code GET /edge.crt} (signs a DER CSR for the node in the {@code NodeName} header,
  * authorised by the join token or, for rotation, by the node's current certificate) and {@code GET
- * /node/{name}}. Errors are plain text with one log line.
+ * /node/{name}}. Errors are plain text with one log line. A request must arrive within {@link
+ * #TIMEOUTS} (408 beyond) and its body be at most {@link #MAX_CSR_BYTES} (413 beyond).
  */
 public final class BootstrapServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BootstrapServer.class);
   static final int MAX_CSR_BYTES = 1 << 20;
+
+  /**
+   * How long a request's headers, then its body, may take to arrive, and how long a connection may
+   * wait for its next request (the TLS handshake has its own 10 s).
+   */
+  static final RequestDeadlines.Timeouts TIMEOUTS =
+      new RequestDeadlines.Timeouts(
+          Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(30));
 
   /** Whether a node exists: true/false, or empty when that cannot be told now. */
   public interface NodeLookup {
@@ -66,11 +75,24 @@ public final class BootstrapServer implements AutoCloseable {
   private final NodeLookup nodes;
   private final Executor blocking;
   private final Clock clock;
+  private final RequestDeadlines.Timeouts timeouts;
   private EventLoopGroup group;
   private Channel server;
 
   public BootstrapServer(
       CloudHubConfig config, HubTls tls, NodeLookup nodes, Executor blocking, Clock clock) {
+    this(config, tls, nodes, blocking, clock, TIMEOUTS);
+  }
+
+  /** With other request timeouts (tests shorten them). */
+  BootstrapServer(
+      CloudHubConfig config,
+      HubTls tls,
+      NodeLookup nodes,
+      Executor blocking,
+      Clock clock,
+      RequestDeadlines.Timeouts timeouts) {
+    this.timeouts = timeouts;
     this.config = config;
     this.tls = tls;
     this.caKeyDer = HubPki.sec1(tls.ca().privateKey());
@@ -96,11 +118,18 @@ public final class BootstrapServer implements AutoCloseable {
                   protected void initChannel(SocketChannel ch) {
                     SslHandler sh = ssl.newHandler(ch.alloc());
                     sh.setHandshakeTimeoutMillis(10_000);
+                    RequestDeadlines deadlines =
+                        new RequestDeadlines(
+                            timeouts, BootstrapServer::text, "cloudhub: bootstrap");
                     ch.pipeline()
                         .addLast("ssl", sh)
-                        .addLast("read-timeout", new ReadTimeoutHandler(30))
+                        .addLast("deadline-bytes", deadlines.bytes())
                         .addLast("http", new HttpServerCodec(4096, 8192, 65536))
-                        .addLast("http-aggregator", new HttpObjectAggregator(MAX_CSR_BYTES))
+                        .addLast("deadline-requests", deadlines.requests())
+                        .addLast(
+                            "http-aggregator",
+                            new RequestBodyLimit(
+                                MAX_CSR_BYTES, BootstrapServer::text, "cloudhub: bootstrap"))
                         .addLast("bootstrap", new Handler());
                   }
                 });
@@ -365,6 +394,16 @@ public final class BootstrapServer implements AutoCloseable {
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
     HttpUtil.setContentLength(r, der.length);
     ctx.writeAndFlush(r);
+  }
+
+  /** The server's errors are plain text (as KubeEdge's); so are 408 and 413. */
+  private static FullHttpResponse text(HttpResponseStatus status, String message) {
+    byte[] body = (message + "\n").getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    HttpUtil.setContentLength(r, body.length);
+    return r;
   }
 
   private static void reply(

@@ -6,6 +6,8 @@ import io.kedge.cloud.kube.ApiResource;
 import io.kedge.cloud.kube.SharedInformers.EventType;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Operations;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;

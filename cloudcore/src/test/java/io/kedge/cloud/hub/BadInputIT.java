@@ -10,6 +10,7 @@ import io.kedge.protocol.message.MessageHeader;
 import io.kedge.protocol.message.MessageRoute;
 import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
+import io.kedge.testkit.RawHttp;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.EdgeIdentity;
 import io.kedge.testkit.edge.SimulatedEdge;
@@ -72,6 +73,27 @@ class BadInputIT {
       return h.send(r.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
     } catch (Exception e) {
       throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * Sends {@code head} (and {@code body} after it, whole, as most clients do) to the bootstrap port
+   * over TLS and reports the answer's status.
+   */
+  static String rawBootstrap(Ctx c, String head, byte[] body) {
+    RawHttp raw =
+        new RawHttp(
+            "127.0.0.1",
+            c.cc().bootstrapUri().getPort(),
+            TlsContexts.client(List.of(c.ca().certificate()), null, null).getSocketFactory());
+    try (RawHttp.Connection conn = raw.open()) {
+      conn.send(head);
+      if (body != null) {
+        conn.send(body);
+      }
+      return "HTTP " + conn.answer(Duration.ofSeconds(60)).code();
+    } catch (java.io.IOException e) {
+      return "no answer: " + e;
     }
   }
 
@@ -172,6 +194,26 @@ class BadInputIT {
             "CSR body garbage",
             "not a DER certificate request",
             c -> "HTTP " + edgeCrt(c, c.node(), c.jwt(), "garbage".getBytes())));
+    t.add(
+        new Case(
+            "headers that never end",
+            "the request's headers did not arrive",
+            c -> rawBootstrap(c, "GET /ca.crt HTTP/1.1\r\nHost: x\r\n", null)));
+    t.add(
+        new Case(
+            "CSR body over the limit",
+            "body larger than",
+            c ->
+                rawBootstrap(
+                    c,
+                    "GET /edge.crt HTTP/1.1\r\nHost: x\r\nNodeName: "
+                        + c.node()
+                        + "\r\nAuthorization: Bearer "
+                        + c.jwt()
+                        + "\r\nContent-Length: "
+                        + (2 << 20)
+                        + "\r\n\r\n",
+                    new byte[2 << 20])));
     t.add(
         new Case(
             "no client certificate",
@@ -338,6 +380,8 @@ class BadInputIT {
                 "HTTP 400",
                 "HTTP 401",
                 "HTTP 403",
+                "HTTP 408",
+                "HTTP 413",
                 "TLS/connection refused",
                 "closed by cloudcore");
         Waits.until(

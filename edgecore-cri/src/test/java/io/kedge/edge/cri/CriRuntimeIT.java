@@ -1,7 +1,6 @@
 package io.kedge.edge.cri;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kedge.edge.edged.EdgeObjects;
 import io.kedge.edge.edged.Edged;
@@ -14,6 +13,7 @@ import io.kedge.edge.edged.RestartBackoff;
 import io.kedge.edge.edged.ServiceAccountTokens;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.config.ConfigLoader;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.TestContainerd;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +46,7 @@ class CriRuntimeIT {
 
   @BeforeAll
   static void startContainerd() throws Exception {
-    assumeTrue(Files.readString(Path.of("/proc/self/status")).contains("Uid:\t0\t"), "needs root");
+    Prerequisites.require(Prerequisites.root(), "root (containerd)");
     dir = Files.createTempDirectory("kedge-cri");
     containerd = TestContainerd.start(dir.resolve("ctd"));
   }

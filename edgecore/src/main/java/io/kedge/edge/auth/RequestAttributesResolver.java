@@ -1,5 +1,8 @@
 package io.kedge.edge.auth;
 
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
+import io.kedge.protocol.selector.SelectorException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -113,31 +116,31 @@ public final class RequestAttributesResolver {
     return !(v.equals("false") || v.equals("0"));
   }
 
-  /** {@code metadata.name} from a field selector that requires an exact match, if valid. */
+  /**
+   * {@code metadata.name} from a field selector that requires an exact match, if it is a valid path
+   * segment; none when the apiserver could not read the selectors.
+   */
   private static String exactName(String rawQuery) {
     List<String> fs = query(rawQuery, "fieldSelector");
     if (fs.isEmpty()) {
       return null;
     }
-    for (String term : fs.get(0).split(",")) {
-      String t = term.strip();
-      String value = null;
-      if (t.startsWith("metadata.name==")) {
-        value = t.substring("metadata.name==".length());
-      } else if (t.startsWith("metadata.name=")) {
-        value = t.substring("metadata.name=".length());
-      }
-      if (value != null) {
-        boolean valid =
-            !value.isEmpty()
-                && !value.equals(".")
-                && !value.equals("..")
-                && value.indexOf('/') < 0
-                && value.indexOf('%') < 0;
-        return valid ? value : null;
-      }
+    List<String> ls = query(rawQuery, "labelSelector");
+    String value;
+    try {
+      LabelSelector.parse(ls.isEmpty() ? null : ls.get(0));
+      value = FieldSelector.parse(fs.get(0)).requiredValue("metadata.name");
+    } catch (SelectorException e) {
+      return null;
     }
-    return null;
+    boolean valid =
+        value != null
+            && !value.isEmpty()
+            && !value.equals(".")
+            && !value.equals("..")
+            && value.indexOf('/') < 0
+            && value.indexOf('%') < 0;
+    return valid ? value : null;
   }
 
   private static List<String> query(String rawQuery, String key) {

@@ -5,7 +5,12 @@ import io.kedge.edge.auth.Authorizer;
 import io.kedge.edge.hub.CloudLink;
 import io.kedge.edge.store.ObjectStore;
 import io.kedge.edge.store.ResourceCatalog;
+import io.kedge.protocol.Json;
+import io.kedge.protocol.http.RequestBodyLimit;
+import io.kedge.protocol.http.RequestDeadlines;
+import io.kedge.protocol.status.KubeStatus;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -16,7 +21,12 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
@@ -246,9 +256,34 @@ public final class MetaServer implements AutoCloseable {
     if (ssl != null) {
       p.addLast("tls", ssl.newHandler(ch.alloc()));
     }
+    RequestDeadlines deadlines =
+        new RequestDeadlines(
+            new RequestDeadlines.Timeouts(
+                settings.requestHeaderTimeout(),
+                settings.requestBodyTimeout(),
+                settings.idleTimeout()),
+            MetaServer::transportAnswer,
+            "metaserver");
+    p.addLast("deadline-bytes", deadlines.bytes());
     p.addLast("http", new HttpServerCodec(8192, 16384, 65536));
-    p.addLast("body", new BodyLimit(settings.maxRequestBytes()));
+    p.addLast("deadline-requests", deadlines.requests());
+    p.addLast(
+        "body",
+        new RequestBodyLimit(
+            settings.maxRequestBytes(), MetaServer::transportAnswer, "metaserver"));
     p.addLast("api", new ApiHandler(this));
+  }
+
+  /** A request refused before it is read whole (408, 413), answered with a {@code Status}. */
+  static FullHttpResponse transportAnswer(HttpResponseStatus status, String message) {
+    String reason = status.code() == 408 ? "Timeout" : KubeStatus.reasonFor(status.code());
+    byte[] body = Json.bytes(KubeStatus.failure(status.code(), reason, message));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "application/json")
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    return r;
   }
 
   public InetSocketAddress address() {

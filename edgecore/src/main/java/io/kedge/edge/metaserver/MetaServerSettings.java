@@ -21,6 +21,10 @@ import java.time.Duration;
  * @param retryAfterSeconds {@code Retry-After} of 503 answers to writes while offline
  * @param minWatchTimeout a watch without {@code timeoutSeconds} ends after between this and twice
  *     this (as the apiserver's {@code --min-request-timeout})
+ * @param requestHeaderTimeout how long a request's headers may take to arrive (408 beyond; the
+ *     first request's from the connection's opening)
+ * @param requestBodyTimeout how long a request's body may take to arrive after its headers
+ * @param idleTimeout how long a connection may wait for its next request
  */
 public record MetaServerSettings(
     String host,
@@ -34,7 +38,10 @@ public record MetaServerSettings(
     int watchQueue,
     int listPage,
     int retryAfterSeconds,
-    Duration minWatchTimeout) {
+    Duration minWatchTimeout,
+    Duration requestHeaderTimeout,
+    Duration requestBodyTimeout,
+    Duration idleTimeout) {
 
   public static MetaServerSettings defaults(String node) {
     return new MetaServerSettings(
@@ -49,7 +56,10 @@ public record MetaServerSettings(
         1000,
         500,
         1,
-        Duration.ofSeconds(1800));
+        Duration.ofSeconds(1800),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(60),
+        Duration.ofSeconds(90));
   }
 
   public static MetaServerSettings from(EdgeCoreConfig config) {
@@ -75,7 +85,14 @@ public record MetaServerSettings(
         d.watchQueue(),
         d.listPage(),
         d.retryAfterSeconds(),
-        d.minWatchTimeout());
+        d.minWatchTimeout(),
+        m.requestHeaderTimeout() > 0
+            ? Duration.ofSeconds(m.requestHeaderTimeout())
+            : d.requestHeaderTimeout(),
+        m.requestBodyTimeout() > 0
+            ? Duration.ofSeconds(m.requestBodyTimeout())
+            : d.requestBodyTimeout(),
+        d.idleTimeout());
   }
 
   public MetaServerSettings withPort(int p) {
@@ -91,7 +108,10 @@ public record MetaServerSettings(
         watchQueue,
         listPage,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
   }
 
   public MetaServerSettings withBookmarkInterval(Duration d) {
@@ -107,7 +127,10 @@ public record MetaServerSettings(
         watchQueue,
         listPage,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
   }
 
   public MetaServerSettings withWatchQueue(int n) {
@@ -123,7 +146,10 @@ public record MetaServerSettings(
         n,
         listPage,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
   }
 
   public MetaServerSettings withMaxRequestBytes(long n) {
@@ -139,7 +165,10 @@ public record MetaServerSettings(
         watchQueue,
         listPage,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
   }
 
   public MetaServerSettings withTimeouts(Duration cloud, Duration sync) {
@@ -155,7 +184,10 @@ public record MetaServerSettings(
         watchQueue,
         listPage,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
   }
 
   public MetaServerSettings withListPage(int n) {
@@ -171,6 +203,28 @@ public record MetaServerSettings(
         watchQueue,
         n,
         retryAfterSeconds,
-        minWatchTimeout);
+        minWatchTimeout,
+        requestHeaderTimeout,
+        requestBodyTimeout,
+        idleTimeout);
+  }
+
+  public MetaServerSettings withRequestTimeouts(Duration header, Duration body, Duration idle) {
+    return new MetaServerSettings(
+        host,
+        port,
+        node,
+        maxRequestBytes,
+        cloudTimeout,
+        syncWait,
+        retryFailedSubscription,
+        bookmarkInterval,
+        watchQueue,
+        listPage,
+        retryAfterSeconds,
+        minWatchTimeout,
+        header,
+        body,
+        idle);
   }
 }

@@ -11,6 +11,10 @@ import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.StoreEvent;
 import io.kedge.edge.store.StoredObject;
 import io.kedge.protocol.Json;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
+import io.kedge.protocol.selector.SelectableFields;
+import io.kedge.protocol.selector.SelectorException;
 import io.kedge.protocol.status.KubeStatus;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -173,8 +177,8 @@ final class ResourceApi {
 
   private CompletableFuture<Outcome> list(Call c, ApiResource res) {
     QueryParams q = c.query();
-    LabelSelector labels = LabelSelector.parse(q.get("labelSelector"));
-    FieldSelector fields = FieldSelector.parse(q.get("fieldSelector"), res.gvr());
+    LabelSelector labels = labelSelector(q);
+    FieldSelector fields = fieldSelector(q.get("fieldSelector"), res);
     long limit = q.nonNegative("limit", 0);
     String rv = q.get("resourceVersion", "");
     String cont = q.get("continue", "");
@@ -375,8 +379,8 @@ final class ResourceApi {
 
   private CompletableFuture<Outcome> watch(Call c, ApiResource res) {
     QueryParams q = c.query();
-    LabelSelector labels = LabelSelector.parse(q.get("labelSelector"));
-    FieldSelector fields = FieldSelector.parse(q.get("fieldSelector"), res.gvr());
+    LabelSelector labels = labelSelector(q);
+    FieldSelector fields = fieldSelector(q.get("fieldSelector"), res);
     Negotiation.Choice ch = Negotiation.choose(c.accept());
     if (ch.format() == Negotiation.Format.NONE || ch.format() == Negotiation.Format.YAML) {
       return done(notAcceptable());
@@ -396,8 +400,11 @@ final class ResourceApi {
     FieldSelector effective = fields;
     if (!name.isEmpty()) { // the deprecated /watch/.../{name} form
       effective =
-          FieldSelector.parse(
-              (fields.isEverything() ? "" : fields + ",") + "metadata.name=" + name, res.gvr());
+          fieldSelector(
+              (fields.isEverything() ? "" : fields + ",")
+                  + "metadata.name="
+                  + FieldSelector.escape(name),
+              res);
     }
     FieldSelector fs = effective;
     return whenCurrent(scope, c.token())
@@ -686,6 +693,28 @@ final class ResourceApi {
           lq.scope(), items, listRv, o -> lq.everything() || matches(o, labels, fields));
     } else if (!items.isEmpty()) {
       store.applyAll(items);
+    }
+  }
+
+  /** The request's label selector as the apiserver reads it; 400 with its message if refused. */
+  private static LabelSelector labelSelector(QueryParams q) {
+    try {
+      return LabelSelector.parse(q.get("labelSelector"));
+    } catch (SelectorException e) {
+      throw ApiException.of(e.code(), e.getMessage());
+    }
+  }
+
+  /**
+   * A field selector as the apiserver reads it for {@code res}; 400 with its message if refused.
+   */
+  private static FieldSelector fieldSelector(String text, ApiResource res) {
+    Gvr g = res.gvr();
+    try {
+      return FieldSelector.parse(
+          text, SelectableFields.of(g.group(), g.version(), g.resource(), res.namespaced()));
+    } catch (SelectorException e) {
+      throw ApiException.of(e.code(), e.getMessage());
     }
   }
 

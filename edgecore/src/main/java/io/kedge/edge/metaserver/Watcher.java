@@ -7,6 +7,8 @@ import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.StoreEvent;
 import io.kedge.edge.store.StoredObject;
 import io.kedge.protocol.Json;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
 import io.kedge.protocol.status.KubeStatus;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;

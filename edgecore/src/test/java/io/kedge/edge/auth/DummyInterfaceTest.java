@@ -1,8 +1,8 @@
 package io.kedge.edge.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kedge.testkit.Prerequisites;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
@@ -21,7 +21,8 @@ class DummyInterfaceTest {
   @Test
   void putsTheAddressOnALinkInsideANamespace() throws Exception {
     String ns = "kedge-auth-" + UUID.randomUUID().toString().substring(0, 8);
-    assumeTrue(run("ip", "netns", "add", ns).startsWith("0:"), "needs root and iproute2");
+    Prerequisites.require(
+        run("ip", "netns", "add", ns).startsWith("0:"), "root and iproute2 (ip netns add)");
     try {
       DummyInterface d = new DummyInterface(List.of("ip", "netns", "exec", ns));
       DummyInterface.Outcome o = d.ensure("169.254.30.10");

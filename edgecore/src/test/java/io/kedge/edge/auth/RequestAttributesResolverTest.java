@@ -19,6 +19,11 @@ class RequestAttributesResolverTest {
         "GET|/api/v1/namespaces/ns/configmaps|watch=false|list||v1|configmaps||ns|",
         "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=metadata.name%3Dcm1|list||v1|configmaps||ns|cm1",
         "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=metadata.name%3D%3Dcm1,x%3Dy&watch=true|watch||v1|configmaps||ns|cm1",
+        // the field selector read as the apiserver reads it: untrimmed, and none when unreadable
+        "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=x%3Dy,metadata.name%3Dcm1|list||v1|configmaps||ns|cm1",
+        "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=%20metadata.name%3Dcm1|list||v1|configmaps||ns|",
+        "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=metadata.name%3Dcm1&labelSelector=!!|list||v1|configmaps||ns|",
+        "GET|/api/v1/namespaces/ns/configmaps|fieldSelector=metadata.name%3Dc%5C%3Dm|list||v1|configmaps||ns|c=m",
         "GET|/api/v1/namespaces/ns/configmaps/cm1|~|get||v1|configmaps||ns|cm1",
         "HEAD|/api/v1/namespaces/ns/configmaps/cm1|~|get||v1|configmaps||ns|cm1",
         "POST|/api/v1/namespaces/ns/configmaps|~|create||v1|configmaps||ns|",

@@ -1,7 +1,6 @@
 package io.kedge.edge.edged;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kedge.edge.metamanager.CloudQueries;
 import io.kedge.edge.metamanager.MetaManager;
@@ -14,6 +13,7 @@ import io.kedge.protocol.Json;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageRoute;
+import io.kedge.testkit.Prerequisites;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -45,7 +45,9 @@ class EdgedStoreTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    assumeTrue(ProcessRuntime.unavailableReason().isEmpty(), "needs root and util-linux");
+    Prerequisites.require(
+        ProcessRuntime.unavailableReason().isEmpty(),
+        "root and util-linux: " + ProcessRuntime.unavailableReason().orElse(""));
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     store = SqliteStore.open(StoreSettings.defaults(tmp.resolve("edge.db")));
     metaManager = new MetaManager(store, new ResourceCatalog(store));

@@ -2,10 +2,10 @@ package io.kedge.edge.edged;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kedge.protocol.Json;
 import io.kedge.protocol.config.ConfigLoader;
+import io.kedge.testkit.Prerequisites;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,7 +42,9 @@ class EdgedTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    assumeTrue(ProcessRuntime.unavailableReason().isEmpty(), "needs root and util-linux");
+    Prerequisites.require(
+        ProcessRuntime.unavailableReason().isEmpty(),
+        "root and util-linux: " + ProcessRuntime.unavailableReason().orElse(""));
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = tmp.resolve("pods");
     objects.configMaps.put("ns1/cfg", cm("cfg", Map.of("greeting", "hello", "mode", "fast")));

@@ -1,8 +1,8 @@
 package io.kedge.edge.edged;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kedge.testkit.Prerequisites;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,8 @@ class PodWorkerTest {
    */
   @Test
   void aWakeUpScheduledWhileTheTimerFiresIsNotLost() throws Exception {
-    assumeTrue(Files.getAttribute(tmp, "unix:uid").equals(0), "pod directories are owned by root");
+    Prerequisites.require(
+        Files.getAttribute(tmp, "unix:uid").equals(0), "root (pod directories are owned by root)");
     objects.configMaps.put(
         "ns1/kube-root-ca.crt", EdgedTest.cm("kube-root-ca.crt", Map.of("ca.crt", "---CA---")));
     objects.configMaps.put("ns1/cfg", EdgedTest.cm("cfg", Map.of("other", "x")));

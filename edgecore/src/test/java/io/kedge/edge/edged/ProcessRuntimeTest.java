@@ -1,8 +1,8 @@
 package io.kedge.edge.edged;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kedge.testkit.Prerequisites;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -30,7 +30,9 @@ class ProcessRuntimeTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    assumeTrue(ProcessRuntime.unavailableReason().isEmpty(), "needs root and util-linux");
+    Prerequisites.require(
+        ProcessRuntime.unavailableReason().isEmpty(),
+        "root and util-linux: " + ProcessRuntime.unavailableReason().orElse(""));
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     pods = tmp.resolve("pods");
     PodDirectories.ensure(pods, "rwx------", 0, 0);

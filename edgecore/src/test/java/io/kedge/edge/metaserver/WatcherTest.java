@@ -8,6 +8,8 @@ import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.SqliteStore;
 import io.kedge.edge.store.StoreSettings;
 import io.kedge.protocol.Json;
+import io.kedge.protocol.selector.FieldSelector;
+import io.kedge.protocol.selector.LabelSelector;
 import io.netty.channel.Channel;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.file.Path;

@@ -121,6 +121,9 @@ public record EdgeCoreConfig(
    * @param server address MetaServer listens on ({@code 127.0.0.1:10550})
    * @param dummyServer the address pods reach it at ({@code 169.254.30.10:10550})
    * @param maxRequestBytes Kedge: largest accepted request body (413 beyond)
+   * @param requestHeaderTimeout Kedge: seconds a request's headers may take to arrive (408 and the
+   *     connection closed beyond)
+   * @param requestBodyTimeout Kedge: seconds a request's body may take to arrive after its headers
    * @param pkiDir Kedge: where the serving certificate, the Kubernetes CA and the issuer keys are
    *     kept (KubeEdge: always {@code /etc/kubeedge/pki/metaserver})
    */
@@ -135,5 +138,7 @@ public record EdgeCoreConfig(
       List<String> serviceAccountKeyFiles,
       String dummyServer,
       long maxRequestBytes,
+      int requestHeaderTimeout,
+      int requestBodyTimeout,
       String pkiDir) {}
 }

@@ -3,93 +3,12 @@ package io.kedge.edge.metaserver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.kedge.edge.store.Gvr;
 import io.kedge.protocol.Json;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-class SelectorsTest {
-  static final JsonNode POD =
-      Json.parse(
-          "{\"metadata\":{\"name\":\"p1\",\"namespace\":\"demo\",\"labels\":{\"app\":\"web\",\"tier\":\"front\",\"n\":\"7\"}},"
-              + "\"spec\":{\"nodeName\":\"edge-1\",\"restartPolicy\":\"Always\"},\"status\":{\"phase\":\"Running\"}}");
-
-  static boolean labels(String s) {
-    return LabelSelector.parse(s).matches(POD);
-  }
-
-  static boolean fields(String s) {
-    return FieldSelector.parse(s, Gvr.core("pods")).matches(POD);
-  }
-
-  @Test
-  void labelSelectorsOfEveryKind() {
-    assertThat(labels("")).isTrue();
-    assertThat(labels("app=web")).isTrue();
-    assertThat(labels("app==web")).isTrue();
-    assertThat(labels("app!=web")).isFalse();
-    assertThat(labels("app!=db")).isTrue();
-    assertThat(labels("missing!=x")).isTrue();
-    assertThat(labels("app in (db, web)")).isTrue();
-    assertThat(labels("app notin (db,web)")).isFalse();
-    assertThat(labels("missing notin (a)")).isTrue();
-    assertThat(labels("tier")).isTrue();
-    assertThat(labels("!tier")).isFalse();
-    assertThat(labels("!missing")).isTrue();
-    assertThat(labels("app=web,tier=front")).isTrue();
-    assertThat(labels("app=web, tier=back")).isFalse();
-    assertThat(labels("n>5")).isTrue();
-    assertThat(labels("n<5")).isFalse();
-    assertThat(labels("example.com/key")).isFalse();
-    assertThat(labels("app=")).isFalse();
-  }
-
-  @Test
-  void malformedLabelSelectorsAre400() {
-    for (String bad :
-        new String[] {
-          "app in (",
-          "app in ()",
-          "!!a",
-          "a=b=c",
-          "a b",
-          "-a=b",
-          "a=b-",
-          "a>x",
-          "a in b",
-          "/a=b",
-          ",",
-          "a,,b"
-        }) {
-      assertThatThrownBy(() -> LabelSelector.parse(bad))
-          .as(bad)
-          .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo(400));
-    }
-  }
-
-  @Test
-  void fieldSelectorsWithPerTypeFields() {
-    assertThat(fields("metadata.name=p1")).isTrue();
-    assertThat(fields("metadata.name==p1,metadata.namespace=demo")).isTrue();
-    assertThat(fields("metadata.namespace!=demo")).isFalse();
-    assertThat(fields("spec.nodeName=edge-1")).isTrue();
-    assertThat(fields("spec.nodeName=edge-2")).isFalse();
-    assertThat(fields("status.phase=Running,spec.restartPolicy=Always")).isTrue();
-    assertThat(fields("status.phase!=Pending")).isTrue();
-    assertThat(FieldSelector.parse("metadata.name=a\\,b", Gvr.core("pods")).exactName())
-        .isEqualTo("a,b");
-    assertThatThrownBy(() -> FieldSelector.parse("spec.nodeName=x", Gvr.core("configmaps")))
-        .hasMessageContaining("field label not supported: spec.nodeName");
-    assertThatThrownBy(() -> FieldSelector.parse("metadata.name", Gvr.core("pods")))
-        .isInstanceOf(ApiException.class);
-    assertThatThrownBy(() -> FieldSelector.parse("metadata.name=a=b", Gvr.core("pods")))
-        .isInstanceOf(ApiException.class);
-    assertThat(
-            FieldSelector.parse("type=Opaque", Gvr.core("secrets"))
-                .matches(Json.parse("{\"type\":\"Opaque\"}")))
-        .isTrue();
-  }
-
+/** How MetaServer reads a request: query parameters, continue tokens, Accept, paths. */
+class RequestParsingTest {
   @Test
   void queryBooleansAreCaseInsensitiveAsGosParseBool() {
     for (String t : new String[] {"1", "t", "T", "true", "True", "TRUE"}) {
