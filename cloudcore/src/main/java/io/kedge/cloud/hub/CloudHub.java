@@ -186,6 +186,15 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
 
   @Override
   public CompletableFuture<Void> deliver(String node, Message message) {
+    return deliver(node, message, false);
+  }
+
+  @Override
+  public CompletableFuture<Void> deliverEach(String node, Message message) {
+    return deliver(node, message, true);
+  }
+
+  private CompletableFuture<Void> deliver(String node, Message message, boolean each) {
     if (message.header().resourceVersion().isEmpty()
         && !Operations.DELETE.equals(message.operation())) {
       LOG.warn(
@@ -203,7 +212,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
           new DeliveryException(
               DeliveryException.Reason.NOT_CONNECTED, "node " + node + " is not connected"));
     }
-    return s.deliver(message);
+    return s.deliver(message, each);
   }
 
   /** Number of connected nodes. */

@@ -28,4 +28,12 @@ public interface EdgeMessenger {
    * the edge still lacks).
    */
   CompletableFuture<Void> deliver(String node, Message message);
+
+  /**
+   * As {@link #deliver}, except that no version of the object replaces another: each reaches the
+   * edge, in the order given, once the one before it is acknowledged (watch events for an edge that
+   * keeps a log of them). Fails with {@code SUPERSEDED} only for a version older than one already
+   * queued, which the edge then gets after everything queued before it.
+   */
+  CompletableFuture<Void> deliverEach(String node, Message message);
 }

@@ -74,9 +74,9 @@ final class NodeSession {
     return true;
   }
 
-  CompletableFuture<Void> deliver(Message m) {
+  CompletableFuture<Void> deliver(Message m, boolean each) {
     if (channel.eventLoop().inEventLoop()) {
-      return queue.offer(m);
+      return queue.offer(m, each);
     }
     CompletableFuture<Void> result = new CompletableFuture<>();
     try {
@@ -85,7 +85,7 @@ final class NodeSession {
           .execute(
               () ->
                   queue
-                      .offer(m)
+                      .offer(m, each)
                       .whenComplete(
                           (v, err) -> {
                             if (err != null) {
