@@ -162,6 +162,7 @@ public final class EdgeCore implements AutoCloseable {
                         .map(p -> new Readiness.Problem(p.check(), p.message()))
                         .toList());
         metaManager.onWatchProgress(server::watchProgress);
+        metaManager.onWatchStopped(server::watchStopped);
         shareTheLinksLoop(server);
         servingReady = auth.certificates().firstCertificate();
         parts.add(
@@ -198,6 +199,7 @@ public final class EdgeCore implements AutoCloseable {
                 ServerTls.plain(),
                 logs);
         metaManager.onWatchProgress(server::watchProgress);
+        metaManager.onWatchStopped(server::watchStopped);
         shareTheLinksLoop(server);
         parts.add(new Part("metaserver", server::start, server));
       }

@@ -59,9 +59,15 @@ public final class MetaManager implements DownstreamHandler {
     void heldUpTo(String applicationId, long resourceVersion);
   }
 
+  /** Hears that the cloud stopped one of the edge's watches on its own, and why. */
+  public interface WatchStops {
+    void stopped(String applicationId, JsonNode status);
+  }
+
   private final ObjectStore store;
   private final ResourceCatalog catalog;
   private volatile WatchProgress progress = (id, rv) -> {};
+  private volatile WatchStops stops = (id, status) -> {};
 
   public MetaManager(ObjectStore store, ResourceCatalog catalog) {
     this.store = store;
@@ -73,9 +79,22 @@ public final class MetaManager implements DownstreamHandler {
     progress = p;
   }
 
+  /** Where {@link Operations#KEDGE_WATCH_STOPPED} messages go. */
+  public void onWatchStopped(WatchStops s) {
+    stops = s;
+  }
+
   @Override
   public CompletionStage<Void> handle(Message message) {
     String op = message.operation();
+    if (Operations.KEDGE_WATCH_STOPPED.equals(op)) {
+      JsonNode c = content(message);
+      String id = c.path("applicationId").asString("");
+      if (!id.isEmpty()) {
+        stops.stopped(id, c.path("status"));
+      }
+      return CompletableFuture.completedFuture(null);
+    }
     if (Operations.KEDGE_WATCH_PROGRESS.equals(op)) {
       JsonNode c = content(message);
       String id = c.path("applicationId").asString("");

@@ -128,6 +128,7 @@ public final class MetaServer implements AutoCloseable {
     this.heldObjects =
         new HeldObjects(store, cloud, catalog, subscriptions, settings.cloudTimeout());
     store.addListener(hub);
+    subscriptions.onNotCurrent((scope, status) -> hub.expire(scope, status, subscriptions::synced));
     link.addListener(subscriptions);
     link.addListener(heldObjects);
   }
@@ -263,6 +264,11 @@ public final class MetaServer implements AutoCloseable {
   /** See {@link Subscriptions#heldUpTo}. */
   public void watchProgress(String applicationId, long resourceVersion) {
     subscriptions.heldUpTo(applicationId, resourceVersion);
+  }
+
+  /** See {@link Subscriptions#stopped}. */
+  public void watchStopped(String applicationId, tools.jackson.databind.JsonNode status) {
+    subscriptions.stopped(applicationId, status);
   }
 
   /** Whether the edge keeps {@code scope} current right now. */

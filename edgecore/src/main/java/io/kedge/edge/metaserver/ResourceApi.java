@@ -142,16 +142,24 @@ final class ResourceApi {
       return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
     }
     return whenCurrent(scope, c.token())
-        .thenApply(x -> cachedGet(c, res))
-        .exceptionallyCompose(
-            t -> {
-              Throwable e = CloudApi.unwrap(t);
-              if (e instanceof ApiException && cloud.online()) {
-                // The edge may not keep the type current, but the caller may still read it.
-                return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
+        .handle((x, t) -> null)
+        .thenCompose(
+            x -> {
+              if (servedAsCurrent(scope)) {
+                return done(cachedGet(c, res));
               }
-              return done(cachedGet(c, res));
+              // The edge does not keep the type current (now), but the caller may still read it.
+              return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
             });
+  }
+
+  /**
+   * Whether a {@code resourceVersion=0} read of {@code scope} is answered from the store: when the
+   * edge keeps it current, or the cloud is out of reach (then the store is all there is). Otherwise
+   * it goes to the cloud: what the store holds may be behind.
+   */
+  private boolean servedAsCurrent(Scope scope) {
+    return subscriptions.synced(scope) || !cloud.online();
   }
 
   private Outcome cachedGet(Call c, ApiResource res) {
@@ -207,15 +215,14 @@ final class ResourceApi {
     if (rv.equals("0")) {
       ListQuery all = lq.withLimit(0); // as the apiserver's watch cache: no pages for "any version"
       return whenCurrent(lq.scope(), c.token())
-          .handle((x, t) -> t)
+          .handle((x, t) -> null)
           .thenCompose(
-              t -> {
-                Throwable e = t == null ? null : CloudApi.unwrap(t);
-                if (e instanceof ApiException && cloud.online()) {
-                  return viaCloud(
-                      c, () -> cachedList(c, res, all), r -> refreshFromList(c, res, lq, r));
+              x -> {
+                if (servedAsCurrent(lq.scope())) {
+                  return done(cachedList(c, res, all));
                 }
-                return done(cachedList(c, res, all));
+                return viaCloud(
+                    c, () -> cachedList(c, res, all), r -> refreshFromList(c, res, lq, r));
               });
     }
     if (rv.isEmpty() && cont.isEmpty() && cloud.online() && !subscriptions.synced(lq.scope())) {
