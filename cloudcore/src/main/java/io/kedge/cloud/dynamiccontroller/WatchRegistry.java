@@ -340,7 +340,9 @@ final class WatchRegistry implements AutoCloseable {
     if (!remove(l)) {
       return false;
     }
-    if (l.progress) {
+    if (!l.progress) {
+      LOG.info("stopped {}: {}", l, status.path("message").asString(""));
+    } else {
       ObjectNode c = Json.object();
       c.put("applicationId", l.id);
       c.set("status", status);
