@@ -163,6 +163,7 @@ public final class EdgeCore implements AutoCloseable {
                         .toList());
         metaManager.onWatchProgress(server::watchProgress);
         metaManager.onWatchStopped(server::watchStopped);
+        metaManager.onlyFromTheirWatch(server::fedByWatch);
         shareTheLinksLoop(server);
         servingReady = auth.certificates().firstCertificate();
         parts.add(
@@ -200,6 +201,7 @@ public final class EdgeCore implements AutoCloseable {
                 logs);
         metaManager.onWatchProgress(server::watchProgress);
         metaManager.onWatchStopped(server::watchStopped);
+        metaManager.onlyFromTheirWatch(server::fedByWatch);
         shareTheLinksLoop(server);
         parts.add(new Part("metaserver", server::start, server));
       }

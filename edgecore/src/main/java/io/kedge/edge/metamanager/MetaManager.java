@@ -6,14 +6,17 @@ import io.kedge.edge.store.ObjectChange;
 import io.kedge.edge.store.ObjectStore;
 import io.kedge.edge.store.ResourceCatalog;
 import io.kedge.edge.store.ResourceCatalog.ApiResource;
+import io.kedge.edge.store.Scope;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.Operations;
 import io.kedge.protocol.message.ResourcePath;
+import io.kedge.protocol.message.Sources;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -68,6 +71,7 @@ public final class MetaManager implements DownstreamHandler {
   private final ResourceCatalog catalog;
   private volatile WatchProgress progress = (id, rv) -> {};
   private volatile WatchStops stops = (id, status) -> {};
+  private volatile Predicate<Scope> fedByWatch = scope -> false;
 
   public MetaManager(ObjectStore store, ResourceCatalog catalog) {
     this.store = store;
@@ -77,6 +81,16 @@ public final class MetaManager implements DownstreamHandler {
   /** Where {@link Operations#KEDGE_WATCH_PROGRESS} messages go. */
   public void onWatchProgress(WatchProgress p) {
     progress = p;
+  }
+
+  /**
+   * Which scopes get their objects only from the watch that keeps them current (see {@code
+   * Subscriptions.fedByWatch}): versions of their objects that come another way (EdgeController,
+   * the SyncController's catch-up) are acknowledged and left to that watch, which brings every
+   * version in order.
+   */
+  public void onlyFromTheirWatch(Predicate<Scope> fed) {
+    fedByWatch = fed;
   }
 
   /** Where {@link Operations#KEDGE_WATCH_STOPPED} messages go. */
@@ -127,6 +141,17 @@ public final class MetaManager implements DownstreamHandler {
           key, "application/json", message.contentAsText().getBytes(StandardCharsets.UTF_8));
     }
     ObjectChange c = change;
+    if (!Sources.DYNAMIC_CONTROLLER.equals(message.source())
+        && fedByWatch.test(new Scope(c.gvr(), c.namespace()))) {
+      LOG.debug(
+          "metamanager: {} {} {}/{} at {} left to the watch keeping it current",
+          op,
+          c.gvr(),
+          c.namespace(),
+          c.name(),
+          c.resourceVersion());
+      return CompletableFuture.completedFuture(null);
+    }
     return store
         .apply(c)
         .thenAccept(

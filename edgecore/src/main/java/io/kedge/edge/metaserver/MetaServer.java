@@ -266,6 +266,11 @@ public final class MetaServer implements AutoCloseable {
     subscriptions.heldUpTo(applicationId, resourceVersion);
   }
 
+  /** See {@link Subscriptions#fedByWatch}. */
+  public boolean fedByWatch(io.kedge.edge.store.Scope scope) {
+    return subscriptions.fedByWatch(scope);
+  }
+
   /** See {@link Subscriptions#stopped}. */
   public void watchStopped(String applicationId, tools.jackson.databind.JsonNode status) {
     subscriptions.stopped(applicationId, status);

@@ -624,6 +624,9 @@ final class ResourceApi {
 
   private void refreshFromGet(Call c, ApiResource res, CloudApi.Reply r) {
     RequestInfo info = c.info();
+    if (subscriptions.fedByWatch(new Scope(res.gvr(), info.namespace()))) {
+      return; // its watch brings every version, in order
+    }
     if (r.code() == 404 && r.json()) {
       JsonNode s = Json.parse(r.body());
       if ("NotFound".equals(s.path("reason").asString(""))) {
@@ -656,7 +659,8 @@ final class ResourceApi {
 
   private void refreshFromWrite(ApiResource res, CloudApi.Reply r) {
     JsonNode o = Json.parse(r.body());
-    if (isObject(o, res)) {
+    String ns = o.path("metadata").path("namespace").asString("");
+    if (isObject(o, res) && !subscriptions.fedByWatch(new Scope(res.gvr(), ns))) {
       store.apply(ObjectChange.upsert(res.gvr(), kindOf(res), o));
     }
   }
@@ -676,6 +680,17 @@ final class ResourceApi {
       } catch (IllegalArgumentException e) {
         // not an object of this type; leave the store as it is
       }
+    }
+    if (subscriptions.fedWithin(lq.scope())) {
+      // Objects of scopes a watch keeps current come from that watch only; the others are kept.
+      List<ObjectChange> rest =
+          items.stream()
+              .filter(i -> !subscriptions.fedByWatch(new Scope(i.gvr(), i.namespace())))
+              .toList();
+      if (!rest.isEmpty()) {
+        store.applyAll(rest);
+      }
+      return;
     }
     long listRv =
         ObjectChange.parseResourceVersion(

@@ -212,6 +212,35 @@ public final class Subscriptions implements CloudLinkListener {
     return best;
   }
 
+  /**
+   * Whether the objects of {@code scope} reach the store only through the watch that keeps it
+   * current (a subscription covering it that has not failed). A version from elsewhere — a
+   * consistent read's answer, EdgeController's copy, the SyncController's catch-up — could overtake
+   * versions the watch has yet to bring, which the store would then drop as stale: a hole in the
+   * scope's event log, a silent merge for every watch on it.
+   */
+  public boolean fedByWatch(Scope scope) {
+    Sub exact = subs.get(scope);
+    if (exact != null && exact.state != State.FAILED) {
+      return true;
+    }
+    if (!scope.allNamespaces()) {
+      Sub all = subs.get(Scope.all(scope.gvr()));
+      return all != null && all.state != State.FAILED;
+    }
+    return false;
+  }
+
+  /** Whether {@link #fedByWatch} holds for {@code scope} or any scope within it. */
+  public boolean fedWithin(Scope scope) {
+    for (Sub s : subs.values()) {
+      if (scope.covers(s.scope) && s.state != State.FAILED) {
+        return true;
+      }
+    }
+    return fedByWatch(scope);
+  }
+
   public List<Scope> scopes() {
     return new ArrayList<>(subs.keySet());
   }

@@ -73,6 +73,7 @@ final class MetaServerRig implements AutoCloseable {
             ServerTls.plain());
     metaManager.onWatchProgress(server::watchProgress);
     metaManager.onWatchStopped(server::watchStopped);
+    metaManager.onlyFromTheirWatch(server::fedByWatch);
     server.start();
   }
 
