@@ -358,13 +358,28 @@ public final class DynamicController implements DynamicControllerModule {
           ApiStatusException.of(400, "BadRequest", "watchapp/sync entries must be watches"));
     }
     String token = app.kedge() == null ? "" : app.kedge().token();
-    return identities
-        .resolve(node, token)
-        .thenCompose(
-            caller ->
-                t.watch() != null
-                    ? watch(node, app, t.watch(), caller)
-                    : transport.send(t.http(), caller).thenApply(r -> reply(app, t, r)));
+    CompletableFuture<Application> out =
+        identities
+            .resolve(node, token)
+            .thenCompose(
+                caller ->
+                    t.watch() != null
+                        ? watch(node, app, t.watch(), caller)
+                        : transport.send(t.http(), caller).thenApply(r -> reply(app, t, r)));
+    if (t.watch() == null) {
+      return out;
+    }
+    return out.whenComplete(
+        (x, err) -> {
+          // Refused (identity, RBAC, discovery): a watch the edge had under this id before goes
+          // too, or it would go on with the rights it was last given.
+          if (err != null && watches.remove(node, app.id())) {
+            LOG.info(
+                "node {}: watch {} asked for again and refused; the one it had is removed",
+                node,
+                app.id());
+          }
+        });
   }
 
   private Application reply(Application app, RequestTranslator.Translated t, ApiResponse r) {

@@ -431,6 +431,23 @@ class DynamicControllerWatchIT {
   }
 
   @Test
+  void aWatchAskedForAgainAndRefusedDoesNotGoOnAsBefore(KubernetesClient admin) {
+    fixture.serviceAccount(ns, "nowatch-again");
+    String denied = fixture.token(fixture.pod(ns, "nowatch-again", "nowatch-again", "edge-again"));
+    String allowed = fixture.token(fixture.pod(ns, "app-again", "app", "edge-again"));
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-again", controller, messenger);
+    String path = "/api/v1/namespaces/" + ns + "/configmaps?watch=true";
+    Application first = SimulatedMetaServer.kedge("GET", path, "", "", null, allowed);
+    assertThat(e.send(first).approved()).isTrue();
+    assertThat(controller.watchIds("edge-again")).containsExactly(first.id());
+    // the same watch asked for again (as after a reconnect) with a token that may not watch
+    Application again =
+        SimulatedMetaServer.kedge("GET", path, "", "", null, denied).withId(first.id());
+    assertThat(e.send(again).code()).isEqualTo(403);
+    assertThat(controller.watchIds("edge-again")).as("not left running as before").isEmpty();
+  }
+
+  @Test
   void theWatchEndsWhenItsPodIsDeleted(KubernetesClient admin) {
     Pod p = fixture.pod(ns, "short-lived", "app", "edge-p");
     String t = fixture.token(p);
