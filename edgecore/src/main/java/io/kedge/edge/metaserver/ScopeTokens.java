@@ -96,6 +96,15 @@ final class ScopeTokens implements StoreListener {
     if (token == null || token.isEmpty()) {
       return false;
     }
+    Map<String, Holder> known = byScope.get(scope);
+    if (known != null) {
+      // Every read of the scope offers its token: the usual answer is "known", found cheaply.
+      for (Holder h : known.values()) {
+        if (h.token().equals(token)) {
+          return false;
+        }
+      }
+    }
     Set<String> no = refused.get(scope);
     if (no != null && no.contains(digest(token))) {
       return false;

@@ -521,6 +521,18 @@ public final class Subscriptions implements CloudLinkListener {
     }
     Throwable c = CloudApi.unwrap(t);
     if (!(c instanceof ApiException a)) {
+      if (c instanceof CloudApi.Unavailable
+          && c.getCause() instanceof java.util.concurrent.TimeoutException
+          && cloud.online()
+          && s.syncedSince > 0) {
+        // Reachable but not answering: not current, and nothing would make it so by itself.
+        ApiException a =
+            new ApiException(
+                KubeStatus.failure(
+                    503, "ServiceUnavailable", "the cloud did not answer: " + c.getMessage()));
+        fail(s, a);
+        return CompletableFuture.failedFuture(a);
+      }
       if (s.state == State.SYNCED) {
         s.state = State.STALE;
       }
