@@ -77,7 +77,9 @@ final class ScopeTokens implements StoreListener {
                 n.path("who").asString(""),
                 n.path("expires").asLong(0),
                 n.path("added").asLong(0));
-        if (!h.key().isEmpty() && !h.token().isEmpty()) {
+        if (h.key().isEmpty() || h.token().isEmpty() || expired(h)) {
+          store.deleteBlob(b.key()); // secrets are not kept longer than they are of use
+        } else {
           byScope.computeIfAbsent(scope, k -> new ConcurrentHashMap<>()).put(h.key(), h);
         }
       } catch (RuntimeException e) {
