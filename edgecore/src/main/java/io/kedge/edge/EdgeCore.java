@@ -164,6 +164,8 @@ public final class EdgeCore implements AutoCloseable {
                         .map(p -> new Readiness.Problem(p.check(), p.message()))
                         .toList());
         metaManager.onWatchProgress(server::watchProgress);
+        metaManager.onWatchStopped(server::watchStopped);
+        metaManager.onlyFromTheirWatch(server::fedByWatch);
         shareTheLinksLoop(server);
         servingReady = auth.certificates().firstCertificate();
         parts.add(
@@ -200,6 +202,8 @@ public final class EdgeCore implements AutoCloseable {
                 ServerTls.plain(),
                 logs);
         metaManager.onWatchProgress(server::watchProgress);
+        metaManager.onWatchStopped(server::watchStopped);
+        metaManager.onlyFromTheirWatch(server::fedByWatch);
         shareTheLinksLoop(server);
         parts.add(new Part("metaserver", server::start, server));
       }

@@ -176,6 +176,14 @@ public final class AccessReviewer implements AutoCloseable {
     return f;
   }
 
+  /**
+   * Drops the cached verdicts of {@code subject}: what it may do changed in a way RBAC objects do
+   * not show (a node's rights follow the pods bound to it).
+   */
+  public void forget(Subject subject) {
+    cache.keySet().removeIf(k -> k.subject().equals(subject));
+  }
+
   private Decision call(Subject subject, Access a) {
     SubjectAccessReview sar =
         new SubjectAccessReviewBuilder()

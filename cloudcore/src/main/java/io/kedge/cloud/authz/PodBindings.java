@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -29,7 +29,7 @@ public final class PodBindings implements AutoCloseable {
   private final SharedInformers informers;
   private final KubernetesClient client;
   private final Executor blocking;
-  private final List<Consumer<String>> goneListeners = new CopyOnWriteArrayList<>();
+  private final List<BiConsumer<String, String>> goneListeners = new CopyOnWriteArrayList<>();
   private volatile SharedInformers.Handle pods;
 
   public PodBindings(SharedInformers informers, KubernetesClient client, Executor blocking) {
@@ -46,8 +46,8 @@ public final class PodBindings implements AutoCloseable {
           if (type == SharedInformers.EventType.DELETED) {
             String uid = obj.path("metadata").path("uid").asString("");
             LOG.debug("pod {}/{} ({}) is gone", ns(obj), name(obj), uid);
-            for (Consumer<String> l : goneListeners) {
-              l.accept(uid);
+            for (BiConsumer<String, String> l : goneListeners) {
+              l.accept(uid, nodeName(obj));
             }
           }
         });
@@ -55,8 +55,11 @@ public final class PodBindings implements AutoCloseable {
     return h.synced();
   }
 
-  /** {@code listener} gets the UID of every pod that is deleted. */
-  public void onPodGone(Consumer<String> listener) {
+  /**
+   * {@code listener} gets the UID of every pod that is deleted, and the node it was bound to (empty
+   * when none): the node may have lost access to what only that pod related it to.
+   */
+  public void onPodGone(BiConsumer<String, String> listener) {
     goneListeners.add(listener);
   }
 

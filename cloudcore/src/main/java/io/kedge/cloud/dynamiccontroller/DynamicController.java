@@ -3,6 +3,7 @@ package io.kedge.cloud.dynamiccontroller;
 import io.kedge.cloud.authz.AccessReviewer;
 import io.kedge.cloud.authz.PodBindings;
 import io.kedge.cloud.authz.PodTokenReviewer;
+import io.kedge.cloud.authz.Subject;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.kube.ApiDiscovery;
 import io.kedge.cloud.kube.ApiResource;
@@ -48,8 +49,10 @@ import tools.jackson.databind.node.ObjectNode;
  *       cloudcore), from cloudcore's configuration and the verified pod token.
  *   <li>Watches become listeners on one shared informer per type ({@link WatchRegistry}); a type
  *       that cannot be watched fails only its own requests. Listeners go away with {@code
- *       watchapp/sync}, when their pod is deleted, when RBAC no longer allows them, and when their
- *       node stays disconnected longer than the grace period.
+ *       watchapp/sync}, when their pod is deleted, when RBAC (or, for a node's own, the pods bound
+ *       to it) no longer allows them or the check cannot be made, and when their node stays
+ *       disconnected longer than the grace period. A Kedge edge is told when the cloud stops one of
+ *       its watches on its own.
  * </ul>
  */
 public final class DynamicController implements DynamicControllerModule {
@@ -105,13 +108,17 @@ public final class DynamicController implements DynamicControllerModule {
     boolean pod = options.identity() == DynamicControllerOptions.Identity.POD;
     this.tokenReviewer =
         pod ? new PodTokenReviewer(kube.own(), workers, options.tokenReviewTtl()) : null;
-    this.podBindings = pod ? new PodBindings(this.informers, kube.own(), workers) : null;
+    // Followed in node mode too: a node's rights follow the pods bound to it.
+    this.podBindings =
+        options.identity() == DynamicControllerOptions.Identity.CLOUDCORE
+            ? null
+            : new PodBindings(this.informers, kube.own(), workers);
     this.accessReviewer =
         options.identity() == DynamicControllerOptions.Identity.CLOUDCORE
             ? null
             : new AccessReviewer(
                 kube.own(), this.informers, workers, timer, options.accessReviewTtl());
-    this.identities = new IdentityResolver(options, tokenReviewer, podBindings);
+    this.identities = new IdentityResolver(options, tokenReviewer, pod ? podBindings : null);
     this.filter = new DefaultMasterFilter(options.metaServerAddress(), options.metaServerPort());
     this.watches =
         new WatchRegistry(this.informers, messenger, filter, timer, options.progressInterval());
@@ -354,13 +361,28 @@ public final class DynamicController implements DynamicControllerModule {
       return CompletableFuture.failedFuture(
           ApiStatusException.of(400, "BadRequest", "watchapp/sync entries must be watches"));
     }
-    return identities
-        .resolve(node, app)
-        .thenCompose(
-            caller ->
-                t.watch() != null
-                    ? watch(node, app, t.watch(), caller)
-                    : transport.send(t.http(), caller).thenApply(r -> reply(app, t, r)));
+    CompletableFuture<Application> out =
+        identities
+            .resolve(node, app)
+            .thenCompose(
+                caller ->
+                    t.watch() != null
+                        ? watch(node, app, t.watch(), caller)
+                        : transport.send(t.http(), caller).thenApply(r -> reply(app, t, r)));
+    if (t.watch() == null) {
+      return out;
+    }
+    return out.whenComplete(
+        (x, err) -> {
+          // Refused (identity, RBAC, discovery): a watch the edge had under this id before goes
+          // too, or it would go on with the rights it was last given.
+          if (err != null && watches.remove(node, app.id())) {
+            LOG.info(
+                "node {}: watch {} asked for again and refused; the one it had is removed",
+                node,
+                app.id());
+          }
+        });
   }
 
   private Application reply(Application app, RequestTranslator.Translated t, ApiResponse r) {
@@ -599,18 +621,78 @@ public final class DynamicController implements DynamicControllerModule {
             });
   }
 
-  private void podGone(String podUid) {
-    tokenReviewer.forgetPod(podUid);
-    int n = watches.removeIf(l -> podUid.equals(l.podUid));
+  /**
+   * A pod was deleted: the watches that ran with its token stop (a Kedge edge is told, and carries
+   * the scope on another way), and the watches its node holds as itself are checked again, now and
+   * once the apiserver's node authorizer has surely seen the deletion.
+   */
+  private void podGone(String podUid, String node) {
+    if (tokenReviewer != null) {
+      tokenReviewer.forgetPod(podUid);
+    }
+    int n =
+        watches.stopIf(
+            l -> podUid.equals(l.podUid),
+            l ->
+                KubeStatus.failure(
+                    401,
+                    "Unauthorized",
+                    "the watch ran as "
+                        + l.callerDescription
+                        + ", whose pod (uid "
+                        + podUid
+                        + ") is gone"));
     if (n > 0) {
-      LOG.info("pod {} is gone: {} of its watches removed", podUid, n);
+      LOG.info("pod {} is gone: {} of its watches stopped", podUid, n);
+    }
+    if (node.isEmpty() || accessReviewer == null) {
+      return;
+    }
+    Subject self = Subject.node(node);
+    Runnable recheck =
+        () -> {
+          accessReviewer.forget(self);
+          recheck(
+              watches.listeners(node).values().stream()
+                  .filter(l -> self.equals(l.subject))
+                  .toList(),
+              "a pod of the node was deleted",
+              0);
+        };
+    recheck.run();
+    later(recheck, NODE_GRAPH_SETTLE.toMillis());
+  }
+
+  /**
+   * How long after a pod's deletion its node's watches are checked a second time: the apiserver's
+   * node authorizer learns of the deletion through an informer of its own.
+   */
+  static final java.time.Duration NODE_GRAPH_SETTLE = java.time.Duration.ofSeconds(3);
+
+  /** Re-checks of a listener that could not be made are tried this often before it is stopped. */
+  static final int RECHECK_ATTEMPTS = 3;
+
+  private void later(Runnable r, long millis) {
+    try {
+      timer.schedule(r, millis, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
     }
   }
 
-  /** RBAC changed: drop the listeners whose subject may no longer watch. */
+  /** RBAC changed: stop the listeners whose subject may no longer watch. */
   private void recheckWatches() {
-    for (WatchRegistry.Listener l : watches.all()) {
-      if (l.subject == null) {
+    recheck(watches.all(), "an RBAC change", 0);
+  }
+
+  /**
+   * Asks again whether each of {@code listeners} may watch what it watches, and stops those that
+   * may not (a Kedge edge is told). A check that cannot be made is tried again a few times; a
+   * listener whose check keeps failing is stopped too: nothing is served that was not allowed.
+   */
+  private void recheck(List<WatchRegistry.Listener> listeners, String why, int attempt) {
+    for (WatchRegistry.Listener l : listeners) {
+      if (l.subject == null || !l.active) {
         continue;
       }
       AccessReviewer.Access a =
@@ -626,11 +708,36 @@ public final class DynamicController implements DynamicControllerModule {
           .review(l.subject, a)
           .whenComplete(
               (d, t) -> {
-                if (t != null) {
-                  // Kept for now: the reviewer asks again once RBAC has been quiet a while.
-                  LOG.warn("{}: cannot re-check after an RBAC change: {}", l, t.toString());
-                } else if (!d.allowed() && watches.remove(l.node, l.id)) {
-                  LOG.info("{} removed: RBAC no longer allows it", l);
+                if (t == null) {
+                  if (!d.allowed()) {
+                    watches.stop(
+                        l,
+                        KubeStatus.failure(
+                            403,
+                            "Forbidden",
+                            AccessReviewer.forbiddenMessage(l.subject, a, d.reason())));
+                  }
+                  return;
+                }
+                ApiStatusException s = status(t, "SubjectAccessReview failed");
+                if (attempt + 1 < RECHECK_ATTEMPTS && !closed) {
+                  LOG.warn(
+                      "{}: cannot re-check after {} ({} {}); trying again",
+                      l,
+                      why,
+                      s.code(),
+                      s.getMessage());
+                  later(() -> recheck(List.of(l), why, attempt + 1), (1000L << attempt) * 2);
+                } else {
+                  watches.stop(
+                      l,
+                      KubeStatus.failure(
+                          503,
+                          "ServiceUnavailable",
+                          "whether the watch is still allowed after "
+                              + why
+                              + " cannot be checked: "
+                              + s.getMessage()));
                 }
               });
     }

@@ -15,6 +15,7 @@ import io.kedge.protocol.message.ResourcePath;
 import io.kedge.protocol.message.Sources;
 import io.kedge.protocol.selector.FieldSelector;
 import io.kedge.protocol.selector.LabelSelector;
+import io.kedge.protocol.status.KubeStatus;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -48,7 +49,11 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>A Kedge edge also hears, now and then, up to which resourceVersion it holds each of its
  * watches' scopes ({@link Operations#KEDGE_WATCH_PROGRESS}): the type's version as far as every
  * change sent for the watch is acknowledged. It resumes from there after a disconnect, instead of
- * from where it last connected.
+ * from where it last connected. Its watch events are delivered with {@link
+ * EdgeMessenger#deliverEach}: no version replaces another on the way, so that the edge's event log
+ * has every event the apiserver's watch has. When the cloud ends one of its watches on its own
+ * ({@link #stop}), or a change cannot be queued for it, the edge is told ({@link
+ * Operations#KEDGE_WATCH_STOPPED}) so that it never serves the scope as current meanwhile.
  */
 final class WatchRegistry implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WatchRegistry.class);
@@ -327,6 +332,51 @@ final class WatchRegistry implements AutoCloseable {
     return n;
   }
 
+  /**
+   * Removes {@code l} because the cloud may no longer (or can no longer) serve it, and tells a
+   * Kedge edge so with {@code status}; returns whether it was still there. The message is sent
+   * once: if it is lost with the connection, the edge's {@code watchapp/sync} after reconnecting
+   * asks for the watch again and gets the same answer as any new watch.
+   */
+  boolean stop(Listener l, ObjectNode status) {
+    if (!remove(l)) {
+      return false;
+    }
+    if (!l.progress) {
+      LOG.info("stopped {}: {}", l, status.path("message").asString(""));
+    } else {
+      ObjectNode c = Json.object();
+      c.put("applicationId", l.id);
+      c.set("status", status);
+      Message m =
+          Message.of(
+              new MessageRoute(
+                  Sources.DYNAMIC_CONTROLLER,
+                  Sources.GROUP_RESOURCE,
+                  Operations.KEDGE_WATCH_STOPPED,
+                  ResourcePath.format(l.namespace, l.resource.kind().toLowerCase(Locale.ROOT), "")),
+              c);
+      boolean told = messenger.send(l.node, m);
+      LOG.info(
+          "stopped {}: {}; the node {}",
+          l,
+          status.path("message").asString(""),
+          told ? "was told" : "is not connected (it asks again when it reconnects)");
+    }
+    return true;
+  }
+
+  /** Stops every listener for which {@code p} holds (see {@link #stop}); returns how many. */
+  int stopIf(Predicate<Listener> p, java.util.function.Function<Listener, ObjectNode> status) {
+    int n = 0;
+    for (Listener l : all()) {
+      if (p.test(l) && stop(l, status.apply(l))) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** A node's listeners by id. */
   Map<String, Listener> listeners(String node) {
     synchronized (lock) {
@@ -434,7 +484,7 @@ final class WatchRegistry implements AutoCloseable {
       int n = 0;
       for (JsonNode o : objs) {
         if (l.matches(o)) {
-          track(List.of(l), o, send(l.node, Operations.INSERT, o));
+          track(List.of(l), o, send(l.node, Operations.INSERT, o, l.progress));
           n++;
         }
       }
@@ -463,7 +513,8 @@ final class WatchRegistry implements AutoCloseable {
             }
           });
       for (Map.Entry<String, String> e : ops.entrySet()) {
-        track(by.getOrDefault(e.getKey(), List.of()), obj, send(e.getKey(), e.getValue(), obj));
+        List<Listener> tracked = by.getOrDefault(e.getKey(), List.of());
+        track(tracked, obj, send(e.getKey(), e.getValue(), obj, !tracked.isEmpty()));
       }
     }
 
@@ -492,6 +543,11 @@ final class WatchRegistry implements AutoCloseable {
                     }
                   }
                 });
+            if (!delivered && !reconnectMendsIt(t)) {
+              for (Listener l : tracked) {
+                undeliverable(l, t);
+              }
+            }
           });
     }
 
@@ -549,12 +605,17 @@ final class WatchRegistry implements AutoCloseable {
         CompletableFuture<Void> before =
             last.getOrDefault(key, CompletableFuture.completedFuture(null));
         CompletableFuture<Void> f =
-            before.handle((x, t) -> null).thenCompose(x -> send(l.node, op, e.object()));
+            before
+                .handle((x, t) -> null)
+                .thenCompose(x -> send(l.node, op, e.object(), l.progress));
         if (l.progress) {
           f.whenComplete(
               (x, t) -> {
                 if (!delivered(t)) {
                   handle.execute(view -> l.lost = true);
+                  if (!reconnectMendsIt(t)) {
+                    undeliverable(l, t);
+                  }
                 }
               });
         }
@@ -580,7 +641,7 @@ final class WatchRegistry implements AutoCloseable {
             if (l.active && held != null) {
               for (Held h : held) {
                 if (h.resourceVersion() > upTo) {
-                  track(List.of(l), h.object(), send(l.node, h.op(), h.object()));
+                  track(List.of(l), h.object(), send(l.node, h.op(), h.object(), l.progress));
                   n++;
                 }
               }
@@ -596,7 +657,11 @@ final class WatchRegistry implements AutoCloseable {
       return done;
     }
 
-    private CompletableFuture<Void> send(String node, String op, JsonNode obj) {
+    /**
+     * Hands one change to {@code node}: with {@code each} (a Kedge edge's watch) no other version
+     * of the object replaces it on the way.
+     */
+    private CompletableFuture<Void> send(String node, String op, JsonNode obj, boolean each) {
       JsonNode content = obj;
       if (DefaultMasterFilter.concerns(handleResource().group(), handleResource().resource())) {
         JsonNode f = filter.apply(obj);
@@ -621,8 +686,7 @@ final class WatchRegistry implements AutoCloseable {
           draft.withHeader(
               draft.header().withResourceVersion(meta.path("resourceVersion").asString("")));
       try {
-        return messenger
-            .deliver(node, m)
+        return (each ? messenger.deliverEach(node, m) : messenger.deliver(node, m))
             .whenComplete(
                 (v, t) -> {
                   if (t != null) {
@@ -638,6 +702,36 @@ final class WatchRegistry implements AutoCloseable {
     private ApiResource handleResource() {
       return handle.resource();
     }
+  }
+
+  /**
+   * A change for Kedge watch {@code l} could not be queued for its edge, which is connected: its
+   * scope would miss an event. The watch is stopped and the edge told, so that it resumes the scope
+   * from where it holds it (getting the apiserver's events since then) or stops serving it.
+   */
+  private void undeliverable(Listener l, Throwable t) {
+    if (!l.active) {
+      return;
+    }
+    Throwable c = ApiStatusException.unwrap(t);
+    LOG.warn("{}: a change could not be delivered ({}); stopping it", l, c.getMessage());
+    stop(
+        l,
+        KubeStatus.failure(
+            503,
+            "ServiceUnavailable",
+            "a change of this watch could not be delivered to the node: " + c.getMessage()));
+  }
+
+  /**
+   * Whether the edge gets what a delivery that ended with {@code t} failed to bring when it
+   * reconnects: the node is not connected (any more), and a Kedge edge then resumes its watches
+   * from what it acknowledged.
+   */
+  private static boolean reconnectMendsIt(Throwable t) {
+    return ApiStatusException.unwrap(t) instanceof DeliveryException d
+        && (d.reason() == DeliveryException.Reason.SESSION_CLOSED
+            || d.reason() == DeliveryException.Reason.NOT_CONNECTED);
   }
 
   /** Whether a delivery that ended with {@code t} (null: acknowledged) reached the edge. */

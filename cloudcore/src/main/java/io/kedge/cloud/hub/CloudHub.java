@@ -188,15 +188,20 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
 
   @Override
   public CompletableFuture<Void> deliver(String node, Message message) {
-    return deliver(node, message, false);
+    return deliver(node, message, DeliveryQueue.Mode.LATEST);
   }
 
   @Override
   public CompletableFuture<Void> redeliver(String node, Message message) {
-    return deliver(node, message, true);
+    return deliver(node, message, DeliveryQueue.Mode.RESEND);
   }
 
-  private CompletableFuture<Void> deliver(String node, Message message, boolean unlessHeld) {
+  @Override
+  public CompletableFuture<Void> deliverEach(String node, Message message) {
+    return deliver(node, message, DeliveryQueue.Mode.EACH);
+  }
+
+  private CompletableFuture<Void> deliver(String node, Message message, DeliveryQueue.Mode mode) {
     if (message.header().resourceVersion().isEmpty()
         && !Operations.DELETE.equals(message.operation())) {
       LOG.warn(
@@ -214,7 +219,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
           new DeliveryException(
               DeliveryException.Reason.NOT_CONNECTED, "node " + node + " is not connected"));
     }
-    return s.deliver(message, unlessHeld);
+    return s.deliver(message, mode);
   }
 
   /**

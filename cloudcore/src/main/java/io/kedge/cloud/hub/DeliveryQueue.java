@@ -21,6 +21,12 @@ import tools.jackson.databind.JsonNode;
  * newer waits (so that the edge never sees versions out of order) and is sent on the ACK, or
  * instead of the next resend. Bounded: beyond {@code limit} objects further ones are refused, never
  * dropped silently. Confined to the session's event loop.
+ *
+ * <p>Messages offered with {@code each} (watch events for an edge that keeps an event log of them)
+ * are never replaced: they wait behind the version in flight, in the order offered, each sent once
+ * the one before it is acknowledged. They are keyed apart from the others, so that a version sent
+ * for another purpose (EdgeController's copy of the same object) does not replace them either.
+ * Every waiting version counts against {@code limit}.
  */
 final class DeliveryQueue {
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryQueue.class);
@@ -38,20 +44,36 @@ final class DeliveryQueue {
     BACKOFF
   }
 
+  private record Waiting(Message msg, CompletableFuture<Void> future) {}
+
   private static final class Entry {
     final String key;
+    final boolean each;
     Message msg;
     CompletableFuture<Void> future = new CompletableFuture<>();
     Message next;
     CompletableFuture<Void> nextFuture;
+
+    /** Versions waiting behind {@code msg} in an {@code each} entry, oldest first. */
+    final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+
     State state = State.READY;
     int sends;
     int rounds;
     ScheduledFuture<?> timer;
 
-    Entry(String key, Message msg) {
+    Entry(String key, Message msg, boolean each) {
       this.key = key;
       this.msg = msg;
+      this.each = each;
+    }
+
+    /** The newest version offered for this entry. */
+    Message latest() {
+      if (!waiting.isEmpty()) {
+        return waiting.peekLast().msg();
+      }
+      return next != null ? next : msg;
     }
   }
 
@@ -66,6 +88,7 @@ final class DeliveryQueue {
   private final Map<String, Entry> byMsgId = new HashMap<>();
   private final ArrayDeque<Entry> ready = new ArrayDeque<>();
   private int inFlight;
+  private int waitingCount;
   private long refused;
   private DeliveryException closed;
 
@@ -101,27 +124,42 @@ final class DeliveryQueue {
     return m.source() + "|" + m.resource();
   }
 
+  /** How an offered version relates to the other versions of its object. */
+  enum Mode {
+    /** A newer version replaces a queued older one. */
+    LATEST,
+    /** As {@code LATEST}, and nothing is sent when the edge holds this version already. */
+    RESEND,
+    /** Every version reaches the edge, in order. */
+    EACH
+  }
+
   CompletableFuture<Void> offer(Message m) {
-    return offer(m, false);
+    return offer(m, Mode.LATEST);
   }
 
   /**
-   * @param unlessHeld nothing is sent when the edge has acknowledged this version of the object or
-   *     a newer one (the ACK listener knows): for resends decided before the latest ACKs arrived
+   * Queues {@code m} as {@code mode} says: {@link Mode#LATEST} replaces a queued older version of
+   * its object; {@link Mode#RESEND} does the same but sends nothing when the edge has acknowledged
+   * this version of the object or a newer one (for resends decided before the latest ACKs arrived);
+   * {@link Mode#EACH} never replaces another version (see the class comment), and an older version
+   * than one already queued is refused as superseded: the edge gets the newer one after every
+   * version queued before it.
    */
-  CompletableFuture<Void> offer(Message m, boolean unlessHeld) {
+  CompletableFuture<Void> offer(Message m, Mode mode) {
+    boolean each = mode == Mode.EACH;
     assert loop.inEventLoop();
     if (closed != null) {
       return CompletableFuture.failedFuture(closed);
     }
-    String key = keyOf(m);
+    String key = each ? "each|" + keyOf(m) : keyOf(m);
     Entry e = byKey.get(key);
-    if (e == null && unlessHeld && acks.holds(node, m)) {
+    if (e == null && mode == Mode.RESEND && acks.holds(node, m)) {
       LOG.debug("cloudhub: node {} acknowledged {} meanwhile; not sent again", node, m);
       return CompletableFuture.completedFuture(null);
     }
-    if (e == null) {
-      if (byKey.size() >= limit) {
+    if (e == null || each) {
+      if (byKey.size() + waitingCount >= limit && !(e != null && compare(m, e.latest()) <= 0)) {
         if (refused++ % 1000 == 0) {
           LOG.warn(
               "cloudhub: node {}: delivery queue full ({} objects); refused {} (refusals so far: {});"
@@ -135,20 +173,31 @@ final class DeliveryQueue {
             new DeliveryException(
                 Reason.QUEUE_FULL, "delivery queue of node " + node + " is full"));
       }
-      e = new Entry(key, m);
-      byKey.put(key, e);
-      ready.addLast(e);
-      pump();
-      return e.future;
+      if (e == null) {
+        e = new Entry(key, m, each);
+        byKey.put(key, e);
+        ready.addLast(e);
+        pump();
+        return e.future;
+      }
     }
-    Message latest = e.next != null ? e.next : e.msg;
+    Message latest = e.latest();
     int cmp = compare(m, latest);
     if (cmp < 0) {
       return CompletableFuture.failedFuture(
           new DeliveryException(Reason.SUPERSEDED, "a newer version is already queued: " + latest));
     }
     if (cmp == 0) {
+      if (!e.waiting.isEmpty()) {
+        return e.waiting.peekLast().future();
+      }
       return e.next != null ? e.nextFuture : e.future; // the same version is on its way
+    }
+    if (e.each) {
+      Waiting w = new Waiting(m, new CompletableFuture<>());
+      e.waiting.addLast(w);
+      waitingCount++;
+      return w.future();
     }
     if (e.state == State.IN_FLIGHT) {
       if (e.next != null) {
@@ -192,7 +241,16 @@ final class DeliveryQueue {
       LOG.warn("cloudhub: node {}: ACK listener failed for {}: {}", node, delivered, ex.toString());
     }
     e.future.complete(null);
-    if (e.next != null) {
+    if (!e.waiting.isEmpty()) {
+      Waiting w = e.waiting.pollFirst();
+      waitingCount--;
+      e.msg = w.msg();
+      e.future = w.future();
+      e.sends = 0;
+      e.rounds = 0;
+      e.state = State.READY;
+      ready.addFirst(e);
+    } else if (e.next != null) {
       e.msg = e.next;
       e.future = e.nextFuture;
       e.next = null;
@@ -289,7 +347,12 @@ final class DeliveryQueue {
       if (e.nextFuture != null) {
         e.nextFuture.completeExceptionally(closed);
       }
+      for (Waiting w : e.waiting) {
+        w.future().completeExceptionally(closed);
+      }
+      e.waiting.clear();
     }
+    waitingCount = 0;
     byKey.clear();
     byMsgId.clear();
     ready.clear();
@@ -298,6 +361,11 @@ final class DeliveryQueue {
 
   int size() {
     return byKey.size();
+  }
+
+  /** Versions waiting behind another of their object in {@code each} entries. */
+  int waiting() {
+    return waitingCount;
   }
 
   int inFlight() {

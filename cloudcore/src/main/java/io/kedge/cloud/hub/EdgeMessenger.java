@@ -38,4 +38,12 @@ public interface EdgeMessenger {
   default CompletableFuture<Void> redeliver(String node, Message message) {
     return deliver(node, message);
   }
+
+  /**
+   * As {@link #deliver}, except that no version of the object replaces another: each reaches the
+   * edge, in the order given, once the one before it is acknowledged (watch events for an edge that
+   * keeps a log of them). Fails with {@code SUPERSEDED} only for a version older than one already
+   * queued, which the edge then gets after everything queued before it.
+   */
+  CompletableFuture<Void> deliverEach(String node, Message message);
 }

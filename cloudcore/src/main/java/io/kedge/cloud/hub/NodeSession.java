@@ -75,16 +75,12 @@ final class NodeSession {
   }
 
   CompletableFuture<Void> deliver(Message m) {
-    return deliver(m, false);
+    return deliver(m, DeliveryQueue.Mode.LATEST);
   }
 
-  /**
-   * @param unlessHeld send nothing if the edge acknowledged this version (or a newer one) by the
-   *     time the message is queued
-   */
-  CompletableFuture<Void> deliver(Message m, boolean unlessHeld) {
+  CompletableFuture<Void> deliver(Message m, DeliveryQueue.Mode mode) {
     if (channel.eventLoop().inEventLoop()) {
-      return queue.offer(m, unlessHeld);
+      return queue.offer(m, mode);
     }
     CompletableFuture<Void> result = new CompletableFuture<>();
     try {
@@ -93,7 +89,7 @@ final class NodeSession {
           .execute(
               () ->
                   queue
-                      .offer(m, unlessHeld)
+                      .offer(m, mode)
                       .whenComplete(
                           (v, err) -> {
                             if (err != null) {

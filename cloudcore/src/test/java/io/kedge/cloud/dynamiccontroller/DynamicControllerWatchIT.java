@@ -445,6 +445,23 @@ class DynamicControllerWatchIT {
   }
 
   @Test
+  void aWatchAskedForAgainAndRefusedDoesNotGoOnAsBefore(KubernetesClient admin) {
+    fixture.serviceAccount(ns, "nowatch-again");
+    String denied = fixture.token(fixture.pod(ns, "nowatch-again", "nowatch-again", "edge-again"));
+    String allowed = fixture.token(fixture.pod(ns, "app-again", "app", "edge-again"));
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-again", controller, messenger);
+    String path = "/api/v1/namespaces/" + ns + "/configmaps?watch=true";
+    Application first = SimulatedMetaServer.kedge("GET", path, "", "", null, allowed);
+    assertThat(e.send(first).approved()).isTrue();
+    assertThat(controller.watchIds("edge-again")).containsExactly(first.id());
+    // the same watch asked for again (as after a reconnect) with a token that may not watch
+    Application again =
+        SimulatedMetaServer.kedge("GET", path, "", "", null, denied).withId(first.id());
+    assertThat(e.send(again).code()).isEqualTo(403);
+    assertThat(controller.watchIds("edge-again")).as("not left running as before").isEmpty();
+  }
+
+  @Test
   void theWatchEndsWhenItsPodIsDeleted(KubernetesClient admin) {
     Pod p = fixture.pod(ns, "short-lived", "app", "edge-p");
     String t = fixture.token(p);
@@ -457,6 +474,122 @@ class DynamicControllerWatchIT {
         "watch of the deleted pod removed",
         Duration.ofSeconds(30),
         () -> controller.watchIds("edge-p").isEmpty());
+    // the Kedge edge is told, so that it keeps the scope current another way
+    JsonNode st = stopped(messenger, r.app().id());
+    assertThat(st).as("kedge.watchStopped for the watch").isNotNull();
+    assertThat(st.path("code").asInt()).isEqualTo(401);
+    assertThat(st.path("message").asString()).contains("short-lived").contains("is gone");
+  }
+
+  /** The Status the edge was told watch {@code id} was stopped with, or null. */
+  static JsonNode stopped(RecordingMessenger m, String id) {
+    return m.sent().stream()
+        .filter(x -> Operations.KEDGE_WATCH_STOPPED.equals(x.operation()))
+        .filter(x -> id.equals(x.content().path("applicationId").asString("")))
+        .map(x -> x.content().path("status"))
+        .findFirst()
+        .orElse(null);
+  }
+
+  @Test
+  void aNodesOwnWatchStopsWhenThePodThatLetItReadTheObjectGoes(KubernetesClient admin) {
+    fixture.configMap(ns, "node-cfg", Map.of("k", "v"));
+    fixture.node("edge-n");
+    Pod p =
+        admin
+            .pods()
+            .inNamespace(ns)
+            .resource(
+                new io.fabric8.kubernetes.api.model.PodBuilder()
+                    .withNewMetadata()
+                    .withName("uses-node-cfg")
+                    .endMetadata()
+                    .withNewSpec()
+                    .withServiceAccountName("app")
+                    .withNodeName("edge-n")
+                    .addNewToleration()
+                    .withOperator("Exists")
+                    .endToleration()
+                    .addNewVolume()
+                    .withName("cfg")
+                    .withNewConfigMap()
+                    .withName("node-cfg")
+                    .endConfigMap()
+                    .endVolume()
+                    .addNewContainer()
+                    .withName("c")
+                    .withImage("busybox")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create();
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-n", controller, messenger);
+    String path =
+        "/api/v1/namespaces/"
+            + ns
+            + "/configmaps?watch=true&fieldSelector=metadata.name%3Dnode-cfg";
+    SimulatedMetaServer.Reply[] r = {null};
+    // without a token the watch runs as the node, which may read what its pods use (the
+    // apiserver's node authorizer learns of the pod through an informer of its own)
+    Waits.until(
+        "the node may watch the ConfigMap its pod uses",
+        Duration.ofSeconds(30),
+        () -> (r[0] = e.http("GET", path, null)).approved());
+    assertThat(controller.watchIds("edge-n")).containsExactly(r[0].app().id());
+
+    fixture.deletePodNow(p);
+    Waits.until(
+        "the node's watch stopped once its pod went",
+        Duration.ofSeconds(30),
+        () -> controller.watchIds("edge-n").isEmpty());
+    JsonNode st = stopped(messenger, r[0].app().id());
+    assertThat(st).isNotNull();
+    assertThat(st.path("code").asInt()).isEqualTo(403);
+    assertThat(e.http("GET", path, null).code()).as("and may not watch it again").isEqualTo(403);
+  }
+
+  @Test
+  void aKedgeEdgeGetsEveryVersionOfAnObjectNoneReplacedOnTheWay(KubernetesClient admin) {
+    createCm(admin, ns, "every", "every");
+    String t = fixture.token(fixture.pod(ns, "app-e", "app", "edge-e"));
+    SimulatedMetaServer e = new SimulatedMetaServer("edge-e", controller, messenger);
+    var w =
+        e.http(
+            "GET",
+            "/api/v1/namespaces/" + ns + "/configmaps?watch=true&labelSelector=app%3Devery",
+            t);
+    assertThat(w.approved()).as(w.message()).isTrue();
+    List<String> versions = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      int n = i;
+      versions.add(
+          admin
+              .configMaps()
+              .inNamespace(ns)
+              .withName("every")
+              .edit(
+                  c -> {
+                    c.getData().put("v", Integer.toString(n));
+                    return c;
+                  })
+              .getMetadata()
+              .getResourceVersion());
+    }
+    Waits.until(
+        "the last version delivered",
+        Duration.ofSeconds(30),
+        () ->
+            deliveredFor("edge-e", ns + "/configmap/every").stream()
+                .anyMatch(
+                    m -> m.header().resourceVersion().equals(versions.get(versions.size() - 1))));
+    List<Message> updates =
+        deliveredFor("edge-e", ns + "/configmap/every").stream()
+            .filter(m -> m.operation().equals(Operations.UPDATE))
+            .toList();
+    assertThat(updates)
+        .extracting(m -> m.header().resourceVersion())
+        .containsExactlyElementsOf(versions);
+    assertThat(updates).allMatch(messenger::deliveredEach);
   }
 
   @Test
@@ -473,6 +606,10 @@ class DynamicControllerWatchIT {
         "watch removed after the RoleBinding went",
         Duration.ofSeconds(30),
         () -> controller.watchIds("edge-v").isEmpty());
+    JsonNode st = stopped(messenger, r.app().id());
+    assertThat(st).as("kedge.watchStopped for the watch").isNotNull();
+    assertThat(st.path("code").asInt()).isEqualTo(403);
+    assertThat(st.path("reason").asString()).isEqualTo("Forbidden");
     var again = e.http("GET", "/api/v1/namespaces/" + ns + "/pods?watch=true", t);
     assertThat(again.code()).isEqualTo(403);
   }

@@ -23,6 +23,7 @@ final class RecordingMessenger implements EdgeMessenger {
   private final Map<String, List<Delivery>> deliveries = new ConcurrentHashMap<>();
   private final Set<String> disconnected = ConcurrentHashMap.newKeySet();
   private final List<Message> sent = new CopyOnWriteArrayList<>();
+  private final Set<String> each = ConcurrentHashMap.newKeySet();
   private final Set<String> withholding = ConcurrentHashMap.newKeySet();
   private final List<CompletableFuture<Void>> withheld = new CopyOnWriteArrayList<>();
   private volatile DeliveryListener listener;
@@ -61,6 +62,17 @@ final class RecordingMessenger implements EdgeMessenger {
     sent.add(message);
     replyFuture(message.parentId()).complete(message);
     return true;
+  }
+
+  @Override
+  public CompletableFuture<Void> deliverEach(String node, Message message) {
+    each.add(message.id());
+    return deliver(node, message);
+  }
+
+  /** Whether {@code m} was handed over with {@link #deliverEach} (never replaced by another). */
+  boolean deliveredEach(Message m) {
+    return each.contains(m.id());
   }
 
   @Override

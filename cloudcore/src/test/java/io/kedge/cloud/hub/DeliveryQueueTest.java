@@ -137,11 +137,11 @@ class DeliveryQueueTest {
     Message v10 = object("update", "a", "u1", "10");
     q.offer(v10);
     q.ack(v10.id());
-    assertThat(q.offer(object("update", "a", "u1", "10"), true)).isCompleted();
-    assertThat(q.offer(object("update", "a", "u1", "9"), true)).isCompleted();
+    assertThat(q.offer(object("update", "a", "u1", "10"), DeliveryQueue.Mode.RESEND)).isCompleted();
+    assertThat(q.offer(object("update", "a", "u1", "9"), DeliveryQueue.Mode.RESEND)).isCompleted();
     assertThat(sent).extracting(Message::id).containsExactly(v10.id());
     Message v11 = object("update", "a", "u1", "11");
-    assertThat(q.offer(v11, true)).isNotDone();
+    assertThat(q.offer(v11, DeliveryQueue.Mode.RESEND)).isNotDone();
     assertThat(sent).extracting(Message::id).containsExactly(v10.id(), v11.id());
     // a plain delivery is sent whatever the edge holds
     q.ack(v11.id());
@@ -282,5 +282,70 @@ class DeliveryQueueTest {
     q.offer(update);
     q.offer(reply);
     assertThat(sent).extracting(Message::id).containsExactly(update.id(), reply.id());
+  }
+
+  @Test
+  void eachVersionOfferedSoIsDeliveredInOrderNoneReplaced() {
+    DeliveryQueue q = queue(8, 100);
+    List<Message> versions = new ArrayList<>();
+    List<CompletableFuture<Void>> futures = new ArrayList<>();
+    for (int rv = 10; rv < 15; rv++) {
+      Message m = object("update", "a", "u1", Integer.toString(rv));
+      versions.add(m);
+      futures.add(q.offer(m, DeliveryQueue.Mode.EACH));
+    }
+    assertThat(q.waiting()).isEqualTo(4);
+    // one version at a time, each after the one before it is acknowledged, also past resends
+    for (int i = 0; i < versions.size(); i++) {
+      assertThat(sent).last().isEqualTo(versions.get(i));
+      advance(5);
+      assertThat(sent).last().isEqualTo(versions.get(i));
+      assertThat(q.ack(versions.get(i).id())).isTrue();
+      assertThat(futures.get(i)).isCompleted();
+    }
+    assertThat(acked).containsExactlyElementsOf(versions);
+    assertThat(q.size()).isZero();
+    assertThat(q.waiting()).isZero();
+  }
+
+  @Test
+  void eachVersionIsKeptApartFromTheSameObjectsOtherDeliveries() {
+    DeliveryQueue q = queue(8, 100);
+    Message kept = object("update", "a", "u1", "10");
+    CompletableFuture<Void> f = q.offer(kept, DeliveryQueue.Mode.EACH);
+    // EdgeController's newer copy of the same object replaces nothing of the watch's
+    q.offer(object("update", "a", "u1", "12"));
+    Message next = object("update", "a", "u1", "11");
+    CompletableFuture<Void> g = q.offer(next, DeliveryQueue.Mode.EACH);
+    assertThat(f).isNotDone();
+    assertThat(g).isNotDone();
+    q.ack(kept.id());
+    assertThat(sent).contains(next);
+    // an older version than one queued: the newer follows everything queued before it
+    assertThat(q.offer(object("update", "a", "u1", "9"), DeliveryQueue.Mode.EACH))
+        .failsWithin(Duration.ZERO)
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            DeliveryException.class,
+            e -> assertThat(e.reason()).isEqualTo(DeliveryException.Reason.SUPERSEDED));
+  }
+
+  @Test
+  void waitingVersionsCountAgainstTheBound() {
+    DeliveryQueue q = queue(8, 3);
+    assertThat(q.offer(object("update", "a", "u1", "1"), DeliveryQueue.Mode.EACH)).isNotDone();
+    assertThat(q.offer(object("update", "a", "u1", "2"), DeliveryQueue.Mode.EACH)).isNotDone();
+    assertThat(q.offer(object("update", "a", "u1", "3"), DeliveryQueue.Mode.EACH)).isNotDone();
+    assertThat(q.offer(object("update", "a", "u1", "4"), DeliveryQueue.Mode.EACH))
+        .failsWithin(Duration.ZERO)
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            DeliveryException.class,
+            e -> assertThat(e.reason()).isEqualTo(DeliveryException.Reason.QUEUE_FULL));
+    CompletableFuture<Void> other = q.offer(object("insert", "b", "u2", "1"));
+    assertThat(other).isCompletedExceptionally();
+    q.close("test");
   }
 }

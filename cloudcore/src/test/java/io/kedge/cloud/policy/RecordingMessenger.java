@@ -35,6 +35,11 @@ final class RecordingMessenger implements EdgeMessenger {
     return CompletableFuture.completedFuture(null);
   }
 
+  @Override
+  public CompletableFuture<Void> deliverEach(String node, Message message) {
+    return deliver(node, message);
+  }
+
   synchronized List<Message> list(String node) {
     return delivered.computeIfAbsent(
         node, n -> java.util.Collections.synchronizedList(new ArrayList<>()));

@@ -6,14 +6,17 @@ import io.kedge.edge.store.ObjectChange;
 import io.kedge.edge.store.ObjectStore;
 import io.kedge.edge.store.ResourceCatalog;
 import io.kedge.edge.store.ResourceCatalog.ApiResource;
+import io.kedge.edge.store.Scope;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.Operations;
 import io.kedge.protocol.message.ResourcePath;
+import io.kedge.protocol.message.Sources;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -59,9 +62,16 @@ public final class MetaManager implements DownstreamHandler {
     void heldUpTo(String applicationId, long resourceVersion);
   }
 
+  /** Hears that the cloud stopped one of the edge's watches on its own, and why. */
+  public interface WatchStops {
+    void stopped(String applicationId, JsonNode status);
+  }
+
   private final ObjectStore store;
   private final ResourceCatalog catalog;
   private volatile WatchProgress progress = (id, rv) -> {};
+  private volatile WatchStops stops = (id, status) -> {};
+  private volatile Predicate<Scope> fedByWatch = scope -> false;
 
   public MetaManager(ObjectStore store, ResourceCatalog catalog) {
     this.store = store;
@@ -73,9 +83,32 @@ public final class MetaManager implements DownstreamHandler {
     progress = p;
   }
 
+  /**
+   * Which scopes get their objects only from the watch that keeps them current (see {@code
+   * Subscriptions.fedByWatch}): versions of their objects that come another way (EdgeController,
+   * the SyncController's catch-up) are acknowledged and left to that watch, which brings every
+   * version in order.
+   */
+  public void onlyFromTheirWatch(Predicate<Scope> fed) {
+    fedByWatch = fed;
+  }
+
+  /** Where {@link Operations#KEDGE_WATCH_STOPPED} messages go. */
+  public void onWatchStopped(WatchStops s) {
+    stops = s;
+  }
+
   @Override
   public CompletionStage<Void> handle(Message message) {
     String op = message.operation();
+    if (Operations.KEDGE_WATCH_STOPPED.equals(op)) {
+      JsonNode c = content(message);
+      String id = c.path("applicationId").asString("");
+      if (!id.isEmpty()) {
+        stops.stopped(id, c.path("status"));
+      }
+      return CompletableFuture.completedFuture(null);
+    }
     if (Operations.KEDGE_WATCH_PROGRESS.equals(op)) {
       JsonNode c = content(message);
       String id = c.path("applicationId").asString("");
@@ -108,6 +141,17 @@ public final class MetaManager implements DownstreamHandler {
           key, "application/json", message.contentAsText().getBytes(StandardCharsets.UTF_8));
     }
     ObjectChange c = change;
+    if (!Sources.DYNAMIC_CONTROLLER.equals(message.source())
+        && fedByWatch.test(new Scope(c.gvr(), c.namespace()))) {
+      LOG.debug(
+          "metamanager: {} {} {}/{} at {} left to the watch keeping it current",
+          op,
+          c.gvr(),
+          c.namespace(),
+          c.name(),
+          c.resourceVersion());
+      return CompletableFuture.completedFuture(null);
+    }
     return store
         .apply(c)
         .thenAccept(

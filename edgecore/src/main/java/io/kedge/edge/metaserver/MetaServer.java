@@ -138,6 +138,7 @@ public final class MetaServer implements AutoCloseable {
     this.heldObjects =
         new HeldObjects(store, cloud, catalog, subscriptions, settings.cloudTimeout());
     store.addListener(hub);
+    subscriptions.onNotCurrent((scope, status) -> hub.expire(scope, status, subscriptions::synced));
     link.addListener(subscriptions);
     link.addListener(heldObjects);
   }
@@ -298,6 +299,16 @@ public final class MetaServer implements AutoCloseable {
   /** See {@link Subscriptions#heldUpTo}. */
   public void watchProgress(String applicationId, long resourceVersion) {
     subscriptions.heldUpTo(applicationId, resourceVersion);
+  }
+
+  /** See {@link Subscriptions#fedByWatch}. */
+  public boolean fedByWatch(io.kedge.edge.store.Scope scope) {
+    return subscriptions.fedByWatch(scope);
+  }
+
+  /** See {@link Subscriptions#stopped}. */
+  public void watchStopped(String applicationId, tools.jackson.databind.JsonNode status) {
+    subscriptions.stopped(applicationId, status);
   }
 
   /** Whether the edge keeps {@code scope} current right now. */

@@ -146,16 +146,24 @@ final class ResourceApi {
       return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
     }
     return whenCurrent(scope, c.token())
-        .thenApply(x -> cachedGet(c, res))
-        .exceptionallyCompose(
-            t -> {
-              Throwable e = CloudApi.unwrap(t);
-              if (e instanceof ApiException && cloud.online()) {
-                // The edge may not keep the type current, but the caller may still read it.
-                return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
+        .handle((x, t) -> null)
+        .thenCompose(
+            x -> {
+              if (servedAsCurrent(scope)) {
+                return done(cachedGet(c, res));
               }
-              return done(cachedGet(c, res));
+              // The edge does not keep the type current (now), but the caller may still read it.
+              return viaCloud(c, () -> cachedGet(c, res), r -> refreshFromGet(c, res, r));
             });
+  }
+
+  /**
+   * Whether a {@code resourceVersion=0} read of {@code scope} is answered from the store: when the
+   * edge keeps it current, or the cloud is out of reach (then the store is all there is). Otherwise
+   * it goes to the cloud: what the store holds may be behind.
+   */
+  private boolean servedAsCurrent(Scope scope) {
+    return subscriptions.synced(scope) || !cloud.online();
   }
 
   private Outcome cachedGet(Call c, ApiResource res) {
@@ -211,15 +219,14 @@ final class ResourceApi {
     if (rv.equals("0")) {
       ListQuery all = lq.withLimit(0); // as the apiserver's watch cache: no pages for "any version"
       return whenCurrent(lq.scope(), c.token())
-          .handle((x, t) -> t)
+          .handle((x, t) -> null)
           .thenCompose(
-              t -> {
-                Throwable e = t == null ? null : CloudApi.unwrap(t);
-                if (e instanceof ApiException && cloud.online()) {
-                  return viaCloud(
-                      c, () -> cachedList(c, res, all), r -> refreshFromList(c, res, lq, r));
+              x -> {
+                if (servedAsCurrent(lq.scope())) {
+                  return done(cachedList(c, res, all));
                 }
-                return done(cachedList(c, res, all));
+                return viaCloud(
+                    c, () -> cachedList(c, res, all), r -> refreshFromList(c, res, lq, r));
               });
     }
     if (rv.isEmpty() && cont.isEmpty() && cloud.online() && !subscriptions.synced(lq.scope())) {
@@ -624,6 +631,9 @@ final class ResourceApi {
 
   private void refreshFromGet(Call c, ApiResource res, CloudApi.Reply r) {
     RequestInfo info = c.info();
+    if (subscriptions.fedByWatch(new Scope(res.gvr(), info.namespace()))) {
+      return; // its watch brings every version, in order
+    }
     if (r.code() == 404 && r.json()) {
       JsonNode s = Json.parse(r.body());
       if ("NotFound".equals(s.path("reason").asString(""))) {
@@ -656,7 +666,8 @@ final class ResourceApi {
 
   private void refreshFromWrite(ApiResource res, CloudApi.Reply r) {
     JsonNode o = Json.parse(r.body());
-    if (isObject(o, res)) {
+    String ns = o.path("metadata").path("namespace").asString("");
+    if (isObject(o, res) && !subscriptions.fedByWatch(new Scope(res.gvr(), ns))) {
       store.apply(ObjectChange.upsert(res.gvr(), kindOf(res), o));
     }
   }
@@ -676,6 +687,17 @@ final class ResourceApi {
       } catch (IllegalArgumentException e) {
         // not an object of this type; leave the store as it is
       }
+    }
+    if (subscriptions.fedWithin(lq.scope())) {
+      // Objects of scopes a watch keeps current come from that watch only; the others are kept.
+      List<ObjectChange> rest =
+          items.stream()
+              .filter(i -> !subscriptions.fedByWatch(new Scope(i.gvr(), i.namespace())))
+              .toList();
+      if (!rest.isEmpty()) {
+        store.applyAll(rest);
+      }
+      return;
     }
     long listRv =
         ObjectChange.parseResourceVersion(

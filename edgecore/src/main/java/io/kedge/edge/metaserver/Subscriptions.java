@@ -9,13 +9,18 @@ import io.kedge.edge.store.ScopeRecord;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.application.Application;
 import io.kedge.protocol.status.KubeStatus;
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -30,6 +35,16 @@ import tools.jackson.databind.node.ObjectNode;
  * the version the store holds each at (the cloud replays the apiserver's events since then), or
  * listed again when that version is unknown or too old, so changes missed meanwhile reach the store
  * and every open watch.
+ *
+ * <p>A scope is either current or not served as current. The cloud keeps it current with the token
+ * of a pod that read it ({@link ScopeTokens}, kept in the store, so a restart registers every scope
+ * with one again), or with none (the cloud's identity for tokenless requests, by default the node).
+ * When the cloud stops a scope's watch on its own ({@link #stopped}: the pod is gone, RBAC no
+ * longer allows it) or refuses an identity, the scope resumes with the next identity the cloud
+ * accepts, getting the events it missed meanwhile; when none is accepted it is no longer current:
+ * reads go to the cloud and open watches on it end with 410 Expired, so that their clients list
+ * again. A scope that had to be listed again after it was current ends its open watches the same
+ * way: what changed meanwhile is known only in sum, and a watch never gets a silent summary.
  */
 public final class Subscriptions implements CloudLinkListener {
   private static final Logger LOG = LoggerFactory.getLogger(Subscriptions.class);
@@ -58,12 +73,14 @@ public final class Subscriptions implements CloudLinkListener {
     ApiException failure; // guarded by this
     long failedAt; // guarded by this
 
+    /** How often the cloud stopped the scope's watch: an attempt begun before a stop is void. */
+    long stops; // guarded by this
+
     /**
-     * The bearer token of the latest client that needed this scope (memory only, never stored): the
-     * cloud lists and watches with that pod's rights and ends the watch with the pod. Empty when no
-     * client brought one (the cloud's tokenless identity applies).
+     * Whose token keeps the scope current: a {@link ScopeTokens} holder, "" for none (the cloud's
+     * tokenless identity), null before the first registration.
      */
-    volatile String token = "";
+    volatile String holder;
 
     Sub(Scope scope, String applicationId, long syncedSince, State state) {
       this.scope = scope;
@@ -76,20 +93,32 @@ public final class Subscriptions implements CloudLinkListener {
   private final ObjectStore store;
   private final CloudApi cloud;
   private final MetaServerSettings settings;
+  private final ScopeTokens tokens;
   private final Map<Scope, Sub> subs = new ConcurrentHashMap<>();
   private final AtomicBoolean resyncing = new AtomicBoolean();
   private final AtomicBoolean resyncAgain = new AtomicBoolean();
+  private volatile BiConsumer<Scope, ObjectNode> notCurrent = (scope, status) -> {};
   private volatile boolean closed;
 
   public Subscriptions(ObjectStore store, CloudApi cloud, MetaServerSettings settings) {
     this.store = store;
     this.cloud = cloud;
     this.settings = settings;
+    this.tokens = new ScopeTokens(store, Clock.systemUTC());
+    store.addListener(tokens);
     for (ScopeRecord r : store.scopes()) {
       Sub s = new Sub(r.scope(), r.applicationId(), r.syncedSince(), State.STALE);
       s.resumeRv = r.resumeRv();
       subs.put(r.scope(), s);
     }
+  }
+
+  /**
+   * Who hears that a scope is no longer current while the cloud is reachable (with the Status its
+   * open watches end with): the watches on it, unless another current scope covers them.
+   */
+  void onNotCurrent(BiConsumer<Scope, ObjectNode> listener) {
+    notCurrent = listener;
   }
 
   /** Re-establishes stored subscriptions if the cloud is already reachable. */
@@ -120,6 +149,50 @@ public final class Subscriptions implements CloudLinkListener {
     }
   }
 
+  /**
+   * The cloud stopped the watch {@code applicationId} on its own, for the reason {@code status}
+   * gives (401/403: the identity it ran with may no longer watch the scope). The scope is not
+   * current until it is registered again with the next identity the cloud accepts, resuming from
+   * where the store holds it.
+   */
+  public void stopped(String applicationId, JsonNode status) {
+    Sub s = null;
+    for (Sub x : subs.values()) {
+      if (x.applicationId.equals(applicationId)) {
+        s = x;
+      }
+    }
+    if (s == null) {
+      LOG.debug("metaserver: the cloud stopped watch {}, which is not the edge's", applicationId);
+      return;
+    }
+    int code = status.path("code").asInt(0);
+    String holder = s.holder;
+    LOG.info(
+        "metaserver: the cloud stopped keeping {} current as {}: {} {}",
+        s.scope,
+        who(s.scope, holder),
+        code,
+        status.path("message").asString(""));
+    if ((code == 401 || code == 403) && holder != null && !holder.isEmpty()) {
+      tokens.refuse(s.scope, holder);
+    }
+    synchronized (s) {
+      s.stops++;
+      if (s.state == State.SYNCED) {
+        s.state = State.STALE;
+      }
+      if (s.inflight != null || closed || !cloud.online()) {
+        return; // the attempt under way starts over; a reconnect registers it again
+      }
+      Set<String> tried = new HashSet<>();
+      if (code == 401 || code == 403) {
+        tried.add(holder == null ? "" : holder);
+      }
+      start(s, establish(s, true, resumable(s), tried, null));
+    }
+  }
+
   /** Whether the store is current for {@code scope} (a covering scope is synced and online). */
   public boolean synced(Scope scope) {
     return covering(scope, State.SYNCED) != null;
@@ -137,6 +210,35 @@ public final class Subscriptions implements CloudLinkListener {
       }
     }
     return best;
+  }
+
+  /**
+   * Whether the objects of {@code scope} reach the store only through the watch that keeps it
+   * current (a subscription covering it that has not failed). A version from elsewhere — a
+   * consistent read's answer, EdgeController's copy, the SyncController's catch-up — could overtake
+   * versions the watch has yet to bring, which the store would then drop as stale: a hole in the
+   * scope's event log, a silent merge for every watch on it.
+   */
+  public boolean fedByWatch(Scope scope) {
+    Sub exact = subs.get(scope);
+    if (exact != null && exact.state != State.FAILED) {
+      return true;
+    }
+    if (!scope.allNamespaces()) {
+      Sub all = subs.get(Scope.all(scope.gvr()));
+      return all != null && all.state != State.FAILED;
+    }
+    return false;
+  }
+
+  /** Whether {@link #fedByWatch} holds for {@code scope} or any scope within it. */
+  public boolean fedWithin(Scope scope) {
+    for (Sub s : subs.values()) {
+      if (scope.covers(s.scope) && s.state != State.FAILED) {
+        return true;
+      }
+    }
+    return fedByWatch(scope);
   }
 
   public List<Scope> scopes() {
@@ -176,7 +278,7 @@ public final class Subscriptions implements CloudLinkListener {
       return CompletableFuture.failedFuture(new CloudApi.Unavailable("offline", null));
     }
     Sub s = subs.computeIfAbsent(scope, k -> new Sub(k, CloudApi.newId(), 0, State.NEW));
-    offer(s, token);
+    boolean newcomer = tokens.offer(scope, token);
     synchronized (s) {
       if (s.state == State.SYNCED) {
         return CompletableFuture.completedFuture(null);
@@ -185,43 +287,36 @@ public final class Subscriptions implements CloudLinkListener {
         return s.inflight;
       }
       if (s.state == State.FAILED
+          && !newcomer
           && System.currentTimeMillis() - s.failedAt
               < settings.retryFailedSubscription().toMillis()) {
         return CompletableFuture.failedFuture(s.failure);
       }
-      CompletableFuture<Void> f = sync(s, true);
-      s.inflight = f;
-      f.whenComplete(
-          (v, t) -> {
-            synchronized (s) {
+      return start(s, establish(s, true, resumable(s), new HashSet<>(), null));
+    }
+  }
+
+  /** Makes {@code f} the attempt under way for {@code s} until it completes (holding s's lock). */
+  private static CompletableFuture<Void> start(Sub s, CompletableFuture<Void> f) {
+    s.inflight = f;
+    f.whenComplete(
+        (v, t) -> {
+          synchronized (s) {
+            if (s.inflight == f) {
               s.inflight = null;
             }
-          });
-      return f;
-    }
+          }
+        });
+    return f;
   }
 
   /**
-   * A client with {@code token} reads {@code scope}: the subscriptions covering it use the newest
-   * token when they are next registered (tokens rotate; the pod that brought the older one may be
-   * gone).
+   * A client with {@code token} reads {@code scope}: if the edge keeps the scope, the token becomes
+   * one it may be kept current with (a pod's newest token replaces its older ones).
    */
   public void offerToken(Scope scope, String token) {
-    Sub exact = subs.get(scope);
-    if (exact != null) {
-      offer(exact, token);
-    }
-    if (!scope.allNamespaces()) {
-      Sub all = subs.get(Scope.all(scope.gvr()));
-      if (all != null) {
-        offer(all, token);
-      }
-    }
-  }
-
-  private static void offer(Sub s, String token) {
-    if (token != null && !token.isEmpty()) {
-      s.token = token;
+    if (subs.containsKey(scope)) {
+      tokens.offer(scope, token);
     }
   }
 
@@ -240,12 +335,18 @@ public final class Subscriptions implements CloudLinkListener {
     LOG.info("metaserver: cloud unreachable; {} cached scopes served as they are", subs.size());
   }
 
+  /** Where a re-registration of {@code s} resumes from: its version, if the store has it all. */
+  private static long resumable(Sub s) {
+    return s.syncedSince > 0 ? s.resumeRv : 0;
+  }
+
   /**
    * Re-registers every subscription with one watchapp/sync. A scope the store holds up to a known
    * version asks the cloud to resume from it: the cloud replays the apiserver's own events since
    * then (the store applies them as they are, so open watches see exactly the apiserver's events)
    * and answers where the scope then stands. The others, and those whose version the apiserver no
-   * longer has (410), are listed again and reconciled.
+   * longer has (410), are listed again and reconciled. Each goes with the token of the identity
+   * that keeps it current (a restarted edge takes the newest kept one).
    */
   void resyncAll() {
     if (closed || subs.isEmpty()) {
@@ -258,12 +359,21 @@ public final class Subscriptions implements CloudLinkListener {
     resyncAgain.set(false);
     Map<String, Application> watches = new LinkedHashMap<>();
     Map<String, Sub> byId = new LinkedHashMap<>();
-    Map<Sub, Long> resumeFrom = new java.util.HashMap<>();
+    Map<Sub, Long> resumeFrom = new HashMap<>();
+    Map<Sub, Long> stopsAt = new HashMap<>();
     for (Sub s : subs.values()) {
       if (s.state != State.FAILED) {
-        long from = s.syncedSince > 0 ? s.resumeRv : 0;
+        long from = resumable(s);
+        if (from == 0) {
+          gap(s, "it cannot be resumed: the version the edge holds it at is unknown");
+        }
+        String holder = choose(s, Set.of());
+        s.holder = holder == null ? "" : holder;
         watches.put(s.applicationId, watchApplication(s, from));
         byId.put(s.applicationId, s);
+        synchronized (s) {
+          stopsAt.put(s, s.stops);
+        }
         if (from > 0) {
           resumeFrom.put(s, from);
         }
@@ -288,7 +398,8 @@ public final class Subscriptions implements CloudLinkListener {
       chain =
           chain.thenCompose(
               v ->
-                  afterSync(s, answers.join().get(s.applicationId), resumeFrom.get(s))
+                  afterSync(
+                          s, answers.join().get(s.applicationId), resumeFrom.get(s), stopsAt.get(s))
                       .handle(
                           (x, t) -> {
                             complete(s, mine, t);
@@ -321,58 +432,221 @@ public final class Subscriptions implements CloudLinkListener {
   /**
    * What the cloud's watchapp/sync answer says for one scope: nothing (registered afresh: list it),
    * Approved (resumed: current up to the version in the answer), 410 for a resumed scope (its
-   * version is too old: register afresh and list), or another refusal.
+   * version is too old: register afresh and list), 401/403 (the identity it went with may not keep
+   * it: the next one is tried), or another refusal.
    *
    * @param from the version the scope asked to resume from, or null
+   * @param stops the scope's count of stops when it was sent
    */
-  private CompletableFuture<Void> afterSync(Sub s, JsonNode answer, Long from) {
-    if (answer == null) {
-      return sync(s, false);
-    }
-    if ("Approved".equals(answer.path("Status").asString(""))) {
-      long upTo = resumedAt(answer);
-      if (from == null || upTo <= 0) {
-        return sync(s, false);
+  private CompletableFuture<Void> afterSync(Sub s, JsonNode answer, Long from, long stops) {
+    String holder = s.holder;
+    String token = tokenOf(s.scope, holder);
+    CompletableFuture<Void> attempt;
+    boolean approved = answer != null && "Approved".equals(answer.path("Status").asString(""));
+    if (answer == null || approved) {
+      long upTo = answer == null ? 0 : resumedAt(answer);
+      if (from != null && upTo > 0) {
+        attempt = resumed(s, from, upTo, holder);
+      } else {
+        if (from != null) {
+          gap(s, "the cloud did not resume its watch"); // a KubeEdge cloudcore
+        }
+        attempt = list(s, token, false);
       }
-      s.resumeRv = Math.max(s.resumeRv, upTo);
-      return store
-          .saveScope(record(s))
-          .thenRun(
-              () -> {
-                if (cloud.online()) {
-                  s.state = State.SYNCED;
-                  LOG.info(
-                      "metaserver: {} resumed from version {}; current up to {}",
-                      s.scope,
-                      from,
-                      s.resumeRv);
-                }
-              });
+    } else {
+      ObjectNode st = KubeStatus.fromErrStatus(answer.path("Error"));
+      attempt =
+          CompletableFuture.failedFuture(
+              new ApiException(st != null ? st : KubeStatus.failure(500, "watch failed")));
     }
-    ObjectNode st = KubeStatus.fromErrStatus(answer.path("Error"));
-    ApiException a = new ApiException(st != null ? st : KubeStatus.failure(500, "watch failed"));
-    if (from != null && a.code() == 410) {
+    long resumeFrom = from == null ? 0 : from;
+    return attempt
+        .handle((v, t) -> next(s, stops, holder, new HashSet<>(), resumeFrom, t))
+        .thenCompose(f -> f);
+  }
+
+  /**
+   * Keeps {@code s} current with the first identity the cloud accepts: the tokens that may keep it
+   * (the one in use first), then none; those in {@code tried} were refused already. Registers the
+   * scope's watch (resuming from {@code from} when positive, listing otherwise) unless {@code
+   * register} is false (the cloud registered it already: only list).
+   *
+   * @param refusal the last refusal, reported when no identity is left
+   */
+  private CompletableFuture<Void> establish(
+      Sub s, boolean register, long from, Set<String> tried, ApiException refusal) {
+    long stops;
+    synchronized (s) {
+      stops = s.stops;
+    }
+    String holder = choose(s, tried);
+    if (holder == null) {
+      ApiException a =
+          refusal != null
+              ? refusal
+              : new ApiException(
+                  KubeStatus.failure(
+                      403,
+                      "Forbidden",
+                      "no identity the edge has may keep " + s.scope + " current"));
+      fail(s, a);
+      return CompletableFuture.failedFuture(a);
+    }
+    s.holder = holder;
+    String token = tokenOf(s.scope, holder);
+    CompletableFuture<Void> attempt =
+        register && from > 0 ? resume(s, token, from, holder) : list(s, token, register);
+    return attempt.handle((v, t) -> next(s, stops, holder, tried, from, t)).thenCompose(f -> f);
+  }
+
+  /**
+   * What follows one attempt to keep {@code s} current as {@code holder} that ended with {@code t}.
+   */
+  private CompletableFuture<Void> next(
+      Sub s, long stops, String holder, Set<String> tried, long from, Throwable t) {
+    long now;
+    synchronized (s) {
+      now = s.stops;
+    }
+    if (t == null) {
+      if (now != stops) {
+        // The cloud stopped the watch while it was being set up: set it up again.
+        return establish(s, true, resumable(s), new HashSet<>(tried), null);
+      }
+      if (cloud.online()) {
+        s.state = State.SYNCED;
+        LOG.info("metaserver: {} is kept current as {}", s.scope, who(s.scope, holder));
+      }
+      return CompletableFuture.completedFuture(null);
+    }
+    Throwable c = CloudApi.unwrap(t);
+    if (!(c instanceof ApiException a)) {
+      if (c instanceof CloudApi.Unavailable
+          && c.getCause() instanceof java.util.concurrent.TimeoutException
+          && cloud.online()
+          && s.syncedSince > 0) {
+        // Reachable but not answering: not current, and nothing would make it so by itself.
+        ApiException a =
+            new ApiException(
+                KubeStatus.failure(
+                    503, "ServiceUnavailable", "the cloud did not answer: " + c.getMessage()));
+        fail(s, a);
+        return CompletableFuture.failedFuture(a);
+      }
+      if (s.state == State.SYNCED) {
+        s.state = State.STALE;
+      }
+      return CompletableFuture.failedFuture(c);
+    }
+    if (a.code() == 410 && from > 0) {
       LOG.info(
           "metaserver: {} cannot resume from version {} ({}); listing it again",
           s.scope,
           from,
           a.getMessage());
       s.resumeRv = 0;
-      return sync(s, true);
+      return establish(s, true, 0, tried, null);
+    }
+    if (a.code() == 401 || a.code() == 403) {
+      LOG.info(
+          "metaserver: the cloud refused to keep {} current as {}: {} {}",
+          s.scope,
+          who(s.scope, holder),
+          a.code(),
+          a.getMessage());
+      tried.add(holder);
+      if (!holder.isEmpty()) {
+        tokens.refuse(s.scope, holder);
+      }
+      return establish(s, true, from, tried, a);
     }
     fail(s, a);
     return CompletableFuture.failedFuture(a);
+  }
+
+  /**
+   * The identity to keep {@code s} current with, not among {@code tried}: the token in use if it
+   * may still be used, else the newest token that may, else none (""); null when none is left.
+   */
+  private String choose(Sub s, Set<String> tried) {
+    for (ScopeTokens.Holder h : tokens.candidates(s.scope, s.holder)) {
+      if (!tried.contains(h.key())) {
+        return h.key();
+      }
+    }
+    return tried.contains("") ? null : "";
+  }
+
+  private String tokenOf(Scope scope, String holder) {
+    if (holder == null || holder.isEmpty()) {
+      return "";
+    }
+    ScopeTokens.Holder h = tokens.get(scope, holder);
+    return h == null ? "" : h.token();
+  }
+
+  /** For logs: who {@code holder} is (never the token). */
+  private String who(Scope scope, String holder) {
+    if (holder == null || holder.isEmpty()) {
+      return "no token (the cloud's identity for requests without one, by default the node)";
+    }
+    ScopeTokens.Holder h = tokens.get(scope, holder);
+    return h == null ? "a token no longer kept" : h.who();
+  }
+
+  /** Registers the scope's watch resuming from {@code from}: the cloud replays what came since. */
+  private CompletableFuture<Void> resume(Sub s, String token, long from, String holder) {
+    return cloud
+        .send(watchApplication(s, from, token))
+        .thenCompose(
+            r -> {
+              if (!r.successful()) {
+                throw new ApiException(statusOf(r));
+              }
+              long upTo = resumedAt(r.body());
+              if (upTo <= 0) {
+                gap(s, "the cloud did not resume its watch"); // a KubeEdge cloudcore
+                return list(s, token, false);
+              }
+              return resumed(s, from, upTo, holder);
+            });
+  }
+
+  /** The cloud resumed {@code s} from {@code from}: the store holds it up to {@code upTo}. */
+  private CompletableFuture<Void> resumed(Sub s, long from, long upTo, String holder) {
+    s.resumeRv = Math.max(s.resumeRv, upTo);
+    if (s.syncedSince == GAP) {
+      s.syncedSince = Math.max(1, upTo); // it lost track before: complete from here on
+    }
+    return store
+        .saveScope(record(s))
+        .thenRun(
+            () ->
+                LOG.info(
+                    "metaserver: {} resumed from version {} as {}; current up to {}",
+                    s.scope,
+                    from,
+                    who(s.scope, holder),
+                    s.resumeRv));
   }
 
   /** The version a resumed watch's answer reports ({@code {"resourceVersion": "N"}}); 0 if none. */
   static long resumedAt(JsonNode answer) {
     try {
       Application a = Application.fromJson(answer);
-      if (a.respBody() == null || a.respBody().length == 0) {
+      return resumedAt(a.respBody());
+    } catch (RuntimeException e) {
+      return 0;
+    }
+  }
+
+  static long resumedAt(byte[] body) {
+    try {
+      if (body == null || body.length == 0) {
         return 0;
       }
       return ObjectChange.parseResourceVersion(
-          Json.parse(a.respBody()).path("resourceVersion").asString(""));
+          Json.parse(body).path("resourceVersion").asString(""));
     } catch (RuntimeException e) {
       return 0;
     }
@@ -395,13 +669,21 @@ public final class Subscriptions implements CloudLinkListener {
     }
   }
 
-  private CompletableFuture<Void> sync(Sub s, boolean register) {
+  /**
+   * Lists the scope and reconciles the store with the list, after registering its watch when {@code
+   * register}. A scope that was current before lost track of what changed in between: its open
+   * watches end first, and the log counts as complete only from the list's version on.
+   */
+  private CompletableFuture<Void> list(Sub s, String token, boolean register) {
     Scope scope = s.scope;
+    if (register) {
+      gap(s, "its watch is registered afresh");
+    }
     CompletableFuture<Void> registered =
-        register ? register(s) : CompletableFuture.completedFuture(null);
+        register ? register(s, token) : CompletableFuture.completedFuture(null);
     return registered
         .thenCompose(v -> store.saveScope(record(s)))
-        .thenCompose(v -> listAll(scope, s.token))
+        .thenCompose(v -> listAll(scope, token))
         .thenCompose(
             list ->
                 store
@@ -411,33 +693,45 @@ public final class Subscriptions implements CloudLinkListener {
             listRv -> {
               if (s.syncedSince == 0) {
                 s.syncedSince = Math.max(1, store.resourceState(scope.gvr()).highwater());
+              } else if (s.syncedSince == GAP) {
+                // From the list on the log is complete again; what it brought before is a sum.
+                s.syncedSince = Math.max(1, listRv);
               }
               // The watch was registered before the list: the store now holds every change up
               // to the list's version.
               s.resumeRv = listRv;
               return store.saveScope(record(s));
-            })
-        .thenRun(
-            () -> {
-              if (cloud.online()) {
-                s.state = State.SYNCED;
-                LOG.info("metaserver: {} is cached and current", scope);
-              }
-            })
-        .whenComplete(
-            (v, t) -> {
-              if (t == null) {
-                return;
-              }
-              Throwable c = CloudApi.unwrap(t);
-              if (c instanceof ApiException a) {
-                fail(s, a);
-              } else if (s.state == State.SYNCED) {
-                s.state = State.STALE;
-              }
             });
   }
 
+  /**
+   * {@code s} had been current and is listed afresh: what changed meanwhile reaches the store only
+   * in sum (a list, and the objects a fresh watch starts with). Its open watches end (their clients
+   * list again), and until the list is in no watch resumes from the log of the scope.
+   */
+  private void gap(Sub s, String why) {
+    if (s.syncedSince <= 0 || s.syncedSince == GAP) {
+      return; // never current (nothing relies on its log), or already marked
+    }
+    s.syncedSince = GAP;
+    notCurrent.accept(
+        s.scope,
+        KubeStatus.failure(
+            410,
+            "Expired",
+            "the edge lost track of the changes of " + s.scope + " (" + why + "); list again"));
+  }
+
+  /**
+   * {@link Sub#syncedSince} of a scope that lost track of its changes and is being listed again: no
+   * watch version is recent enough to resume from its log.
+   */
+  static final long GAP = Long.MAX_VALUE;
+
+  /**
+   * The cloud will not keep {@code s} current: it is not served as current (reads go to the cloud,
+   * open watches end); a refusal that will not change by itself removes it.
+   */
   private void fail(Sub s, ApiException a) {
     synchronized (s) {
       s.state = State.FAILED;
@@ -445,20 +739,27 @@ public final class Subscriptions implements CloudLinkListener {
       s.failedAt = System.currentTimeMillis();
     }
     LOG.info(
-        "metaserver: the cloud refused to keep {} current: {} {}",
+        "metaserver: the cloud refused to keep {} current: {} {}; it is not served as current",
         s.scope,
         a.code(),
         a.getMessage());
+    notCurrent.accept(
+        s.scope,
+        KubeStatus.failure(
+            410,
+            "Expired",
+            "the edge can no longer keep " + s.scope + " current (" + a.getMessage() + ")"));
     int code = a.code();
-    if (code == 403 || code == 404 || code == 405) {
+    if (code == 401 || code == 403 || code == 404 || code == 405) {
       subs.remove(s.scope, s);
       store.deleteScope(s.scope);
+      tokens.forgetScope(s.scope);
     }
   }
 
-  private CompletableFuture<Void> register(Sub s) {
+  private CompletableFuture<Void> register(Sub s, String token) {
     return cloud
-        .send(watchApplication(s))
+        .send(watchApplication(s, 0, token))
         .thenAccept(
             r -> {
               if (!r.successful()) {
@@ -473,10 +774,14 @@ public final class Subscriptions implements CloudLinkListener {
 
   /** The scope's watch Application; resuming from {@code from} when it is positive. */
   Application watchApplication(Sub s, long from) {
+    return watchApplication(s, from, tokenOf(s.scope, s.holder));
+  }
+
+  private Application watchApplication(Sub s, long from, String token) {
     RequestInfo info = collection(s.scope, "GET", "watch");
     String query = from > 0 ? "watch=true&resourceVersion=" + from : "watch=true";
     return cloud.application(
-        s.applicationId, new CloudApi.Request(info, query, "application/json", "", null, s.token));
+        s.applicationId, new CloudApi.Request(info, query, "application/json", "", null, token));
   }
 
   record ListResult(List<ObjectChange> items, long resourceVersion) {}

@@ -1,6 +1,7 @@
 package io.kedge.edge.metaserver;
 
 import io.kedge.edge.store.Gvr;
+import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.StoreEvent;
 import io.kedge.edge.store.StoreListener;
 import java.util.ArrayList;
@@ -8,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Hands committed store events to the open watches of their type. Runs on the store's writer thread
@@ -24,6 +27,22 @@ final class WatchHub implements StoreListener {
     Set<Watcher> s = watchers.get(w.gvr());
     if (s != null) {
       s.remove(w);
+    }
+  }
+
+  /**
+   * Ends, with an ERROR event carrying {@code status}, the open watches whose scope {@code scope}
+   * covers and {@code current} does not say is still kept current another way.
+   */
+  void expire(Scope scope, ObjectNode status, Predicate<Scope> current) {
+    Set<Watcher> s = watchers.get(scope.gvr());
+    if (s == null) {
+      return;
+    }
+    for (Watcher w : s) {
+      if (scope.covers(w.scope()) && !current.test(w.scope())) {
+        w.expire(status);
+      }
     }
   }
 

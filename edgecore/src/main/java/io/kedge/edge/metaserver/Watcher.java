@@ -81,8 +81,8 @@ final class Watcher {
   // event loop only
   private Phase phase;
   private long deliveredAfter;
-  private String afterKey = "";
-  private boolean firstPage = true;
+  private List<StoredObject> snapshot; // the objects a SNAPSHOT start sends, read at once
+  private int snapshotNext;
   private long progress;
   private long lastBookmark;
   private boolean tableHeaderSent;
@@ -110,6 +110,29 @@ final class Watcher {
 
   Gvr gvr() {
     return spec.scope().gvr();
+  }
+
+  Scope scope() {
+    return spec.scope();
+  }
+
+  /**
+   * Ends the watch with an ERROR event carrying {@code status} (any thread): its scope is no longer
+   * kept current, and the client is to list again.
+   */
+  void expire(ObjectNode status) {
+    sink.channel()
+        .eventLoop()
+        .execute(
+            () -> {
+              if (phase != Phase.ENDED) {
+                LOG.info(
+                    "metaserver: watch of {} ended: {}",
+                    spec.scope(),
+                    status.path("message").asString(""));
+                end(status);
+              }
+            });
   }
 
   /** Registers for live events, sends the head and starts sending. Event loop only. */
@@ -229,20 +252,27 @@ final class Watcher {
     }
   }
 
+  /**
+   * Sends the next objects of the snapshot. The snapshot is read whole, in one read of the store,
+   * with the log position it is consistent with: read page by page, an object changed between two
+   * reads would be sent as of the later one and then again by the log, out of order.
+   */
   private boolean snapshotPage() {
-    ObjectPage page = store.list(spec.scope(), afterKey, PAGE);
-    if (firstPage) {
-      firstPage = false;
-      deliveredAfter = page.headSeq();
-      progress = Math.max(progress, page.state().highwater());
+    if (snapshot == null) {
+      ObjectPage all = store.list(spec.scope(), "", 0);
+      snapshot = all.objects();
+      deliveredAfter = all.headSeq();
+      progress = Math.max(progress, all.state().highwater());
     }
-    for (StoredObject o : page.objects()) {
-      afterKey = o.sortKey();
+    int end = Math.min(snapshot.size(), snapshotNext + PAGE);
+    for (; snapshotNext < end; snapshotNext++) {
+      StoredObject o = snapshot.get(snapshotNext);
       if (everything || matches(Json.parse(o.json()))) {
         sink.write(event("ADDED", o.json()));
       }
     }
-    if (!page.more()) {
+    if (snapshotNext >= snapshot.size()) {
+      snapshot = null;
       phase = Phase.LIVE;
     }
     return true;
@@ -284,7 +314,9 @@ final class Watcher {
   /** Writes what {@code e} means to this watch, if anything. */
   private void render(StoreEvent e) {
     progress = Math.max(progress, e.highwater());
-    if (e.isSync()) {
+    if (e.isSync() || e.resourceVersion() <= spec.clientVersion()) {
+      // A version the client's own starting point holds already (the edge got it after the
+      // client, which listed it through the cloud): sending it would take the client back.
       return;
     }
     if (everything) {
@@ -383,6 +415,7 @@ final class Watcher {
 
   private void cleanup() {
     hub.remove(this);
+    snapshot = null;
     if (timeout != null) {
       timeout.cancel(false);
     }

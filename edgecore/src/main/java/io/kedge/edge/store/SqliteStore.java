@@ -48,6 +48,7 @@ public final class SqliteStore implements ObjectStore {
   private final StoreSettings settings;
   private final Connection writeConnection;
   private final BlockingQueue<ReadConnection> readers;
+  private final List<ReadConnection> allReaders; // also those lent out, for close()
   private final BlockingQueue<Task<?>> queue;
   private final Thread writer;
   private final ExecutorService completions;
@@ -64,9 +65,12 @@ public final class SqliteStore implements ObjectStore {
     this.settings = settings;
     this.writeConnection = writeConnection;
     this.readers = new ArrayBlockingQueue<>(reads.size());
+    List<ReadConnection> all = new ArrayList<>();
     for (Connection c : reads) {
-      readers.add(new ReadConnection(c));
+      all.add(new ReadConnection(c));
     }
+    this.allReaders = List.copyOf(all);
+    readers.addAll(allReaders);
     this.queue = new ArrayBlockingQueue<>(settings.writeQueue());
     loadState();
     this.completions =
@@ -354,6 +358,7 @@ public final class SqliteStore implements ObjectStore {
     }
     // Committed: publish the new state, then tell listeners and waiters.
     states.putAll(tx.touched);
+    eventCounts.putAll(tx.counts);
     if (!tx.events.isEmpty()) {
       headSeq = tx.events.get(tx.events.size() - 1).seq();
       List<StoreEvent> committed = List.copyOf(tx.events);
@@ -631,13 +636,18 @@ public final class SqliteStore implements ObjectStore {
     }
   }
 
-  private <T> T read(Reading<T> reading) {
+  <T> T read(Reading<T> reading) {
     if (closed.get()) {
       throw new StoreException("the store is closed");
     }
     ReadConnection rc;
     try {
-      rc = readers.take();
+      // Not take(): once the store closes, the connections do not come back.
+      while ((rc = readers.poll(100, TimeUnit.MILLISECONDS)) == null) {
+        if (closed.get()) {
+          throw new StoreException("the store is closed");
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException("interrupted while waiting for a read connection", e);
@@ -676,7 +686,27 @@ public final class SqliteStore implements ObjectStore {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (ReadConnection rc : readers) {
+    // Reads under way finish first (new ones find the store closed): each connection is closed
+    // as it comes back, and those still lent out after the wait are closed all the same.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    int back = 0;
+    try {
+      while (back < allReaders.size()) {
+        ReadConnection rc =
+            readers.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (rc == null) {
+          LOG.warn(
+              "store: {} reads still under way at close; their connections are closed anyway",
+              allReaders.size() - back);
+          break;
+        }
+        rc.close();
+        back++;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (ReadConnection rc : allReaders) {
       rc.close();
     }
     try (Statement s = writeConnection.createStatement()) {
@@ -706,7 +736,7 @@ public final class SqliteStore implements ObjectStore {
   }
 
   @FunctionalInterface
-  private interface Reading<T> {
+  interface Reading<T> {
     T run(ReadConnection rc) throws SQLException;
   }
 
@@ -721,7 +751,7 @@ public final class SqliteStore implements ObjectStore {
   }
 
   /** A read connection with its prepared statements (used by one thread at a time). */
-  private static final class ReadConnection {
+  static final class ReadConnection {
     final Connection connection;
     final Map<String, PreparedStatement> statements = new HashMap<>();
 
@@ -747,6 +777,9 @@ public final class SqliteStore implements ObjectStore {
   private final class Tx {
     final List<StoreEvent> events = new ArrayList<>();
     final Map<Gvr, ResourceState> touched = new HashMap<>();
+
+    /** Each type's count of logged events once this batch commits (not before: it may not). */
+    final Map<Gvr, Integer> counts = new HashMap<>();
 
     PreparedStatement prepare(String sql) throws SQLException {
       return writeStatements.computeIfAbsent(sql, this::doPrepare);
@@ -950,7 +983,7 @@ public final class SqliteStore implements ObjectStore {
         int count = eventCounts.getOrDefault(gvr, 0) + a.getValue();
         // Trim in steps of a tenth of the bound, not on every event.
         if (count <= limit + Math.max(1, limit / 10)) {
-          eventCounts.put(gvr, count);
+          counts.put(gvr, count);
           continue;
         }
         int drop = count - limit;
@@ -962,7 +995,7 @@ public final class SqliteStore implements ObjectStore {
         long cutHw;
         try (ResultSet r = p.executeQuery()) {
           if (!r.next()) {
-            eventCounts.put(gvr, count);
+            counts.put(gvr, count);
             continue;
           }
           cutSeq = r.getLong(1);
@@ -972,7 +1005,7 @@ public final class SqliteStore implements ObjectStore {
         d.setString(1, gvr.toString());
         d.setLong(2, cutSeq);
         int n = d.executeUpdate();
-        eventCounts.put(gvr, count - n);
+        counts.put(gvr, count - n);
         ResourceState st = state(gvr);
         ResourceState next =
             new ResourceState(gvr, st.highwater(), Math.max(st.trimmedHighwater(), cutHw));

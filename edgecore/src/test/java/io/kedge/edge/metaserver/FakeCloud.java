@@ -47,6 +47,43 @@ final class FakeCloud {
   /** Resumes from a version below this are answered 410 Expired (too old). */
   volatile long expiredBelow;
 
+  /**
+   * Tokens whose ConfigMap watches and lists are refused, as cloudcore refuses a token whose pod is
+   * gone (401); "" refuses requests without a token (403, as for a node without the right).
+   */
+  final java.util.Set<String> refused = ConcurrentHashMap.newKeySet();
+
+  /** The token each watch was registered with, by id. */
+  final Map<String, String> watchTokens = new ConcurrentHashMap<>();
+
+  /** Stops watch {@code id} on the cloud's own account, telling the edge (kedge.watchStopped). */
+  void stopWatch(String id, int code, String reason, String message) {
+    watches.remove(id);
+    ObjectNode c = Json.object();
+    c.put("applicationId", id);
+    c.set("status", KubeStatus.failure(code, reason, message));
+    downstream
+        .handle(
+            new Message(
+                MessageHeader.create(),
+                new MessageRoute(
+                    "dynamiccontroller", "resource", "kedge.watchStopped", "a/configmap"),
+                c))
+        .toCompletableFuture()
+        .join();
+  }
+
+  /** The refusal of a request with {@code token}, or null when it is not refused. */
+  private ObjectNode refusal(String token) {
+    if (!refused.contains(token)) {
+      return null;
+    }
+    return token.isEmpty()
+        ? KubeStatus.failure(
+            403, "Forbidden", "configmaps is forbidden: User \"system:node:edge-1\" cannot watch")
+        : KubeStatus.failure(401, "Unauthorized", "the pod this token was issued for is gone");
+  }
+
   private void record(String type, ObjectNode cm) {
     JsonNode meta = cm.path("metadata");
     history.add(
@@ -180,6 +217,16 @@ final class FakeCloud {
       for (var e : keep.entrySet()) {
         String q = apps.get(e.getKey()).kedge().query();
         String from = QueryParams.parse(q).get("resourceVersion");
+        String token = apps.get(e.getKey()).kedge().token();
+        ObjectNode no = refusal(token);
+        if (no != null) {
+          watches.remove(e.getKey());
+          answers.set(
+              e.getKey(),
+              answer(apps.get(e.getKey()).withId(e.getKey()), KubeStatus.code(no), no).toJson());
+          continue;
+        }
+        watchTokens.put(e.getKey(), token);
         if (resumes && from != null && !from.isEmpty()) {
           answers.set(
               e.getKey(),
@@ -228,6 +275,17 @@ final class FakeCloud {
           KubeStatus.failure(404, "NotFound", "the server could not find the requested resource"));
     }
     QueryParams q = QueryParams.parse(k.query());
+    ObjectNode no = method.equals("GET") && name == null ? refusal(k.token()) : null;
+    if (no != null) {
+      return reply(m, app, KubeStatus.code(no), no);
+    }
+    if (method.equals("GET") && name == null && q.bool("watch")) {
+      watchTokens.put(app.id(), k.token());
+      String from = q.get("resourceVersion");
+      if (resumes && from != null && !from.isEmpty()) {
+        return replyWith(m, resume(app, ns, Long.parseLong(from)));
+      }
+    }
     synchronized (this) {
       switch (method) {
         case "GET" -> {
@@ -381,7 +439,10 @@ final class FakeCloud {
 
   private static CompletableFuture<Message> reply(
       Message m, Application app, int code, JsonNode body) {
-    Application out = answer(app, code, body);
+    return replyWith(m, answer(app, code, body));
+  }
+
+  private static CompletableFuture<Message> replyWith(Message m, Application out) {
     Message r =
         new Message(
             MessageHeader.replyTo(m.id()),

@@ -72,6 +72,8 @@ final class MetaServerRig implements AutoCloseable {
             attributes -> io.kedge.edge.auth.Authorizer.Decision.ALLOW,
             ServerTls.plain());
     metaManager.onWatchProgress(server::watchProgress);
+    metaManager.onWatchStopped(server::watchStopped);
+    metaManager.onlyFromTheirWatch(server::fedByWatch);
     server.start();
   }
 

@@ -404,15 +404,22 @@ class MetaServerTest {
   }
 
   @Test
-  void aReconnectBringsWhatWasMissedToTheStoreAndToOpenWatches() throws Exception {
+  void aReconnectBringsWhatWasMissedToTheStoreAndEndsWatchesItCannotResume() throws Exception {
     rig.cloud.put("a", "c1", "k", "1");
     rig.cloud.put("a", "c2", "k", "1");
     try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=true")) {
       assertThat(w.nextChange().path("type").asString()).isEqualTo("ADDED");
       assertThat(w.nextChange().path("type").asString()).isEqualTo("ADDED");
       rig.changeWhileAway();
-      assertThat(w.nextChanges(3))
-          .containsExactlyInAnyOrder("MODIFIED c1", "DELETED c2", "ADDED c3");
+      // This cloud does not resume watches (as KubeEdge's): the edge lists the scope again, and
+      // the open watch, which cannot be given the apiserver's events, ends with 410. (The objects
+      // the fresh cloud watch starts with may reach it first: the edge learns only from the
+      // answer that the cloud did not resume.)
+      JsonNode e;
+      do {
+        e = w.nextChange();
+      } while (!"ERROR".equals(e.path("type").asString()));
+      assertThat(e.path("object").path("code").asInt()).isEqualTo(410);
     }
     JsonNode list = MetaServerRig.json(rig.get(CMS + "?resourceVersion=0"));
     assertThat(names(list)).containsExactly("c1", "c3");

@@ -48,6 +48,9 @@ class WatcherTest {
     volatile boolean writable = true;
     volatile boolean ended;
 
+    /** The client stops reading once it has this many events (0: never). */
+    volatile int stopReadingAt;
+
     @Override
     public Channel channel() {
       return ch;
@@ -59,6 +62,9 @@ class WatcherTest {
     @Override
     public void write(byte[] event) {
       events.add(Json.parse(event));
+      if (events.size() == stopReadingAt) {
+        writable = false;
+      }
     }
 
     @Override
@@ -77,6 +83,11 @@ class WatcherTest {
   }
 
   Watcher watcher(RecordingSink sink, int queue) {
+    return watcher(sink, queue, Watcher.Start.LIVE, 0, 0);
+  }
+
+  Watcher watcher(
+      RecordingSink sink, int queue, Watcher.Start start, long replayAfter, long clientVersion) {
     Watcher.Spec spec =
         new Watcher.Spec(
             new Scope(CM, "a"),
@@ -88,25 +99,83 @@ class WatcherTest {
             "ConfigMap",
             "v1",
             Duration.ofMinutes(5),
-            Watcher.Start.LIVE,
-            0,
-            0);
+            start,
+            replayAfter,
+            clientVersion);
     return new Watcher(spec, sink, store, hub, queue, Duration.ofMinutes(1), () -> {});
   }
 
   void change(int i) throws Exception {
+    put("c" + (i % 3), i);
+  }
+
+  void put(String name, long rv) throws Exception {
     store
         .apply(
             ObjectChange.upsert(
                 CM,
                 "ConfigMap",
                 Json.parse(
-                    "{\"metadata\":{\"name\":\"c"
-                        + (i % 3)
+                    "{\"metadata\":{\"name\":\""
+                        + name
                         + "\",\"namespace\":\"a\",\"resourceVersion\":\""
-                        + i
+                        + rv
                         + "\"}}")))
         .get();
+  }
+
+  static String describe(JsonNode e) {
+    JsonNode m = e.path("object").path("metadata");
+    return e.path("type").asString()
+        + " "
+        + m.path("name").asString()
+        + "@"
+        + m.path("resourceVersion").asString();
+  }
+
+  @Test
+  void aSnapshotIsOneConsistentReadNoObjectRepeatedNoVersionOutOfOrder() throws Exception {
+    for (int i = 0; i < 450; i++) {
+      put(String.format("c%03d", i), 1 + i);
+    }
+    RecordingSink sink = new RecordingSink();
+    sink.stopReadingAt = 200; // one page out, then the client is slow for a moment
+    Watcher w = watcher(sink, 1000, Watcher.Start.SNAPSHOT, 0, 0);
+    sink.ch.eventLoop().execute(w::start);
+    sink.ch.runPendingTasks();
+    assertThat(sink.events).hasSize(200);
+    // Meanwhile an object not sent yet changes twice.
+    put("c300", 1000);
+    put("c300", 1001);
+    sink.writable = true;
+    sink.ch.runPendingTasks();
+    w.pump();
+    sink.ch.runPendingTasks();
+
+    List<String> seen = sink.events.stream().map(WatcherTest::describe).toList();
+    assertThat(seen).hasSize(452);
+    assertThat(seen.stream().filter(e -> e.contains(" c300@")))
+        .containsExactly("ADDED c300@301", "MODIFIED c300@1000", "MODIFIED c300@1001");
+    w.closed();
+    sink.ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void aWatchFromAVersionTheStoreHasNotReachedSendsOnlyLaterVersions() throws Exception {
+    put("c1", 100);
+    // A client that listed at version 500 through the cloud; the edge is at 100 and receives
+    // 400 (which the client's list holds already) and then 600.
+    RecordingSink sink = new RecordingSink();
+    Watcher w = watcher(sink, 1000, Watcher.Start.REPLAY, store.headSeq(), 500);
+    sink.ch.eventLoop().execute(w::start);
+    sink.ch.runPendingTasks();
+    put("c1", 400);
+    put("c2", 450);
+    put("c1", 600);
+    sink.ch.runPendingTasks();
+    assertThat(sink.events.stream().map(WatcherTest::describe)).containsExactly("MODIFIED c1@600");
+    w.closed();
+    sink.ch.finishAndReleaseAll();
   }
 
   @Test

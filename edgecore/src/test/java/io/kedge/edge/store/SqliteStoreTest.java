@@ -228,6 +228,74 @@ class SqliteStoreTest {
   }
 
   @Test
+  void theLogStaysWithinItsBoundWhenATrimCannotCommit() throws Exception {
+    store.close();
+    store =
+        SqliteStore.open(StoreSettings.defaults(dir.resolve("bounded.db")).withEventLogSize(100));
+    int rv = 0;
+    for (; rv < 110; rv++) { // the bound plus its tenth: not trimmed yet
+      store.apply(cm("a", "c" + (rv % 7), "u" + (rv % 7), rv + 1, "v")).get();
+    }
+    assertThat(store.events(CM, 0, 1000)).hasSize(110);
+    // A batch whose trim fails as it records what it dropped (as a full disk or an I/O error
+    // would): the whole batch is rolled back, the log is as it was.
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("bounded.db"))) {
+      c.createStatement()
+          .execute(
+              "CREATE TRIGGER trim_fails BEFORE UPDATE OF trimmed_hw ON resources"
+                  + " WHEN NEW.trimmed_hw <> OLD.trimmed_hw"
+                  + " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END");
+    }
+    List<ObjectChange> batch = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      batch.add(cm("b", "c" + i, "ub" + i, 1000 + i, "v"));
+    }
+    assertThatThrownBy(() -> store.applyAll(batch).get()).hasMessageContaining("disk trouble");
+    assertThat(store.events(CM, 0, 1000)).hasSize(110);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("bounded.db"))) {
+      c.createStatement().execute("DROP TRIGGER trim_fails");
+    }
+    for (int i = 0; i < 10; i++) {
+      store.apply(cm("a", "c" + (i % 7), "u" + (i % 7), 2000 + i, "v")).get();
+      assertThat(store.events(CM, 0, 1000).size())
+          .as("the log after %d more events", i + 1)
+          .isLessThanOrEqualTo(110);
+    }
+  }
+
+  @Test
+  void closingWaitsForReadsUnderWayAndClosesTheirConnections() throws Exception {
+    java.util.concurrent.CountDownLatch inRead = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<Connection> lent =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread reader =
+        new Thread(
+            () ->
+                store.read(
+                    rc -> {
+                      lent.set(rc.connection);
+                      inRead.countDown();
+                      try {
+                        release.await();
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
+                      return null;
+                    }));
+    reader.start();
+    inRead.await();
+    Thread closer = new Thread(store::close);
+    closer.start();
+    Thread.sleep(300); // close() is under way while the read still holds its connection
+    release.countDown();
+    closer.join(30_000);
+    reader.join(30_000);
+    assertThat(lent.get().isClosed()).as("the connection the read had").isTrue();
+    assertThatThrownBy(() -> store.get(CM, "a", "c1")).isInstanceOf(StoreException.class);
+  }
+
+  @Test
   void reconcileMakesAScopeEqualToAList() throws Exception {
     store
         .applyAll(

@@ -28,6 +28,17 @@ public final class Operations {
    */
   public static final String KEDGE_WATCH_PROGRESS = "kedge.watchProgress";
 
+  /**
+   * Kedge only, cloud to a Kedge edge, no ACK: the cloud stopped the edge's watch {@code
+   * applicationId} on its own (the pod whose token it ran with is gone, RBAC no longer allows it,
+   * its events could not be delivered); content {@code {"applicationId": ID, "status": Status}}.
+   * The edge keeps the scope current another way or stops serving it as current. A KubeEdge edge's
+   * MetaManager logs the unknown operation and drops it. Sent once: a message lost with its
+   * connection is made good by the {@code watchapp/sync} the edge sends when it reconnects, which
+   * the cloud answers for a stopped watch as it answers a new one.
+   */
+  public static final String KEDGE_WATCH_STOPPED = "kedge.watchStopped";
+
   /** Operations viaduct answers itself with "ack" and swallows; never used by Kedge. */
   public static boolean isViaductControl(String op) {
     return "config".equals(op) || "ping".equals(op) || "pong".equals(op);
