@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Node;
@@ -15,6 +14,7 @@ import io.kedge.testkit.CloudCoreProcess;
 import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.BufferedReader;
@@ -79,7 +79,7 @@ class CachedScopeIT {
 
   @BeforeAll
   static void cloudAndEdge(ControlPlane p, KubernetesClient a) {
-    assumeThat(RunFiles.onPath("curl")).as("curl on PATH").isPresent();
+    Prerequisites.tool("curl", "curl");
     dir = RunFiles.runDir("cached-scope-it-");
     LOG.info("files of this run in {}", dir);
     plane = p;
