@@ -220,15 +220,19 @@ public final class ObjectSyncStore implements AckListener, AutoCloseable {
 
   @Override
   public boolean holds(String node, Message m) {
-    if (Operations.DELETE.equals(m.operation())) {
+    SyncedObject s = SyncedObject.fromDelivered(node, m);
+    if (s == null) {
       return false;
     }
-    SyncedObject s = SyncedObject.fromDelivered(node, m);
-    if (s == null || s.resourceVersion().isEmpty()) {
+    Pending mine = local.get(s.key());
+    if (Operations.DELETE.equals(m.operation())) {
+      // The edge acknowledged the deletion already (recorded here, or its record is gone).
+      return mine != null ? mine.delete() : cached(s) == null;
+    }
+    if (s.resourceVersion().isEmpty()) {
       return false;
     }
     String held = "";
-    Pending mine = local.get(s.key());
     if (mine != null && !mine.delete()) {
       held = mine.object().resourceVersion();
     }

@@ -107,7 +107,9 @@ public final class SyncController implements AutoCloseable {
         }
         meta.put("name", s.name());
         meta.put("uid", s.uid());
-        deliver(
+        // decided from an earlier view of the ACKs, like the update below: the edge may have
+        // acknowledged the object's deletion (sent by its owner) since
+        redeliver(
             node,
             s,
             new Message(
@@ -135,18 +137,10 @@ public final class SyncController implements AutoCloseable {
   }
 
   /**
-   * A newer version than the edge acknowledged, compared a moment ago: sent unless the edge
-   * acknowledges it (delivered by its sender meanwhile) before it is queued.
+   * A message decided from an earlier view of the edge's ACKs: sent unless the edge acknowledges
+   * this version, or the deletion, before it is queued (delivered by its owner meanwhile).
    */
   private void redeliver(String node, SyncedObject s, Message m) {
-    send(node, s, m, true);
-  }
-
-  private void deliver(String node, SyncedObject s, Message m) {
-    send(node, s, m, false);
-  }
-
-  private void send(String node, SyncedObject s, Message m, boolean unlessHeld) {
     LOG.debug(
         "sync: node {} has {} {}/{} at {}; sending {}",
         node,
@@ -155,7 +149,7 @@ public final class SyncController implements AutoCloseable {
         s.name(),
         s.resourceVersion(),
         m);
-    (unlessHeld ? hub.redeliver(node, m) : hub.deliver(node, m))
+    hub.redeliver(node, m)
         .whenComplete(
             (v, err) -> {
               if (err != null
