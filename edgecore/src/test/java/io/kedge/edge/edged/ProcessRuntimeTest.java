@@ -38,7 +38,16 @@ class ProcessRuntimeTest {
     runtime = new ProcessRuntime(pods, Clock.systemUTC());
     sandbox =
         new SandboxConfig(
-            "ns1", "p1", "uid-1", "edge-1", podDir, podDir.resolve("logs"), Map.of(), Map.of());
+            "ns1",
+            "p1",
+            "uid-1",
+            "edge-1",
+            podDir,
+            podDir.resolve("logs"),
+            Map.of(),
+            Map.of(),
+            true,
+            "");
   }
 
   @AfterEach
@@ -62,7 +71,9 @@ class ProcessRuntimeTest {
         65534,
         List.of(),
         name + "/0.log",
-        0);
+        0,
+        ContainerResources.NONE,
+        "");
   }
 
   ContainerState awaitExit(String id) throws InterruptedException {
@@ -92,7 +103,16 @@ class ProcessRuntimeTest {
     try {
       SandboxConfig sb =
           new SandboxConfig(
-              "ns1", "p2", "uid-2", "edge-1", dir, dir.resolve("logs"), Map.of(), Map.of());
+              "ns1",
+              "p2",
+              "uid-2",
+              "edge-1",
+              dir,
+              dir.resolve("logs"),
+              Map.of(),
+              Map.of(),
+              true,
+              "");
       String id =
           r.startContainer(
               "uid-2",
