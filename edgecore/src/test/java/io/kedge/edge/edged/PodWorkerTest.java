@@ -143,7 +143,7 @@ class PodWorkerTest {
   }
 
   /** Containers that start and keep running. */
-  static final class FakeRuntime implements PodRuntime {
+  static class FakeRuntime implements PodRuntime {
     final List<String> started = new CopyOnWriteArrayList<>();
     final Map<String, ContainerState> states = new ConcurrentHashMap<>();
 
