@@ -17,7 +17,9 @@ import tools.jackson.databind.JsonNode;
  * for {@code :latest} or no tag), the pod's pull secrets then the node's credentials, each tried in
  * turn, events {@code Pulling}/{@code Pulled}/{@code Failed}/{@code BackOff}, and after a failure
  * {@code ErrImagePull} (with the registry's message) then {@code ImagePullBackOff} until the
- * back-off (10 s doubling to 5 min) lets the next pull happen.
+ * back-off (10 s doubling to 5 min) lets the next pull happen. Unlike the kubelet, a pull that
+ * cannot reach the registry at all falls back to the image on the node when there is one: an edge
+ * node must bring its pods back while offline.
  */
 final class ImagePulls {
   private static final Logger log = LoggerFactory.getLogger(ImagePulls.class);
@@ -173,6 +175,18 @@ final class ImagePulls {
     }
     String err = errors.size() == 1 ? errors.get(0) : errors.toString();
     events.warning(pod, fieldPath, "Failed", "Failed to pull image \"" + image + "\": " + err);
+    if (present.isPresent() && unreachable(err)) {
+      // Kedge: an edge node must start its pods while its registry is out of reach (offline,
+      // rebooted); a refusal (credentials, missing tag) still stops the container.
+      events.warning(
+          pod,
+          fieldPath,
+          "PullUnreachable",
+          "The registry of image \""
+              + image
+              + "\" cannot be reached; using the image present on the node");
+      return Result.ready(present.get());
+    }
     events.warning(pod, fieldPath, "Failed", "Error: ErrImagePull");
     state.level++;
     Duration delay = backoff.delay(state.level);
@@ -187,6 +201,19 @@ final class ImagePulls {
         err);
     Duration shown = ERROR_SHOWN.compareTo(delay) < 0 ? ERROR_SHOWN : delay;
     return Result.waiting("ErrImagePull", err, after.plus(shown));
+  }
+
+  /** Whether a pull failed for want of a connection to the registry (not for its answer). */
+  static boolean unreachable(String error) {
+    String e = error.toLowerCase(java.util.Locale.ROOT);
+    return e.contains("connection refused")
+        || e.contains("no such host")
+        || e.contains("i/o timeout")
+        || e.contains("network is unreachable")
+        || e.contains("no route to host")
+        || e.contains("connection reset")
+        || e.contains("tls handshake timeout")
+        || e.contains("temporary failure in name resolution");
   }
 
   /** A duration as Go prints one ({@code 1.234s}, {@code 512ms}). */

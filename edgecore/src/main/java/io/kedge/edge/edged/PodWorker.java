@@ -387,7 +387,7 @@ final class PodWorker {
       refresh(r);
       pruneLogs(r);
       ctx.events().normal(ref, fieldPath, "Started", "Started container " + r.name);
-      if (ContainerProbes.any(startup, readiness, liveness)) {
+      if (!r.init && ContainerProbes.any(startup, readiness, liveness)) {
         Instant startedAt =
             r.current != null && r.current.startedAt() != null ? r.current.startedAt() : now;
         r.probes =

@@ -99,6 +99,37 @@ class ImagePullsTest {
   }
 
   @Test
+  void anUnreachableRegistryFallsBackToThePresentImageButARefusalDoesNot() {
+    runtime.present.put("reg:5000/app:1", "sha256:here");
+    runtime.failure = "dial tcp 10.0.0.9:5000: connect: connection refused";
+    var r =
+        pulls(List.of())
+            .ensure(
+                pod,
+                "f",
+                container("reg:5000/app:1", "Always"),
+                List.of(),
+                sandbox,
+                new ImagePulls.State(),
+                clock.instant());
+    assertThat(r.imageRef()).isEqualTo("sha256:here");
+    assertThat(sink.events("p", "PullUnreachable")).hasSize(1);
+    runtime.failure = "401 Unauthorized";
+    var refused =
+        pulls(List.of())
+            .ensure(
+                pod,
+                "f",
+                container("reg:5000/app:1", "Always"),
+                List.of(),
+                sandbox,
+                new ImagePulls.State(),
+                clock.instant());
+    assertThat(refused.reason()).isEqualTo("ErrImagePull");
+    assertThat(refused.message()).isEqualTo("401 Unauthorized");
+  }
+
+  @Test
   void neverWithoutTheImageSaysSo() {
     var r =
         pulls(List.of())
@@ -214,6 +245,7 @@ class ImagePullsTest {
     final Map<String, String> pullable = new ConcurrentHashMap<>();
     final List<String> pulls = new ArrayList<>();
     String acceptedUser;
+    String failure;
 
     @Override
     public boolean usesImages() {
@@ -230,6 +262,9 @@ class ImagePullsTest {
         throws RuntimeFailure {
       String user = auth.map(RegistryAuth::username).orElse("anonymous");
       pulls.add(image + " " + user);
+      if (failure != null) {
+        throw new RuntimeFailure("ErrImagePull", failure);
+      }
       if (!pullable.containsKey(image)) {
         throw new RuntimeFailure("ErrImagePull", image + ": not found");
       }
