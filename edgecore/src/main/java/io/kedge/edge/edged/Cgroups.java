@@ -41,7 +41,7 @@ public final class Cgroups {
 
   private Cgroups(boolean unified, Map<String, Path> roots) {
     this.unified = unified;
-    this.roots = Map.copyOf(roots);
+    this.roots = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(roots));
   }
 
   /** The cgroup file systems mounted here, when Edged can use them (root, memory controller). */

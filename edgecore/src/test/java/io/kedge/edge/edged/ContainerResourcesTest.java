@@ -80,7 +80,7 @@ class ContainerResourcesTest {
     assertThat(v1.get().version()).isEqualTo(1);
     assertThat(v1.get().procsFiles("/kedge/n/pod1"))
         .extracting(Object::toString)
-        .containsExactly(
+        .containsExactlyInAnyOrder(
             "/sys/fs/cgroup/memory/kedge/n/pod1/cgroup.procs",
             "/sys/fs/cgroup/cpu/kedge/n/pod1/cgroup.procs");
     assertThat(Cgroups.parse(List.of("22 1 0:20 / /proc rw - proc proc rw"))).isEmpty();
