@@ -437,6 +437,39 @@ class CriWorkloadIT {
   }
 
   /**
+   * Must show 3, the node's side: its allocatable leaves out what edgecore keeps for itself (its
+   * JVM's heap limit, 256 MiB here, with the JVM's native parts, and 100m CPU) besides the eviction
+   * threshold, and the pods' cgroup is held to that allocatable memory.
+   */
+  @Test
+  void theNodesAllocatableLeavesOutWhatEdgecoreKeeps() throws Exception {
+    Node n = admin.nodes().withName(NODE).get();
+    Map<String, io.fabric8.kubernetes.api.model.Quantity> cap = n.getStatus().getCapacity();
+    Map<String, io.fabric8.kubernetes.api.model.Quantity> alloc = n.getStatus().getAllocatable();
+    long capMem =
+        io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(cap.get("memory")).longValue();
+    long allocMem =
+        io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(alloc.get("memory")).longValue();
+    LOG.info(
+        "node memory: capacity {} allocatable {}; cpu: {} / {}",
+        cap.get("memory"),
+        alloc.get("memory"),
+        cap.get("cpu"),
+        alloc.get("cpu"));
+    assertThat(capMem - allocMem)
+        .as("eviction threshold 100Mi + edgecore's heap (~256Mi) + 96Mi for its JVM")
+        .isBetween(400L << 20, 460L << 20);
+    long cpus = Long.parseLong(cap.get("cpu").getAmount());
+    assertThat(alloc.get("cpu").toString()).isEqualTo((cpus * 1000 - 100) + "m");
+    Path v1 = Path.of("/sys/fs/cgroup/memory/kedge", NODE, "memory.limit_in_bytes");
+    Path v2 = Path.of("/sys/fs/cgroup/kedge", NODE, "memory.max");
+    Path limit = Files.exists(v1) ? v1 : v2;
+    assertThat(Long.parseLong(Files.readString(limit).strip()))
+        .as("the pods' cgroup %s", limit)
+        .isBetween(allocMem - 4096, allocMem); // the kernel keeps whole pages
+  }
+
+  /**
    * Must show 4: a pod in its own network namespace (no hostNetwork) whose python client uses
    * {@code load_incluster_config()} reads through MetaServer at the dummy address; the same pod
    * under a ServiceAccount without rights is refused by RBAC.
