@@ -38,8 +38,9 @@ import tools.jackson.databind.node.ObjectNode;
  * Issue 7, must show 1 (and 3, for an image without entrypoint) with the CRI runtime: real
  * cloudcore and a real {@code bin/edgecore} whose {@code edgecore.yaml} selects {@code
  * modules.edged.runtime: cri} on the test's own containerd; a pod applied at the apiserver runs the
- * image's {@code kubectl get configmaps} with in-cluster config (host network, MetaServer's dummy
- * address), reaches Succeeded, and MetaServer's access log shows its request.
+ * image's {@code kubectl get configmaps} with in-cluster config ({@code hostNetwork}, MetaServer's
+ * dummy address), reaches Succeeded, and MetaServer's access log shows its request. (Pods in a
+ * network of their own: {@code CriWorkloadIT}.)
  */
 @WithControlPlane
 class CriEdgePodIT {
@@ -129,6 +130,8 @@ class CriEdgePodIT {
             "  namespace: " + ns,
             "spec:",
             "  nodeName: " + NODE,
+            // MetaServer's stand-in dummy address is on the host's loopback
+            "  hostNetwork: true",
             "  serviceAccountName: reader",
             "  restartPolicy: Never",
             "  containers:",
@@ -204,6 +207,7 @@ class CriEdgePodIT {
             "metadata: {name: nocmd, namespace: " + ns + "}",
             "spec:",
             "  nodeName: " + NODE,
+            "  hostNetwork: true",
             "  restartPolicy: Never",
             "  containers:",
             "  - {name: c, image: '" + NO_COMMAND_IMAGE + "'}",
@@ -213,6 +217,7 @@ class CriEdgePodIT {
             "metadata: {name: good, namespace: " + ns + "}",
             "spec:",
             "  nodeName: " + NODE,
+            "  hostNetwork: true",
             "  restartPolicy: Never",
             "  containers:",
             "  - {name: c, image: '" + TestContainerd.IMAGE + "', command: [sh, -c, 'echo fine']}",

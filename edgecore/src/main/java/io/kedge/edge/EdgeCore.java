@@ -4,6 +4,7 @@ import io.kedge.edge.auth.Authenticator;
 import io.kedge.edge.auth.Authorizer;
 import io.kedge.edge.auth.EdgeAuth;
 import io.kedge.edge.edged.Edged;
+import io.kedge.edge.edged.NodeReservation;
 import io.kedge.edge.edged.PodLogs;
 import io.kedge.edge.edged.PodRuntime;
 import io.kedge.edge.hub.EdgeHub;
@@ -84,7 +85,11 @@ public final class EdgeCore implements AutoCloseable {
               edged,
               Duration.ofSeconds(Math.max(1, config.modules().metaManager().remoteQueryTimeout())),
               () -> hub.localAddress().map(a -> a.getAddress().getHostAddress()),
-              NodeFacts.probe(edged.maxPods(), edged.runtime(), Path.of(edged.rootDirectory())),
+              // the node's allocatable leaves out what edgecore keeps for itself
+              NodeReservation.ofThisProcess()
+                  .applyTo(
+                      NodeFacts.probe(
+                          edged.maxPods(), edged.runtime(), Path.of(edged.rootDirectory()))),
               Clock.systemUTC(),
               Map.of(
                   EdgeAuth.IPS_ANNOTATION,

@@ -27,6 +27,7 @@ public final class EdgeCoreProcess implements AutoCloseable {
   private final Path log;
   private final Map<String, String> env;
   private final int metaServerPort;
+  private List<String> prefix = List.of();
   private ProgramProcess proc;
 
   private EdgeCoreProcess(
@@ -64,6 +65,26 @@ public final class EdgeCoreProcess implements AutoCloseable {
       Map<String, String> env,
       String... sets) {
     EdgeCoreProcess p = prepare(dir, node, hub, bootstrap, token, env, sets);
+    p.startProcess();
+    return p;
+  }
+
+  /**
+   * Like {@link #start(Path, String, URI, URI, String, Map, String...)}, the program run behind
+   * {@code commandPrefix} (e.g. {@link NetworkNamespace#prefix()}, for an edge in a network
+   * namespace of its own).
+   */
+  public static EdgeCoreProcess startWithPrefix(
+      List<String> commandPrefix,
+      Path dir,
+      String node,
+      URI hub,
+      URI bootstrap,
+      String token,
+      Map<String, String> env,
+      String... sets) {
+    EdgeCoreProcess p = prepare(dir, node, hub, bootstrap, token, env, sets);
+    p.prefix = List.copyOf(commandPrefix);
     p.startProcess();
     return p;
   }
@@ -128,9 +149,16 @@ public final class EdgeCoreProcess implements AutoCloseable {
     if (proc != null && proc.isAlive()) {
       throw new IllegalStateException("edgecore for " + node + " is already running");
     }
-    proc =
-        ProgramProcess.launcher(
-            kedgeHome(), "edgecore", List.of("--config", config.toString()), env, log);
+    if (prefix.isEmpty()) {
+      proc =
+          ProgramProcess.launcher(
+              kedgeHome(), "edgecore", List.of("--config", config.toString()), env, log);
+    } else {
+      List<String> cmd = new java.util.ArrayList<>(prefix);
+      cmd.addAll(
+          List.of(kedgeHome().resolve("bin/edgecore").toString(), "--config", config.toString()));
+      proc = ProgramProcess.start("edgecore", cmd, env, log);
+    }
   }
 
   /** How many times this edgecore has connected to the cloud, from its log. */

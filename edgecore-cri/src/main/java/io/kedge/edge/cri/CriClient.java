@@ -13,10 +13,16 @@ import io.kedge.edge.cri.api.ContainerStatusRequest;
 import io.kedge.edge.cri.api.ContainerStatusResponse;
 import io.kedge.edge.cri.api.CreateContainerRequest;
 import io.kedge.edge.cri.api.CreateContainerResponse;
+import io.kedge.edge.cri.api.ExecSyncRequest;
+import io.kedge.edge.cri.api.ExecSyncResponse;
 import io.kedge.edge.cri.api.ImageStatusRequest;
 import io.kedge.edge.cri.api.ImageStatusResponse;
 import io.kedge.edge.cri.api.ListPodSandboxRequest;
 import io.kedge.edge.cri.api.ListPodSandboxResponse;
+import io.kedge.edge.cri.api.PodSandboxStatusRequest;
+import io.kedge.edge.cri.api.PodSandboxStatusResponse;
+import io.kedge.edge.cri.api.PullImageRequest;
+import io.kedge.edge.cri.api.PullImageResponse;
 import io.kedge.edge.cri.api.RemoveContainerRequest;
 import io.kedge.edge.cri.api.RemoveContainerResponse;
 import io.kedge.edge.cri.api.RemovePodSandboxRequest;
@@ -27,6 +33,8 @@ import io.kedge.edge.cri.api.RunPodSandboxRequest;
 import io.kedge.edge.cri.api.RunPodSandboxResponse;
 import io.kedge.edge.cri.api.StartContainerRequest;
 import io.kedge.edge.cri.api.StartContainerResponse;
+import io.kedge.edge.cri.api.StatusRequest;
+import io.kedge.edge.cri.api.StatusResponse;
 import io.kedge.edge.cri.api.StopContainerRequest;
 import io.kedge.edge.cri.api.StopContainerResponse;
 import io.kedge.edge.cri.api.StopPodSandboxRequest;
@@ -119,6 +127,32 @@ final class CriClient implements AutoCloseable {
           "ImageStatus",
           ImageStatusRequest.getDefaultInstance(),
           ImageStatusResponse.getDefaultInstance());
+
+  static final MethodDescriptor<StatusRequest, StatusResponse> STATUS =
+      method(
+          RUNTIME,
+          "Status",
+          StatusRequest.getDefaultInstance(),
+          StatusResponse.getDefaultInstance());
+  static final MethodDescriptor<PodSandboxStatusRequest, PodSandboxStatusResponse>
+      POD_SANDBOX_STATUS =
+          method(
+              RUNTIME,
+              "PodSandboxStatus",
+              PodSandboxStatusRequest.getDefaultInstance(),
+              PodSandboxStatusResponse.getDefaultInstance());
+  static final MethodDescriptor<ExecSyncRequest, ExecSyncResponse> EXEC_SYNC =
+      method(
+          RUNTIME,
+          "ExecSync",
+          ExecSyncRequest.getDefaultInstance(),
+          ExecSyncResponse.getDefaultInstance());
+  static final MethodDescriptor<PullImageRequest, PullImageResponse> PULL_IMAGE =
+      method(
+          IMAGES,
+          "PullImage",
+          PullImageRequest.getDefaultInstance(),
+          PullImageResponse.getDefaultInstance());
 
   private final ManagedChannel channel;
   private final Duration timeout;

@@ -2,15 +2,19 @@ package io.kedge.edge.cri;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.kedge.edge.cri.api.AuthConfig;
 import io.kedge.edge.cri.api.ContainerMetadata;
 import io.kedge.edge.cri.api.ContainerStatusRequest;
 import io.kedge.edge.cri.api.CreateContainerRequest;
+import io.kedge.edge.cri.api.ExecSyncRequest;
+import io.kedge.edge.cri.api.ExecSyncResponse;
 import io.kedge.edge.cri.api.ImageSpec;
 import io.kedge.edge.cri.api.ImageStatusRequest;
 import io.kedge.edge.cri.api.ImageStatusResponse;
 import io.kedge.edge.cri.api.Int64Value;
 import io.kedge.edge.cri.api.KeyValue;
 import io.kedge.edge.cri.api.LinuxContainerConfig;
+import io.kedge.edge.cri.api.LinuxContainerResources;
 import io.kedge.edge.cri.api.LinuxContainerSecurityContext;
 import io.kedge.edge.cri.api.LinuxPodSandboxConfig;
 import io.kedge.edge.cri.api.LinuxSandboxSecurityContext;
@@ -22,16 +26,21 @@ import io.kedge.edge.cri.api.PodSandbox;
 import io.kedge.edge.cri.api.PodSandboxConfig;
 import io.kedge.edge.cri.api.PodSandboxFilter;
 import io.kedge.edge.cri.api.PodSandboxMetadata;
+import io.kedge.edge.cri.api.PodSandboxStatusRequest;
+import io.kedge.edge.cri.api.PullImageRequest;
 import io.kedge.edge.cri.api.RemoveContainerRequest;
 import io.kedge.edge.cri.api.RemovePodSandboxRequest;
 import io.kedge.edge.cri.api.ReopenContainerLogRequest;
 import io.kedge.edge.cri.api.RunPodSandboxRequest;
+import io.kedge.edge.cri.api.RuntimeCondition;
 import io.kedge.edge.cri.api.StartContainerRequest;
+import io.kedge.edge.cri.api.StatusRequest;
 import io.kedge.edge.cri.api.StopContainerRequest;
 import io.kedge.edge.cri.api.StopPodSandboxRequest;
 import io.kedge.edge.cri.api.VersionRequest;
 import io.kedge.edge.cri.api.VersionResponse;
 import io.kedge.edge.edged.ContainerConfig;
+import io.kedge.edge.edged.ContainerResources;
 import io.kedge.edge.edged.ContainerState;
 import io.kedge.edge.edged.PodRuntime;
 import io.kedge.edge.edged.SandboxConfig;
@@ -44,6 +53,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,10 +64,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs pods through a CRI v1 runtime (containerd), as KubeEdge's edged does: one sandbox per pod in
- * the host network, one container per pod container, images used as they are on the node (nothing
- * is pulled: import images with {@code ctr -n k8s.io images import}). Exits are noticed by polling
- * the containers Edged started.
+ * Runs pods through a CRI v1 runtime (containerd), as the kubelet does: one sandbox per pod, in the
+ * host network for {@code hostNetwork} pods and in a network namespace of its own (the runtime's
+ * CNI) for the others, below the pod's cgroup; one container per pod container with its CPU and
+ * memory limits; images pulled through the runtime with the credentials Edged found. Exits are
+ * noticed by polling the containers Edged started.
  */
 public final class CriRuntime implements PodRuntime {
   private static final Logger log = LoggerFactory.getLogger(CriRuntime.class);
@@ -123,7 +134,8 @@ public final class CriRuntime implements PodRuntime {
                 .setNamespace(s.namespace())
                 .setUid(s.uid())
                 .setAttempt(0))
-        // Host network: the hostname stays the node's (containerd requires it empty here).
+        // Host network: the hostname stays the node's (containerd requires it empty there).
+        .setHostname(s.hostNetwork() ? "" : hostname(s.name()))
         .setLogDirectory(s.logDirectory().toString())
         .putAllLabels(s.labels())
         .putLabels("io.kubernetes.pod.name", s.name())
@@ -133,18 +145,32 @@ public final class CriRuntime implements PodRuntime {
         .putAllAnnotations(s.annotations())
         .setLinux(
             LinuxPodSandboxConfig.newBuilder()
+                .setCgroupParent(s.cgroupParent())
                 .setSecurityContext(
                     LinuxSandboxSecurityContext.newBuilder()
                         .setNamespaceOptions(
                             NamespaceOption.newBuilder()
-                                .setNetwork(NamespaceMode.NODE)
+                                .setNetwork(network(s))
                                 .setPid(NamespaceMode.CONTAINER)
                                 .setIpc(NamespaceMode.POD))))
         .build();
   }
 
+  private static NamespaceMode network(SandboxConfig s) {
+    return s.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD;
+  }
+
+  /** The kubelet's pod hostname: the pod's name, cut to a DNS label. */
+  static String hostname(String podName) {
+    String h = podName.length() > 63 ? podName.substring(0, 63) : podName;
+    return h.replaceAll("[-.]+$", "");
+  }
+
   @Override
   public String runSandbox(SandboxConfig sandbox) throws RuntimeFailure {
+    if (!sandbox.hostNetwork()) {
+      checkNetworkReady();
+    }
     try {
       Files.createDirectories(sandbox.logDirectory());
       String id =
@@ -157,35 +183,188 @@ public final class CriRuntime implements PodRuntime {
       log.info("sandbox {} for pod {}/{}", id, sandbox.namespace(), sandbox.name());
       return id;
     } catch (StatusRuntimeException e) {
-      throw new RuntimeFailure(
-          "CreatePodSandboxError", "RunPodSandbox failed: " + e.getStatus().getDescription(), e);
+      throw new RuntimeFailure("CreatePodSandboxError", "RunPodSandbox failed: " + goError(e), e);
     } catch (IOException e) {
       throw new RuntimeFailure(
           "CreatePodSandboxError", "cannot create " + sandbox.logDirectory(), e);
     }
   }
 
-  @Override
-  public String startContainer(String sandboxId, SandboxConfig sandbox, ContainerConfig c)
-      throws RuntimeFailure {
-    ImageStatusResponse image;
+  /**
+   * A pod with a network of its own needs the runtime's network (CNI) to be ready; without it
+   * containerd would leave a sandbox it cannot clean up. Says why, as the kubelet does.
+   */
+  private void checkNetworkReady() throws RuntimeFailure {
     try {
-      image =
+      for (RuntimeCondition c :
+          client
+              .call(CriClient.STATUS, StatusRequest.getDefaultInstance())
+              .getStatus()
+              .getConditionsList()) {
+        if (c.getType().equals("NetworkReady") && !c.getStatus()) {
+          throw new RuntimeFailure(
+              "ContainerCreating",
+              "network is not ready: container runtime network not ready: NetworkReady=false"
+                  + " reason:"
+                  + c.getReason()
+                  + " message:"
+                  + c.getMessage()
+                  + " (pods without hostNetwork need a CNI network: see the README's Edged"
+                  + " section)");
+        }
+      }
+    } catch (StatusRuntimeException e) {
+      throw new RuntimeFailure("ContainerCreating", "runtime status: " + goError(e), e);
+    }
+  }
+
+  @Override
+  public Optional<String> podIp(String sandboxId) {
+    try {
+      String ip =
+          client
+              .call(
+                  CriClient.POD_SANDBOX_STATUS,
+                  PodSandboxStatusRequest.newBuilder().setPodSandboxId(sandboxId).build())
+              .getStatus()
+              .getNetwork()
+              .getIp();
+      return ip.isEmpty() ? Optional.empty() : Optional.of(ip);
+    } catch (StatusRuntimeException e) {
+      log.warn("PodSandboxStatus {} failed: {}", sandboxId, e.getStatus());
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public boolean usesImages() {
+    return true;
+  }
+
+  /** The image's id when containerd has it. */
+  @Override
+  public Optional<String> imageRef(String image) throws RuntimeFailure {
+    try {
+      ImageStatusResponse r =
           client.call(
               CriClient.IMAGE_STATUS,
               ImageStatusRequest.newBuilder()
-                  .setImage(ImageSpec.newBuilder().setImage(c.image()))
+                  .setImage(ImageSpec.newBuilder().setImage(image))
                   .build());
+      if (!r.hasImage() || r.getImage().getId().isEmpty()) {
+        return Optional.empty();
+      }
+      return Optional.of(r.getImage().getId());
     } catch (StatusRuntimeException e) {
-      throw new RuntimeFailure("InspectFailed", "ImageStatus failed: " + e.getStatus(), e);
+      throw new RuntimeFailure("ImageInspectError", goError(e), e);
     }
-    if (!image.hasImage() || image.getImage().getId().isEmpty()) {
-      throw new RuntimeFailure(
-          "ErrImageNeverPull",
-          "Container image \""
-              + c.image()
-              + "\" is not present on the node; edged pulls no images (import it with"
-              + " 'ctr -n k8s.io images import')");
+  }
+
+  @Override
+  public String pullImage(String image, Optional<RegistryAuth> auth, SandboxConfig sandbox)
+      throws RuntimeFailure {
+    PullImageRequest.Builder req =
+        PullImageRequest.newBuilder()
+            .setImage(ImageSpec.newBuilder().setImage(image))
+            .setSandboxConfig(sandboxConfig(sandbox));
+    auth.ifPresent(
+        a ->
+            req.setAuth(
+                AuthConfig.newBuilder()
+                    .setUsername(a.username())
+                    .setPassword(a.password())
+                    .setAuth(a.auth())
+                    .setServerAddress(serverAddress(a.serverAddress()))
+                    .setIdentityToken(a.identityToken())
+                    .setRegistryToken(a.registryToken())));
+    try {
+      return client.call(CriClient.PULL_IMAGE, req.build(), PULL_TIMEOUT).getImageRef();
+    } catch (StatusRuntimeException e) {
+      throw new RuntimeFailure("ErrImagePull", goError(e), e);
+    }
+  }
+
+  /**
+   * The credentials' registry as containerd matches it against the host it contacts: a URL whose
+   * host is the registry's (a Docker config key such as {@code 127.0.0.1:5000} is no URL to Go).
+   * Docker Hub's keys name {@code index.docker.io} while containerd talks to {@code
+   * registry-1.docker.io}: for those, none (Edged already chose these credentials for the image).
+   */
+  static String serverAddress(String key) {
+    String k = key.contains("://") ? key.substring(key.indexOf("://") + 3) : key;
+    int slash = k.indexOf('/');
+    String host = slash < 0 ? k : k.substring(0, slash);
+    if (host.isEmpty() || host.endsWith("docker.io")) {
+      return "";
+    }
+    return "https://" + host;
+  }
+
+  /** Longest a pull may take (the kubelet's runtime request timeout does not apply to pulls). */
+  static final Duration PULL_TIMEOUT = Duration.ofMinutes(15);
+
+  @Override
+  public ExecResult exec(String containerId, List<String> command, Duration timeout)
+      throws RuntimeFailure {
+    long seconds = Math.max(1, (timeout.toMillis() + 999) / 1000);
+    try {
+      ExecSyncResponse r =
+          client.call(
+              CriClient.EXEC_SYNC,
+              ExecSyncRequest.newBuilder()
+                  .setContainerId(containerId)
+                  .addAllCmd(command)
+                  .setTimeout(seconds)
+                  .build(),
+              Duration.ofSeconds(seconds + 30));
+      String out = r.getStdout().toStringUtf8() + r.getStderr().toStringUtf8();
+      return new ExecResult(r.getExitCode(), out, false);
+    } catch (StatusRuntimeException e) {
+      String d = String.valueOf(e.getStatus().getDescription());
+      if (e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED
+          || d.contains("timeout") && d.contains("exceeded")) {
+        return new ExecResult(-1, "", true);
+      }
+      throw new RuntimeFailure("ExecFailed", goError(e), e);
+    }
+  }
+
+  /** A gRPC error as the kubelet (Go) prints one: {@code rpc error: code = X desc = …}. */
+  static String goError(StatusRuntimeException e) {
+    StringBuilder code = new StringBuilder();
+    for (String part : e.getStatus().getCode().name().split("_")) {
+      code.append(part.charAt(0)).append(part.substring(1).toLowerCase(Locale.ROOT));
+    }
+    String name = code.toString().replace("Ok", "OK");
+    return "rpc error: code = " + name + " desc = " + e.getStatus().getDescription();
+  }
+
+  static LinuxContainerResources resources(ContainerResources r) {
+    LinuxContainerResources.Builder b =
+        LinuxContainerResources.newBuilder()
+            .setCpuPeriod(ContainerResources.CPU_PERIOD_US)
+            .setCpuShares(r.cpuShares());
+    if (r.cpuQuotaMicros() > 0) {
+      b.setCpuQuota(r.cpuQuotaMicros());
+    }
+    if (r.memoryLimitBytes() > 0) {
+      b.setMemoryLimitInBytes(r.memoryLimitBytes());
+    }
+    return b.build();
+  }
+
+  @Override
+  public String startContainer(String sandboxId, SandboxConfig sandbox, ContainerConfig c)
+      throws RuntimeFailure {
+    String imageId = c.imageRef();
+    if (imageId.isEmpty()) {
+      imageId =
+          imageRef(c.image())
+              .orElseThrow(
+                  () ->
+                      new RuntimeFailure(
+                          "ErrImageNeverPull",
+                          "Container image \"" + c.image() + "\" is not present on the node"));
     }
     List<String> command = new ArrayList<>();
     if (c.commandSet()) {
@@ -198,13 +377,13 @@ public final class CriRuntime implements PodRuntime {
             .addAllSupplementalGroups(c.supplementalGroups())
             .setNamespaceOptions(
                 NamespaceOption.newBuilder()
-                    .setNetwork(NamespaceMode.NODE)
+                    .setNetwork(network(sandbox))
                     .setPid(NamespaceMode.CONTAINER)
                     .setIpc(NamespaceMode.POD));
     io.kedge.edge.cri.api.ContainerConfig.Builder cfg =
         io.kedge.edge.cri.api.ContainerConfig.newBuilder()
             .setMetadata(ContainerMetadata.newBuilder().setName(c.name()).setAttempt(c.attempt()))
-            .setImage(ImageSpec.newBuilder().setImage(image.getImage().getId()))
+            .setImage(ImageSpec.newBuilder().setImage(imageId))
             .addAllCommand(command)
             .addAllArgs(c.args())
             .setWorkingDir(c.workingDir())
@@ -214,7 +393,10 @@ public final class CriRuntime implements PodRuntime {
             .putLabels("io.kubernetes.pod.namespace", sandbox.namespace())
             .putLabels("io.kubernetes.pod.uid", sandbox.uid())
             .putLabels(MANAGED_LABEL, "true")
-            .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(sec));
+            .setLinux(
+                LinuxContainerConfig.newBuilder()
+                    .setResources(resources(c.resources()))
+                    .setSecurityContext(sec));
     for (ContainerConfig.EnvVar v : c.env()) {
       cfg.addEnvs(KeyValue.newBuilder().setKey(v.name()).setValue(v.value()));
     }

@@ -15,6 +15,7 @@ import io.kedge.protocol.Json;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.TestContainerd;
+import io.kedge.testkit.TestRegistry;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -73,26 +75,9 @@ class CriRuntimeIT {
     CriRuntime runtime =
         new CriRuntime(containerd.endpoint(), Duration.ofSeconds(60), Clock.systemUTC());
     assertThat(runtime.name()).isEqualTo("containerd");
-    Path root = dir.resolve("pods");
-    EdgedSettings settings =
-        new EdgedSettings(
-            new NodeInfo(
-                "edge-1",
-                "127.0.0.1",
-                BigDecimal.ONE,
-                BigDecimal.valueOf(1L << 30),
-                BigDecimal.valueOf(1L << 34)),
-            root,
-            Optional.of(new KubernetesService("169.254.30.10", "10550")),
-            new RestartBackoff(
-                Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofMinutes(10)),
-            Duration.ofSeconds(60),
-            Duration.ofSeconds(1),
-            Duration.ofSeconds(10),
-            1 << 20,
-            Duration.ofSeconds(1),
-            EdgedSettings.NOBODY);
-    Edged edged = new Edged(settings, runtime, objects(), tokens(), sink(), Clock.systemUTC());
+    Edged edged =
+        new Edged(
+            settings(dir.resolve("pods")), runtime, objects(), tokens(), sink(), Clock.systemUTC());
     try {
       edged.start();
       edged.podUpserted(
@@ -118,7 +103,7 @@ class CriRuntimeIT {
               "noimage",
               """
               containers:
-              - {name: c, image: localhost/not-imported:1, command: [/bin/true]}
+              - {name: c, image: localhost/not-imported:1, imagePullPolicy: Never, command: [/bin/true]}
               """));
       JsonNode done = await("tools", s -> s.path("phase").asString("").equals("Succeeded"));
       JsonNode c = done.path("containerStatuses").path(0);
@@ -151,10 +136,161 @@ class CriRuntimeIT {
                   .path("waiting")
                   .path("message")
                   .asString())
-          .contains("localhost/not-imported:1");
+          .isEqualTo(
+              "Container image \"localhost/not-imported:1\" is not present with pull policy of"
+                  + " Never");
     } finally {
       edged.close(); // removes the sandboxes
     }
+  }
+
+  /**
+   * Through containerd: an image pulled from a registry that needs credentials, with the pod's pull
+   * secret (and refused without it); an exec liveness probe restarting its container; a memory
+   * limit the kernel enforces.
+   */
+  @Test
+  void pullsProbesAndLimits() throws Exception {
+    CriRuntime runtime =
+        new CriRuntime(containerd.endpoint(), Duration.ofSeconds(60), Clock.systemUTC());
+    try (TestRegistry registry =
+        TestRegistry.withCredentials(dir.resolve("registry"), List.of(), "puller", "s3cret")) {
+      containerd.trustPlainHttp(registry.host());
+      String image = registry.push(TestContainerd.edgeImage(), "kedge/tools:pulled");
+      String auth =
+          Base64.getEncoder().encodeToString("puller:s3cret".getBytes(StandardCharsets.UTF_8));
+      String config = "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"" + auth + "\"}}}";
+      secrets.put(
+          "regcred",
+          Json.parse(
+              "{\"metadata\":{\"name\":\"regcred\"},\"type\":\"kubernetes.io/dockerconfigjson\","
+                  + "\"data\":{\".dockerconfigjson\":\""
+                  + Base64.getEncoder().encodeToString(config.getBytes(StandardCharsets.UTF_8))
+                  + "\"}}"));
+      Edged edged =
+          new Edged(
+              settings(dir.resolve("pods2")),
+              runtime,
+              objects(),
+              tokens(),
+              sink(),
+              Clock.systemUTC());
+      try {
+        edged.start();
+        edged.podUpserted(
+            pod(
+                "pulled",
+                """
+                restartPolicy: Never
+                imagePullSecrets: [{name: regcred}]
+                containers:
+                - {name: c, image: '%s', command: [/bin/sh, -c, 'echo pulled']}
+                """
+                    .formatted(image)));
+        edged.podUpserted(
+            pod(
+                "denied",
+                """
+                restartPolicy: Never
+                containers:
+                - {name: c, image: '%s', command: [/bin/true]}
+                """
+                    .formatted(registry.host() + "/kedge/tools:other")));
+        edged.podUpserted(
+            pod(
+                "live",
+                """
+                terminationGracePeriodSeconds: 1
+                containers:
+                - name: c
+                  image: localhost/kedge/edge-tools:1
+                  command: [/bin/sh, -c, 'touch /tmp/alive; sleep 2; rm /tmp/alive; exec sleep 600']
+                  livenessProbe:
+                    exec: {command: [cat, /tmp/alive]}
+                    periodSeconds: 1
+                    failureThreshold: 1
+                """));
+        edged.podUpserted(
+            pod(
+                "hog",
+                """
+                restartPolicy: Never
+                containers:
+                - name: c
+                  image: localhost/kedge/edge-tools:1
+                  command: [/bin/sh, -c, 'a=x; while :; do a="$a$a"; done']
+                  resources: {limits: {memory: 32Mi}}
+                """));
+        JsonNode pulled = await("pulled", st -> st.path("phase").asString("").equals("Succeeded"));
+        assertThat(pulled.path("containerStatuses").path(0).path("imageID").asString())
+            .startsWith("sha256:");
+        JsonNode denied =
+            await(
+                "denied",
+                st ->
+                    st.path("containerStatuses")
+                        .path(0)
+                        .path("state")
+                        .path("waiting")
+                        .path("reason")
+                        .asString("")
+                        .equals("ErrImagePull"));
+        assertThat(
+                denied
+                    .path("containerStatuses")
+                    .path(0)
+                    .path("state")
+                    .path("waiting")
+                    .path("message")
+                    .asString())
+            .startsWith("rpc error: code = ")
+            .containsIgnoringCase("unauthorized");
+        JsonNode live =
+            await(
+                "live",
+                st -> st.path("containerStatuses").path(0).path("restartCount").asInt() >= 1);
+        assertThat(
+                live.path("containerStatuses")
+                    .path(0)
+                    .path("lastState")
+                    .path("terminated")
+                    .path("exitCode")
+                    .asInt())
+            .isIn(137, 143);
+        JsonNode hog =
+            await(
+                "hog", st -> st.path("containerStatuses").path(0).path("state").has("terminated"));
+        assertThat(
+                hog.path("containerStatuses")
+                    .path(0)
+                    .path("state")
+                    .path("terminated")
+                    .path("reason")
+                    .asString())
+            .isEqualTo("OOMKilled");
+      } finally {
+        edged.close();
+      }
+    }
+  }
+
+  static EdgedSettings settings(Path root) {
+    return new EdgedSettings(
+        new NodeInfo(
+            "edge-1",
+            "127.0.0.1",
+            BigDecimal.ONE,
+            BigDecimal.valueOf(1L << 30),
+            BigDecimal.valueOf(1L << 34)),
+        root,
+        Optional.of(new KubernetesService("169.254.30.10", "10550")),
+        new RestartBackoff(Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofMinutes(10)),
+        Duration.ofSeconds(60),
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(10),
+        1 << 20,
+        Duration.ofSeconds(1),
+        EdgedSettings.NOBODY);
   }
 
   JsonNode await(String pod, Predicate<JsonNode> ok) throws InterruptedException {
@@ -178,7 +314,7 @@ class CriRuntimeIT {
             + ", namespace: ns1, uid: uid-"
             + name
             + "}\n"
-            + "spec:\n  nodeName: edge-1\n  serviceAccountName: app\n"
+            + "spec:\n  nodeName: edge-1\n  serviceAccountName: app\n  hostNetwork: true\n"
             + spec.indent(2)
             + """
               volumes:
@@ -192,7 +328,9 @@ class CriRuntimeIT {
     return Json.parse(Json.string(ConfigLoader.YAML.readTree(yaml)));
   }
 
-  static EdgeObjects objects() {
+  final Map<String, JsonNode> secrets = new ConcurrentHashMap<>();
+
+  EdgeObjects objects() {
     return new EdgeObjects() {
       @Override
       public List<JsonNode> pods() {
@@ -206,7 +344,7 @@ class CriRuntimeIT {
 
       @Override
       public CompletionStage<Optional<JsonNode>> secret(String namespace, String name) {
-        return CompletableFuture.completedFuture(Optional.empty());
+        return CompletableFuture.completedFuture(Optional.ofNullable(secrets.get(name)));
       }
     };
   }

@@ -60,6 +60,33 @@ public final class CloudPodStatusSink implements PodStatusSink {
     return link.request(m, timeout).thenCompose(CloudPodStatusSink::checkReply);
   }
 
+  /** {@code edged/meta/insert <ns>/event/<name>}, as KubeEdge's edged sends events. */
+  @Override
+  public void createEvent(String namespace, JsonNode event) {
+    String name = event.path("metadata").path("name").asString("");
+    link.send(
+        Message.of(
+            new MessageRoute(
+                Sources.EDGED,
+                Sources.GROUP_META,
+                Operations.INSERT,
+                ResourcePath.format(namespace, ResourcePath.EVENT, name)),
+            event));
+  }
+
+  /** {@code edged/meta/patch <ns>/event/<name>}, the strategic-merge patch as a JSON string. */
+  @Override
+  public void patchEvent(String namespace, String name, JsonNode patch) {
+    link.send(
+        Message.of(
+            new MessageRoute(
+                Sources.EDGED,
+                Sources.GROUP_META,
+                Operations.PATCH,
+                ResourcePath.format(namespace, ResourcePath.EVENT, name)),
+            StringNode.valueOf(Json.string(patch))));
+  }
+
   @Override
   public void whenConnected(Runnable r) {
     link.addListener(

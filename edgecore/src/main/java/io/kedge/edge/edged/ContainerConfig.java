@@ -17,6 +17,8 @@ import java.util.List;
  * @param supplementalGroups extra groups (fsGroup and supplementalGroups)
  * @param logPath the log file, relative to the sandbox's log directory
  * @param attempt how many times this container was started before (the kubelet's restart count)
+ * @param resources CPU and memory requests and limits
+ * @param imageRef the image as pulled (CRI: its id), empty for the process runtime
  */
 public record ContainerConfig(
     String name,
@@ -31,7 +33,29 @@ public record ContainerConfig(
     long runAsGroup,
     List<Long> supplementalGroups,
     String logPath,
-    int attempt) {
+    int attempt,
+    ContainerResources resources,
+    String imageRef) {
+
+  /** This container, to run from {@code ref} (the image as the runtime pulled it). */
+  public ContainerConfig withImageRef(String ref) {
+    return new ContainerConfig(
+        name,
+        image,
+        command,
+        commandSet,
+        args,
+        env,
+        mounts,
+        workingDir,
+        runAsUser,
+        runAsGroup,
+        supplementalGroups,
+        logPath,
+        attempt,
+        resources,
+        ref);
+  }
 
   /** One environment variable, in the order the container gets them. */
   public record EnvVar(String name, String value) {}

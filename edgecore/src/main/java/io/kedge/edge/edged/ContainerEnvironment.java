@@ -202,9 +202,12 @@ final class ContainerEnvironment {
       case "spec.serviceAccountName":
         return pod.path("spec").path("serviceAccountName").asString("");
       case "status.hostIP":
+        return node.hostIP();
       case "status.podIP":
       case "status.podIPs":
-        return node.hostIP(); // host network: the pod's address is the node's
+        // Edged sets it once the sandbox has one; host-network pods have the node's
+        String ip = pod.path("status").path("podIP").asString("");
+        return ip.isEmpty() ? node.hostIP() : ip;
       case "metadata.labels":
       case "metadata.annotations":
         return mapText(meta.path(path.substring("metadata.".length())));

@@ -35,6 +35,18 @@ final class ContainerRecord {
   /** Init containers: finished successfully. */
   boolean done;
 
+  /** The image as the runtime has it (digest or id), once pulled or found. */
+  String imageId = "";
+
+  /** Pulls of this container's image: back-off across syncs. */
+  final ImagePulls.State pulls = new ImagePulls.State();
+
+  /** The probes of the current instance; null when it has none or is not running. */
+  ContainerProbes probes;
+
+  /** The process runtime said once that it uses no image. */
+  boolean imageNoticeGiven;
+
   ContainerRecord(String name, boolean init) {
     this.name = name;
     this.init = init;
@@ -42,6 +54,23 @@ final class ContainerRecord {
 
   boolean running() {
     return current != null && current.running();
+  }
+
+  /** Running and started: no startup probe, or it succeeded. */
+  boolean started() {
+    return running() && (probes == null || probes.started());
+  }
+
+  /** Started, and its readiness probe (if any) says ready. */
+  boolean ready() {
+    return running() && (probes == null || probes.ready());
+  }
+
+  void stopProbes() {
+    if (probes != null) {
+      probes.stop();
+      probes = null;
+    }
   }
 
   boolean terminated() {

@@ -37,6 +37,7 @@ public final class Edged implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final PodWorker.Context context;
   private final ContainerLogs logs;
+  private final PodCgroups cgroups;
   private volatile boolean closed;
   private volatile boolean started;
 
@@ -47,6 +48,21 @@ public final class Edged implements AutoCloseable {
       ServiceAccountTokens tokens,
       PodStatusSink sink,
       Clock clock) {
+    this(settings, runtime, objects, tokens, sink, clock, Cgroups.detect());
+  }
+
+  /**
+   * @param cgroups the host's cgroup file system for pod cgroups (empty: resource limits are left
+   *     to the runtime, the process runtime refuses them)
+   */
+  public Edged(
+      EdgedSettings settings,
+      PodRuntime runtime,
+      EdgeObjects objects,
+      ServiceAccountTokens tokens,
+      PodStatusSink sink,
+      Clock clock,
+      Optional<Cgroups> cgroups) {
     this.settings = settings;
     this.runtime = runtime;
     this.objects = objects;
@@ -78,9 +94,31 @@ public final class Edged implements AutoCloseable {
             byContainer.values().removeIf(w -> w == worker);
           }
         };
+    PodEvents events = new PodEvents(sink, settings.node().nodeName(), clock);
+    List<Path> credentialFiles = RegistryCredentials.nodeFiles(settings.rootDirectory());
+    this.cgroups =
+        new PodCgroups(
+            cgroups, settings.node().nodeName(), settings.node().allocatableMemory().longValue());
     this.context =
         new PodWorker.Context(
-            settings, runtime, objects, tokens, sink, clock, workers, timer, index);
+            settings,
+            runtime,
+            objects,
+            tokens,
+            sink,
+            clock,
+            workers,
+            timer,
+            index,
+            events,
+            new ImagePulls(
+                runtime,
+                () -> RegistryCredentials.fromNodeFiles(credentialFiles),
+                settings.backoff(),
+                events,
+                clock),
+            new Prober(runtime),
+            this.cgroups);
     this.logs = new ContainerLogs(this::workerFor, runtime);
     runtime.setListener(
         id -> {
@@ -122,7 +160,14 @@ public final class Edged implements AutoCloseable {
       Clock clock)
       throws PodRuntime.RuntimeFailure {
     String ip = config.modules().edged().nodeIP();
-    NodeInfo info = NodeInfo.detect(node, ip == null || ip.isEmpty() ? NodeInfo.hostAddress() : ip);
+    NodeInfo host = NodeInfo.detect(node, ip == null || ip.isEmpty() ? NodeInfo.hostAddress() : ip);
+    // What pods see as the node's allocatable: what edgecore keeps for itself is not theirs.
+    NodeInfo info =
+        NodeReservation.ofThisProcess()
+            .applyTo(
+                host,
+                host.allocatableMemory().longValue(),
+                Runtime.getRuntime().availableProcessors());
     EdgedSettings settings = EdgedSettings.from(config, info);
     Edged edged =
         new Edged(
@@ -158,6 +203,7 @@ public final class Edged implements AutoCloseable {
         settings.node().nodeName(),
         runtime.name(),
         stored.size());
+    log.info("edged: {}", cgroups.start());
     if (settings.service().isEmpty()) {
       log.info(
           "pods get empty KUBERNETES_SERVICE_HOST/PORT: requireAuthorization is off, so MetaServer"
@@ -171,6 +217,12 @@ public final class Edged implements AutoCloseable {
     for (JsonNode pod : stored) {
       keep.add(pod.path("metadata").path("uid").asString(""));
       podUpserted(pod);
+    }
+    for (String uid : cgroups.podUids()) {
+      if (!keep.contains(uid)) {
+        log.info("removing the cgroup of pod {}, which is gone", uid);
+        cgroups.removePod(uid);
+      }
     }
     try (var dirs = Files.list(settings.rootDirectory())) {
       for (Path d : (Iterable<Path>) dirs::iterator) {
@@ -259,10 +311,23 @@ public final class Edged implements AutoCloseable {
   public void close() {
     closed = true;
     timer.shutdownNow();
+    // In parallel, each pod with its grace period: the node's shutdown takes one, not one per pod.
+    List<Thread> stops = new ArrayList<>();
     for (PodWorker w : byUid.values()) {
-      w.shutdown(Duration.ofSeconds(5));
+      Thread t = new Thread(() -> w.shutdown(Duration.ofSeconds(5)), "edged-shutdown-" + w.name);
+      t.start();
+      stops.add(t);
+    }
+    for (Thread t : stops) {
+      try {
+        t.join(TimeUnit.SECONDS.toMillis(90));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
     }
     workers.shutdownNow();
     runtime.close();
+    cgroups.close();
   }
 }

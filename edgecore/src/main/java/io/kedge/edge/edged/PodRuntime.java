@@ -51,6 +51,49 @@ public interface PodRuntime extends AutoCloseable {
   void rotateLog(String containerId, java.nio.file.Path log, java.nio.file.Path rotatedTo)
       throws RuntimeFailure;
 
+  /**
+   * The pod's own address when its sandbox has a network namespace of its own; empty when the pod
+   * uses the node's network (its address is then the node's).
+   */
+  default Optional<String> podIp(String sandboxId) {
+    return Optional.empty();
+  }
+
+  /**
+   * Whether containers run from images this runtime pulls and unpacks (CRI). The process runtime
+   * runs host commands and uses no image.
+   */
+  default boolean usesImages() {
+    return false;
+  }
+
+  /**
+   * The image's reference on the node (repository digest, else its id) when it is present; empty
+   * when it is not.
+   */
+  default Optional<String> imageRef(String image) throws RuntimeFailure {
+    return Optional.empty();
+  }
+
+  /**
+   * Pulls {@code image} from its registry, with {@code auth} or anonymously; returns the image's
+   * reference. A failure's message is the runtime's (the registry's) error, as the kubelet shows
+   * it.
+   */
+  default String pullImage(String image, Optional<RegistryAuth> auth, SandboxConfig sandbox)
+      throws RuntimeFailure {
+    throw new RuntimeFailure("ErrImagePull", "the " + name() + " runtime pulls no images");
+  }
+
+  /**
+   * Runs {@code command} inside the running container (exec probes) and waits at most {@code
+   * timeout} for it.
+   */
+  default ExecResult exec(String containerId, List<String> command, Duration timeout)
+      throws RuntimeFailure {
+    throw new RuntimeFailure("ExecUnsupported", "the " + name() + " runtime cannot exec");
+  }
+
   /** Sandboxes left from an earlier edgecore run, by pod uid, so they can be cleaned up. */
   default List<String> leftoverSandboxes() {
     return List.of();
@@ -67,6 +110,31 @@ public interface PodRuntime extends AutoCloseable {
     PLAIN,
     /** CRI log lines: {@code <RFC3339Nano> <stdout|stderr> <F|P> <content>}. */
     CRI
+  }
+
+  /**
+   * What an exec in a container ended with.
+   *
+   * @param output stdout and stderr, possibly cut short
+   * @param timedOut the command did not finish in time (it was killed)
+   */
+  record ExecResult(int exitCode, String output, boolean timedOut) {}
+
+  /**
+   * Credentials for one registry, as CRI's {@code AuthConfig} takes them (from a {@code
+   * .dockerconfigjson} entry).
+   */
+  record RegistryAuth(
+      String username,
+      String password,
+      String auth,
+      String serverAddress,
+      String identityToken,
+      String registryToken) {
+    @Override
+    public String toString() {
+      return "RegistryAuth[" + serverAddress + ", user " + username + "]"; // no secrets in logs
+    }
   }
 
   @FunctionalInterface

@@ -71,6 +71,7 @@ final class PodStatusBuilder {
       List<ContainerRecord> app,
       boolean initDone,
       String hostIP,
+      String podIP,
       Instant startTime,
       String message,
       String reason,
@@ -82,7 +83,7 @@ final class PodStatusBuilder {
     s.put("phase", phase);
     List<String> unready = new ArrayList<>();
     for (ContainerRecord c : app) {
-      if (!c.running()) {
+      if (!c.ready()) {
         unready.add(c.name);
       }
     }
@@ -136,8 +137,8 @@ final class PodStatusBuilder {
     putOrNull(s, "message", message);
     putOrNull(s, "reason", reason);
     s.put("hostIP", hostIP);
-    s.put("podIP", hostIP);
-    s.putArray("podIPs").addObject().put("ip", hostIP);
+    s.put("podIP", podIP);
+    s.putArray("podIPs").addObject().put("ip", podIP);
     if (startTime != null) {
       s.put("startTime", time(startTime));
     }
@@ -173,14 +174,14 @@ final class PodStatusBuilder {
     if (c.lastTerminated != null) {
       last.set("terminated", terminated(c.lastTerminated, runtimeName));
     }
-    o.put("ready", c.running());
+    o.put("ready", c.ready());
     o.put("restartCount", c.restartCount);
     o.put("image", c.image);
-    o.put("imageID", "");
+    o.put("imageID", c.imageId);
     if (c.current != null) {
       o.put("containerID", runtimeName + "://" + c.current.id());
     }
-    o.put("started", c.running());
+    o.put("started", c.started());
     return o;
   }
 

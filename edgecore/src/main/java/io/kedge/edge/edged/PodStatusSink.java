@@ -20,6 +20,15 @@ public interface PodStatusSink {
    */
   CompletionStage<Void> deletePod(String namespace, String name, String uid);
 
+  /**
+   * Creates an event (a {@code v1} Event in {@code namespace}); fire and forget, may throw when
+   * offline.
+   */
+  default void createEvent(String namespace, tools.jackson.databind.JsonNode event) {}
+
+  /** Patches an event created before (its count and last time); fire and forget. */
+  default void patchEvent(String namespace, String name, tools.jackson.databind.JsonNode patch) {}
+
   /** Runs {@code r} whenever the cloud becomes reachable again (to resend what failed). */
   default void whenConnected(Runnable r) {}
 }

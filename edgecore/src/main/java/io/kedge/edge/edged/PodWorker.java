@@ -45,7 +45,11 @@ final class PodWorker {
       Clock clock,
       ExecutorService workers,
       ScheduledExecutorService timer,
-      ContainerIndex index) {}
+      ContainerIndex index,
+      PodEvents events,
+      ImagePulls images,
+      Prober prober,
+      PodCgroups cgroups) {}
 
   /** Lets Edged route container events to the pod they belong to. */
   interface ContainerIndex {
@@ -59,11 +63,14 @@ final class PodWorker {
   final String namespace;
   final String name;
   private final Path podDirectory;
+  private final PodEvents.PodRef ref;
   private final AtomicBoolean queued = new AtomicBoolean();
 
   private volatile JsonNode pod;
   private volatile boolean removed;
   private String sandboxId;
+  private String cgroupParent = "";
+  private volatile String podIp;
   private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
   private final Map<String, ServiceAccountTokens.Token> tokens = new HashMap<>();
   private final Map<String, Instant> tokenRefreshAt = new HashMap<>();
@@ -88,6 +95,8 @@ final class PodWorker {
     this.namespace = meta.path("namespace").asString("");
     this.name = meta.path("name").asString("");
     this.podDirectory = ctx.settings().rootDirectory().resolve(uid);
+    this.ref = new PodEvents.PodRef(namespace, name, uid);
+    this.podIp = ctx.settings().node().hostIP();
   }
 
   String key() {
@@ -206,14 +215,19 @@ final class PodWorker {
       return next;
     }
     PodDirectories.ensure(podDirectory, "rwx--x--x", 0, 0);
-    SandboxConfig sandbox = sandboxConfig(p);
     if (sandboxId == null) {
+      cgroupParent = podCgroup(p);
+      SandboxConfig sandbox = sandboxConfig(p);
       try {
         sandboxId = ctx.runtime().runSandbox(sandbox);
       } catch (PodRuntime.RuntimeFailure e) {
+        ctx.events().warning(ref, null, "FailedCreatePodSandBox", e.getMessage());
         throw new ContainerConfigException(e.reason(), e.getMessage());
       }
+      podIp = ctx.runtime().podIp(sandboxId).orElse(ctx.settings().node().hostIP());
     }
+    SandboxConfig sandbox = sandboxConfig(p);
+    p = withPodIp(p);
     PodInputs inputs = fetchInputs(p, now);
     for (Instant t : tokenRefreshAt.values()) {
       next = min(next, t);
@@ -257,9 +271,14 @@ final class PodWorker {
     for (JsonNode c : p.path("spec").path("containers")) {
       ContainerRecord r = containers.get(c.path("name").asString(""));
       refresh(r);
+      killOnProbeFailure(p, r, restartPolicy);
+      if (!r.running()) {
+        r.stopProbes();
+      }
       String hash = specOf(c);
       if (r.running() && !r.specHash.isEmpty() && !hash.equals(r.specHash)) {
         log.info("pod {}: container {} changed, restarting it", key(), r.name);
+        r.stopProbes();
         ctx.runtime().stopContainer(r.id, grace(p));
         refresh(r);
       }
@@ -323,13 +342,41 @@ final class PodWorker {
     if (now.isBefore(r.notBefore)) {
       return r.notBefore;
     }
+    String fieldPath = PodEvents.fieldPath(r.name, r.init);
     ContainerConfig config;
+    Optional<ProbeSpec> startup;
+    Optional<ProbeSpec> readiness;
+    Optional<ProbeSpec> liveness;
     try {
       config = containerConfig(p, c, r, volumes, inputs);
+      startup = ProbeSpec.of(c, ProbeSpec.Type.STARTUP);
+      readiness = ProbeSpec.of(c, ProbeSpec.Type.READINESS);
+      liveness = ProbeSpec.of(c, ProbeSpec.Type.LIVENESS);
     } catch (ContainerConfigException e) {
       r.waiting(e.reason(), e.getMessage());
       logOnce("container " + r.name + ": " + e.getMessage());
+      ctx.events().warning(ref, fieldPath, "Failed", "Error: " + e.getMessage());
       return backoff(r, now);
+    }
+    if (ctx.runtime().usesImages()) {
+      ImagePulls.Result image =
+          ctx.images().ensure(ref, fieldPath, c, pullCredentials(p, inputs), sandbox, r.pulls, now);
+      if (!image.isReady()) {
+        r.waiting(image.reason(), image.message());
+        return image.retryAt();
+      }
+      r.imageId = image.imageRef();
+      config = config.withImageRef(image.imageRef());
+    } else if (!r.imageNoticeGiven && !r.image.isEmpty()) {
+      r.imageNoticeGiven = true;
+      ctx.events()
+          .normal(
+              ref,
+              fieldPath,
+              "ImageNotUsed",
+              "The process runtime runs the container's command on the host: image \""
+                  + r.image
+                  + "\" is neither pulled nor used");
     }
     try {
       String id = ctx.runtime().startContainer(sandboxId, sandbox, config);
@@ -339,12 +386,136 @@ final class PodWorker {
       ctx.index().started(id, this);
       refresh(r);
       pruneLogs(r);
+      ctx.events().normal(ref, fieldPath, "Started", "Started container " + r.name);
+      if (!r.init && ContainerProbes.any(startup, readiness, liveness)) {
+        Instant startedAt =
+            r.current != null && r.current.startedAt() != null ? r.current.startedAt() : now;
+        r.probes =
+            new ContainerProbes(
+                id,
+                startedAt,
+                startup,
+                readiness,
+                liveness,
+                ctx.prober(),
+                () -> podIp,
+                ctx.timer(),
+                ctx.workers(),
+                ctx.clock(),
+                new ContainerProbes.Listener() {
+                  @Override
+                  public void failed(ProbeSpec spec, String output) {
+                    ctx.events()
+                        .warning(
+                            ref,
+                            fieldPath,
+                            "Unhealthy",
+                            spec.type().label + " probe failed: " + output);
+                  }
+
+                  @Override
+                  public void changed() {
+                    requestSync();
+                  }
+                });
+        r.probes.start();
+      }
       return Instant.MAX;
     } catch (PodRuntime.RuntimeFailure e) {
       r.waiting(e.reason(), e.getMessage());
       logOnce("container " + r.name + ": " + e.getMessage());
+      ctx.events().warning(ref, fieldPath, "Failed", "Error: " + e.getMessage());
       return backoff(r, now);
     }
+  }
+
+  /**
+   * A running container whose liveness or startup probe failed for good is stopped (the kubelet's
+   * {@code Killing} event); the restart policy then decides, as for any exit.
+   */
+  private void killOnProbeFailure(JsonNode p, ContainerRecord r, String restartPolicy) {
+    if (!r.running() || r.probes == null || !r.probes.containerId().equals(r.id)) {
+      return;
+    }
+    Optional<ContainerProbes.Kill> kill = r.probes.kill();
+    if (kill.isEmpty()) {
+      return;
+    }
+    String probe = kill.get().spec().type().label.toLowerCase(java.util.Locale.ROOT);
+    String message =
+        "Container "
+            + r.name
+            + " failed "
+            + probe
+            + " probe"
+            + (restartPolicy.equals("Never") ? "" : ", will be restarted");
+    log.info("pod {}: {} ({})", key(), message, kill.get().output());
+    ctx.events().normal(ref, PodEvents.fieldPath(r.name, r.init), "Killing", message);
+    r.stopProbes();
+    ctx.runtime().stopContainer(r.id, kill.get().spec().terminationGrace().orElse(grace(p)));
+    refresh(r);
+  }
+
+  /** The pod's cgroup with its limits, or "" when this host has none for pods. */
+  private String podCgroup(JsonNode p) throws ContainerConfigException {
+    List<ContainerResources> app = new ArrayList<>();
+    List<ContainerResources> init = new ArrayList<>();
+    for (JsonNode c : p.path("spec").path("containers")) {
+      app.add(ContainerResources.of(c));
+    }
+    for (JsonNode c : p.path("spec").path("initContainers")) {
+      init.add(ContainerResources.of(c));
+    }
+    try {
+      return ctx.cgroups().ensurePod(uid, app, init).orElse("");
+    } catch (java.io.IOException e) {
+      throw new ContainerConfigException(
+          "CreatePodSandboxError", "cannot create the pod's cgroup: " + e.getMessage());
+    }
+  }
+
+  /** The pod with {@code status.podIP} as this node gives it (for the downward API). */
+  private JsonNode withPodIp(JsonNode p) {
+    ObjectNode copy = (ObjectNode) p.deepCopy();
+    JsonNode st = copy.path("status");
+    ObjectNode status = st.isObject() ? (ObjectNode) st : copy.putObject("status");
+    status.put("podIP", podIp);
+    status.put("hostIP", ctx.settings().node().hostIP());
+    return copy;
+  }
+
+  /** Registry credentials from the pod's {@code imagePullSecrets}. */
+  private List<RegistryCredentials.Entry> pullCredentials(JsonNode p, PodInputs inputs) {
+    List<RegistryCredentials.Entry> out = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    for (JsonNode s : p.path("spec").path("imagePullSecrets")) {
+      String n = s.path("name").asString("");
+      if (n.isEmpty()) {
+        continue;
+      }
+      Optional<JsonNode> secret = inputs.secret(n);
+      if (secret.isEmpty()) {
+        missing.add(n);
+        continue;
+      }
+      try {
+        out.addAll(RegistryCredentials.fromSecret(secret.get()));
+      } catch (RuntimeException e) {
+        missing.add(n);
+        logOnce("image pull secret " + n + " is unusable: " + e.getMessage());
+      }
+    }
+    if (!missing.isEmpty()) {
+      ctx.events()
+          .warning(
+              ref,
+              null,
+              "FailedToRetrieveImagePullSecret",
+              "Unable to retrieve some image pull secrets ("
+                  + String.join(", ", missing)
+                  + "); attempting to pull the image may not succeed.");
+    }
+    return out;
   }
 
   /** Retries of containers that cannot be configured or started back off like crashes. */
@@ -401,7 +572,9 @@ final class PodWorker {
         group,
         groups,
         r.name + "/" + r.restartCount + ".log",
-        r.restartCount);
+        r.restartCount,
+        ContainerResources.of(c),
+        "");
   }
 
   /** Keeps the current and the previous log of a container (for {@code --previous}). */
@@ -448,6 +621,14 @@ final class PodWorker {
     }
     for (String n : refs.secrets()) {
       secs.put(n, ctx.objects().secret(namespace, n).toCompletableFuture());
+    }
+    if (ctx.runtime().usesImages()) {
+      for (JsonNode s : p.path("spec").path("imagePullSecrets")) {
+        String n = s.path("name").asString("");
+        if (!n.isEmpty() && !secs.containsKey(n)) {
+          secs.put(n, ctx.objects().secret(namespace, n).toCompletableFuture());
+        }
+      }
     }
     long timeout = ctx.settings().lookupTimeout().toMillis();
     cms.forEach((n, f) -> inputs.configMaps.put(n, await(f, timeout, "configmap " + n)));
@@ -512,7 +693,9 @@ final class PodWorker {
         podDirectory,
         podDirectory.resolve("logs"),
         labels,
-        Map.of());
+        Map.of(),
+        p.path("spec").path("hostNetwork").asBoolean(false),
+        cgroupParent);
   }
 
   private Duration grace(JsonNode p) {
@@ -556,6 +739,7 @@ final class PodWorker {
     }
     List<Thread> stops = new ArrayList<>();
     for (ContainerRecord r : containers.values()) {
+      r.stopProbes();
       refresh(r);
       if (r.id != null && r.running()) {
         String id = r.id;
@@ -592,6 +776,7 @@ final class PodWorker {
         ctx.runtime().removeContainer(r.id);
       }
     }
+    ctx.cgroups().removePod(uid);
     try {
       PodDirectories.deleteRecursively(podDirectory);
     } catch (RuntimeException e) {
@@ -628,6 +813,7 @@ final class PodWorker {
             app,
             initDone,
             ctx.settings().node().hostIP(),
+            podIp,
             startTime,
             podMessage,
             podReason,
@@ -738,6 +924,7 @@ final class PodWorker {
     if (wakeUp != null) {
       wakeUp.cancel(false);
     }
+    containers.values().forEach(ContainerRecord::stopProbes);
     if (sandboxId != null) {
       ctx.runtime().removeSandbox(sandboxId, grace);
     }

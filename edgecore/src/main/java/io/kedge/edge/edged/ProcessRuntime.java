@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * the pod's volumes (service-account token, ConfigMaps, Secrets, emptyDirs, projected volumes) are
  * bind-mounted at their mount paths and Edged's other pod directories are hidden. The process gets
  * only the pod's environment, runs as the pod's user and group in its own working directory, with
- * stdout and stderr appended to its log file. No image is pulled: {@code image} is ignored.
+ * stdout and stderr appended to its log file, in a cgroup of its own below the pod's with the
+ * container's CPU and memory limits. It uses the node's network. No image is pulled: {@code image}
+ * is ignored, the command must exist on the host.
  *
  * <p>Containers do not outlive edgecore: they are killed when it exits (parent-death signal), and
  * Edged starts the node's pods again from the local store at the next start.
@@ -49,6 +51,7 @@ public final class ProcessRuntime implements PodRuntime {
   private final Path podsDirectory;
   private final Path launcher;
   private final Clock clock;
+  private final Optional<Cgroups> cgroups;
   private final Map<String, Container> containers = new ConcurrentHashMap<>();
   // Children get a parent-death signal tied to the thread that forks them: one long-lived thread.
   private final ExecutorService spawner =
@@ -74,6 +77,17 @@ public final class ProcessRuntime implements PodRuntime {
     volatile ContainerState exited;
     volatile boolean killed;
 
+    /** The container's cgroup, empty without one. */
+    volatile String cgroup = "";
+
+    /** Its user, groups and environment, for exec probes. */
+    volatile ContainerConfig config;
+
+    volatile List<ContainerConfig.EnvVar> env = List.of();
+
+    /** Where the command runs (for exec probes). */
+    volatile String workDir = "/";
+
     Container(String id, String sandboxId, String name, Path dir, Instant createdAt) {
       this.id = id;
       this.sandboxId = sandboxId;
@@ -89,8 +103,17 @@ public final class ProcessRuntime implements PodRuntime {
    * @param podsDirectory Edged's root directory (pod directories live under it); hidden from pods
    */
   public ProcessRuntime(Path podsDirectory, Clock clock) {
+    this(podsDirectory, clock, Cgroups.detect());
+  }
+
+  /**
+   * @param cgroups where containers get cgroups with their limits (empty: containers with limits
+   *     are refused)
+   */
+  public ProcessRuntime(Path podsDirectory, Clock clock, Optional<Cgroups> cgroups) {
     this.podsDirectory = podsDirectory.toAbsolutePath().normalize();
     this.clock = clock;
+    this.cgroups = cgroups;
     try {
       Path dir = this.podsDirectory.resolve(".process-runtime");
       Files.createDirectories(dir);
@@ -154,9 +177,18 @@ public final class ProcessRuntime implements PodRuntime {
               + c.name()
               + " has no command: the process runtime runs command and args and pulls no image");
     }
+    if (c.resources().hasLimits() && (cgroups.isEmpty() || sandbox.cgroupParent().isEmpty())) {
+      throw new RuntimeFailure(
+          "CreateContainerConfigError",
+          "container "
+              + c.name()
+              + " sets resource limits, which the process runtime applies through cgroups, and"
+              + " there is no writable cgroup file system here");
+    }
     String id = newId();
     Path runDir = sandbox.podDirectory().resolve("runtime").resolve(id);
     Container rec = new Container(id, sandboxId, c.name(), runDir, clock.instant());
+    rec.config = c;
     try {
       Files.createDirectories(runDir.getParent());
       Files.setPosixFilePermissions(
@@ -204,8 +236,18 @@ public final class ProcessRuntime implements PodRuntime {
           MountPlan.build(
               runDir.resolve("root"), podsDirectory, sandbox.podDirectory(), c.mounts());
       plan.check(c.runAsUser(), c.runAsGroup(), workDir, pathValue, c.command().get(0));
+      StringBuilder steps = new StringBuilder();
+      if (cgroups.isPresent() && !sandbox.cgroupParent().isEmpty()) {
+        rec.cgroup = sandbox.cgroupParent() + "/" + id;
+        cgroups.get().create(rec.cgroup, Cgroups.Limits.of(c.resources()));
+        for (Path procs : cgroups.get().procsFiles(rec.cgroup)) {
+          steps.append("cgroup\t").append(procs).append('\n');
+        }
+      }
+      rec.env = List.copyOf(env);
+      rec.workDir = workDir;
       Path planFile = runDir.resolve("plan");
-      Files.writeString(planFile, plan.text());
+      Files.writeString(planFile, steps + plan.text());
 
       List<String> argv = new ArrayList<>();
       argv.addAll(
@@ -309,6 +351,12 @@ public final class ProcessRuntime implements PodRuntime {
       code = 137;
       reason = "Error";
     }
+    if (!rec.cgroup.isEmpty() && cgroups.get().oomKills(rec.cgroup) > 0) {
+      reason = "OOMKilled"; // as containerd says when the kernel's OOM killer struck
+      if (code == 0) {
+        code = 137;
+      }
+    }
     rec.exited =
         new ContainerState(
             rec.id,
@@ -400,6 +448,102 @@ public final class ProcessRuntime implements PodRuntime {
     Container rec = containers.remove(containerId);
     if (rec != null) {
       PodDirectories.deleteRecursively(rec.dir);
+      if (!rec.cgroup.isEmpty() && (rec.process == null || !rec.process.isAlive())) {
+        List<String> left = cgroups.get().remove(rec.cgroup);
+        if (!left.isEmpty()) {
+          log.debug("container {}: cgroup not removed: {}", rec.id, left);
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs {@code command} in the container: in its mount and PID namespaces ({@code nsenter} into
+   * the launcher, PID 1 there), chrooted into its view of the files, in its working directory, as
+   * its user with its environment.
+   */
+  @Override
+  public ExecResult exec(String containerId, List<String> command, Duration timeout)
+      throws RuntimeFailure {
+    Container rec = containers.get(containerId);
+    Process p = rec == null ? null : rec.process;
+    if (p == null || !p.isAlive() || rec.exited != null) {
+      throw new RuntimeFailure(
+          "ContainerNotRunning", "container " + containerId + " is not running");
+    }
+    // setpriv → unshare (the same process) → the launcher, PID 1 of the container
+    Optional<ProcessHandle> target = p.toHandle().children().findFirst();
+    if (target.isEmpty()) {
+      throw new RuntimeFailure(
+          "ContainerNotRunning", "container " + containerId + " has not started yet");
+    }
+    ContainerConfig c = rec.config;
+    List<String> argv = new ArrayList<>();
+    argv.addAll(
+        List.of(
+            "nsenter",
+            "--target",
+            Long.toString(target.get().pid()),
+            "--mount",
+            "--pid",
+            "--",
+            "chroot",
+            rec.dir.resolve("root").toString(),
+            "setpriv",
+            "--reuid=" + c.runAsUser(),
+            "--regid=" + c.runAsGroup()));
+    if (c.supplementalGroups().isEmpty()) {
+      argv.add("--clear-groups");
+    } else {
+      StringBuilder g = new StringBuilder();
+      for (Long gid : c.supplementalGroups()) {
+        g.append(g.length() == 0 ? "" : ",").append(gid);
+      }
+      argv.add("--groups=" + g);
+    }
+    argv.addAll(List.of("--", "env", "-i", "-C", rec.workDir, "--"));
+    for (ContainerConfig.EnvVar v : rec.env) {
+      argv.add(v.name() + "=" + v.value());
+    }
+    argv.addAll(command);
+    Path out = null;
+    try {
+      out = Files.createTempFile(rec.dir, "exec", ".out");
+      ProcessBuilder pb = new ProcessBuilder(argv);
+      pb.environment().clear();
+      pb.environment().put("PATH", HOST_PATH);
+      pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      pb.redirectOutput(out.toFile());
+      pb.redirectErrorStream(true);
+      Process e = pb.start();
+      boolean done = e.waitFor(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+      if (!done) {
+        e.descendants().forEach(ProcessHandle::destroyForcibly);
+        e.destroyForcibly();
+        e.waitFor(10, TimeUnit.SECONDS);
+      }
+      String text = readLimited(out, 10 * 1024);
+      return new ExecResult(done ? e.exitValue() : -1, text, !done);
+    } catch (IOException e) {
+      throw new RuntimeFailure(
+          "ExecFailed", "cannot exec in container " + containerId + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RuntimeFailure("ExecFailed", "interrupted");
+    } finally {
+      if (out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (IOException e) {
+          // the container's directory goes with it
+        }
+      }
+    }
+  }
+
+  private static String readLimited(Path f, int max) throws IOException {
+    try (InputStream in = Files.newInputStream(f)) {
+      return new String(in.readNBytes(max), StandardCharsets.UTF_8);
     }
   }
 

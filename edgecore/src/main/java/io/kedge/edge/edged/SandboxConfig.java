@@ -8,6 +8,9 @@ import java.util.Map;
  *
  * @param podDirectory the pod's directory under {@code rootDirectory} (volumes, logs, homes)
  * @param logDirectory where container logs go ({@link ContainerConfig#logPath} is relative to it)
+ * @param hostNetwork the pod uses the node's network namespace ({@code spec.hostNetwork}); the
+ *     process runtime always does
+ * @param cgroupParent the pod's cgroup (absolute cgroup path), empty when Edged has none
  */
 public record SandboxConfig(
     String namespace,
@@ -17,4 +20,6 @@ public record SandboxConfig(
     Path podDirectory,
     Path logDirectory,
     Map<String, String> labels,
-    Map<String, String> annotations) {}
+    Map<String, String> annotations,
+    boolean hostNetwork,
+    String cgroupParent) {}

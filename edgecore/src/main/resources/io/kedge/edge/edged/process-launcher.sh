@@ -4,6 +4,8 @@
 #
 # Usage: sh process-launcher.sh PLAN ERRFILE -- COMMAND...
 # PLAN is a file of tab-separated steps written by ProcessRuntime:
+#   cgroup PROCS           join the container's cgroup (its cgroup.procs file in one hierarchy);
+#                          these come first, so that everything below is accounted and limited
 #   root  DIR              the directory that becomes the container's root (a mirror of the host's)
 #   mimic DIR [CHILD]      replace DIR in the mirror by a tmpfs holding the host's entries of DIR
 #                          (only CHILD when given), so that new mount points can be made under it
@@ -66,6 +68,9 @@ mimic() {
 tab=$(printf '\t')
 while IFS="$tab" read -r op a b c d e; do
   case $op in
+    cgroup)
+      echo 0 >"$a" 2>/dev/null || fail "cannot join the container's cgroup ($a)"
+      ;;
     root)
       root=$a
       stage=$a.stage

@@ -533,6 +533,31 @@ class EdgedTest {
 
   static final class RecordingSink implements PodStatusSink {
     final Map<String, String> patches = new ConcurrentHashMap<>();
+    final List<JsonNode> events = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void createEvent(String namespace, JsonNode event) {
+      events.add(event);
+    }
+
+    @Override
+    public void patchEvent(String namespace, String name, JsonNode patch) {
+      for (JsonNode e : events) {
+        if (e.path("metadata").path("name").asString("").equals(name)) {
+          ((ObjectNode) e).put("count", patch.path("count").asInt());
+        }
+      }
+    }
+
+    /** Messages of the events with {@code reason} about pod {@code pod}. */
+    List<String> events(String pod, String reason) {
+      return events.stream()
+          .filter(e -> e.path("involvedObject").path("name").asString("").equals(pod))
+          .filter(e -> e.path("reason").asString("").equals(reason))
+          .map(e -> e.path("message").asString(""))
+          .toList();
+    }
+
     final List<String> deleted = new CopyOnWriteArrayList<>();
     final List<Runnable> onConnect = new CopyOnWriteArrayList<>();
     volatile boolean online = true;

@@ -29,6 +29,7 @@ class PodWorkerTest {
   final EdgedTest.FakeObjects objects = new EdgedTest.FakeObjects();
   final EdgedTest.RecordingSink sink = new EdgedTest.RecordingSink();
   final FakeRuntime runtime = new FakeRuntime();
+  final PodEvents events = new PodEvents(sink, "edge-1", Clock.systemUTC());
 
   @AfterEach
   void stop() throws InterruptedException {
@@ -65,7 +66,11 @@ class PodWorkerTest {
 
                   @Override
                   public void gone(PodWorker w) {}
-                }),
+                },
+                events,
+                new ImagePulls(runtime, List::of, settings().backoff(), events, Clock.systemUTC()),
+                new Prober(runtime),
+                new PodCgroups(Optional.empty(), "edge-1", 0)),
             EdgedTest.pod(
                 "late",
                 "containers:\n- name: c\n  image: x\n  command: [/bin/true]\n  env:\n"
@@ -139,7 +144,7 @@ class PodWorkerTest {
   }
 
   /** Containers that start and keep running. */
-  static final class FakeRuntime implements PodRuntime {
+  static class FakeRuntime implements PodRuntime {
     final List<String> started = new CopyOnWriteArrayList<>();
     final Map<String, ContainerState> states = new ConcurrentHashMap<>();
 

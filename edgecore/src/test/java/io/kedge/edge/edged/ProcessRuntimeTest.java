@@ -40,7 +40,16 @@ class ProcessRuntimeTest {
     runtime = new ProcessRuntime(pods, Clock.systemUTC());
     sandbox =
         new SandboxConfig(
-            "ns1", "p1", "uid-1", "edge-1", podDir, podDir.resolve("logs"), Map.of(), Map.of());
+            "ns1",
+            "p1",
+            "uid-1",
+            "edge-1",
+            podDir,
+            podDir.resolve("logs"),
+            Map.of(),
+            Map.of(),
+            true,
+            "");
   }
 
   @AfterEach
@@ -64,7 +73,9 @@ class ProcessRuntimeTest {
         65534,
         List.of(),
         name + "/0.log",
-        0);
+        0,
+        ContainerResources.NONE,
+        "");
   }
 
   ContainerState awaitExit(String id) throws InterruptedException {
@@ -94,7 +105,16 @@ class ProcessRuntimeTest {
     try {
       SandboxConfig sb =
           new SandboxConfig(
-              "ns1", "p2", "uid-2", "edge-1", dir, dir.resolve("logs"), Map.of(), Map.of());
+              "ns1",
+              "p2",
+              "uid-2",
+              "edge-1",
+              dir,
+              dir.resolve("logs"),
+              Map.of(),
+              Map.of(),
+              true,
+              "");
       String id =
           r.startContainer(
               "uid-2",
