@@ -40,9 +40,22 @@ public final class EdgeAuth implements AutoCloseable {
   /** The hosts of {@code server} and {@code dummyServer}, without repetition. */
   public static List<String> metaServerIps(EdgeCoreConfig.MetaServerConfig ms) {
     LinkedHashSet<String> ips = new LinkedHashSet<>();
-    ips.add(HostPort.parse(ms.server(), "127.0.0.1", 10550).host());
-    ips.add(HostPort.parse(ms.dummyServer(), "169.254.30.10", 10550).host());
+    ips.add(sanFor(HostPort.parse(ms.server(), "127.0.0.1", 10550).host()));
+    ips.add(sanFor(HostPort.parse(ms.dummyServer(), "169.254.30.10", 10550).host()));
     return new ArrayList<>(ips);
+  }
+
+  /**
+   * A listen address names what clients dial, except the unspecified one ({@code 0.0.0.0}, {@code
+   * ::}): no client dials that, and the cloud denies a SAN it cannot place. Listening everywhere
+   * includes loopback, which is what local clients reach.
+   */
+  private static String sanFor(String host) {
+    return switch (host) {
+      case "0.0.0.0" -> "127.0.0.1";
+      case "::", "[::]", "0:0:0:0:0:0:0:0" -> "::1";
+      default -> host;
+    };
   }
 
   /** A failed readiness check: a short name and what to do. */
