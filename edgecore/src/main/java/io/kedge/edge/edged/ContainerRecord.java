@@ -2,7 +2,10 @@ package io.kedge.edge.edged;
 
 import java.time.Instant;
 
-/** What Edged remembers about one container of a pod across its restarts. */
+/**
+ * What Edged remembers about one container of a pod across its restarts. Written by the pod's
+ * worker under its monitor; the fields log readers use are volatile so they read them without it.
+ */
 final class ContainerRecord {
   final String name;
   final boolean init;
@@ -10,24 +13,24 @@ final class ContainerRecord {
   String specHash = "";
 
   /** The runtime's id of the current instance; null before the first start. */
-  String id;
+  volatile String id;
 
-  int restartCount;
+  volatile int restartCount;
 
   /** How far the restart back-off has grown. */
   int backoffLevel;
 
   /** The current instance's state as last seen. */
-  ContainerState current;
+  volatile ContainerState current;
 
   /** The previous instance's end. */
-  ContainerState lastTerminated;
+  volatile ContainerState lastTerminated;
 
   /** The exit of {@link #current} was handled (restart decided). */
   boolean exitHandled;
 
   /** Why the container is not running, when it is waiting. */
-  String waitingReason = ContainerConfigException.NOT_READY;
+  volatile String waitingReason = ContainerConfigException.NOT_READY;
 
   String waitingMessage = "";
   Instant notBefore = Instant.EPOCH;

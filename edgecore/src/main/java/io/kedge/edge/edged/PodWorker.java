@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +73,14 @@ final class PodWorker {
   private String cgroupParent = "";
   private volatile String podIp;
   private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
+
+  /**
+   * What {@link #containers()} hands out, replaced whenever a container is added. Readers (logs,
+   * rotation) must not wait for the monitor: a sync holds it while it fetches inputs from the
+   * cloud.
+   */
+  private volatile Map<String, ContainerRecord> containerView = Map.of();
+
   private final Map<String, ServiceAccountTokens.Token> tokens = new HashMap<>();
   private final Map<String, Instant> tokenRefreshAt = new HashMap<>();
   private final Map<String, Instant> transitions = new HashMap<>();
@@ -118,8 +127,8 @@ final class PodWorker {
   }
 
   /** The pod's containers and their current runtime ids, for logs. */
-  synchronized Map<String, ContainerRecord> containers() {
-    return new LinkedHashMap<>(containers);
+  Map<String, ContainerRecord> containers() {
+    return containerView;
   }
 
   Path podDirectory() {
@@ -204,6 +213,9 @@ final class PodWorker {
         ContainerRecord r = containers.computeIfAbsent(n, k -> new ContainerRecord(k, init));
         r.image = c.path("image").asString("");
       }
+    }
+    if (containerView.size() != containers.size()) {
+      containerView = Collections.unmodifiableMap(new LinkedHashMap<>(containers));
     }
   }
 
@@ -777,17 +789,18 @@ final class PodWorker {
       }
     }
     ctx.cgroups().removePod(uid);
-    try {
-      PodDirectories.deleteRecursively(podDirectory);
-    } catch (RuntimeException e) {
-      log.warn("pod {} ({}): cannot remove {}: {}", key(), uid, podDirectory, e.getMessage());
-    }
     ctx.tokens().podRemoved(namespace, name, uid);
     closed = true;
     if (wakeUp != null) {
       wakeUp.cancel(false);
     }
+    // Out of the index before the files go: a log reader finds no pod rather than missing files.
     ctx.index().gone(this);
+    try {
+      PodDirectories.deleteRecursively(podDirectory);
+    } catch (RuntimeException e) {
+      log.warn("pod {} ({}): cannot remove {}: {}", key(), uid, podDirectory, e.getMessage());
+    }
     log.info("pod {} ({}) removed", key(), uid);
   }
 

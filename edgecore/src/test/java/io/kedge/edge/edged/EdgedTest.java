@@ -470,6 +470,66 @@ class EdgedTest {
     assertThat(limited).isEqualTo("line-0\n");
   }
 
+  @Test
+  void logsAreReadWhileASyncWaitsForTheCloud() throws Exception {
+    EdgedSettings base = settings();
+    edged =
+        new Edged(
+            new EdgedSettings(
+                base.node(),
+                base.rootDirectory(),
+                base.service(),
+                base.backoff(),
+                base.resyncPeriod(),
+                base.retryPeriod(),
+                Duration.ofMinutes(3), // a lookup may wait this long for the cloud
+                base.maxLogBytes(),
+                base.logCheckPeriod(),
+                base.defaultUser()),
+            new ProcessRuntime(root, Clock.systemUTC()),
+            objects,
+            tokens,
+            sink,
+            Clock.systemUTC());
+    edged.start();
+    JsonNode pod =
+        pod(
+            "patient",
+            "containers:\n- {name: c, image: x, command: [/bin/sh, -c, 'echo hello-$G; while :; do sleep 0.2; done'], env: [{name: G, valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}}]}\n");
+    edged.podUpserted(pod);
+    awaitStatus("patient", st -> st.path("phase").asString("").equals("Running"));
+    Path log = root.resolve("uid-patient/logs/c/0.log");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (!(Files.exists(log) && Files.readString(log).contains("hello-hello"))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    // The cloud stops answering; an update makes the pod's worker look its ConfigMap up again.
+    objects.gate = new CompletableFuture<>();
+    ObjectNode touched = (ObjectNode) pod.deepCopy();
+    ((ObjectNode) touched.path("metadata")).putObject("labels").put("touched", "yes");
+    edged.podUpserted(touched);
+    Thread.sleep(500); // let the sync reach the lookup
+    try {
+      String read =
+          CompletableFuture.supplyAsync(
+                  () -> {
+                    try {
+                      return new String(
+                          edged.logs().read("ns1", "patient", PodLogs.LogOptions.of("c")),
+                          StandardCharsets.UTF_8);
+                    } catch (PodLogs.PodLogException e) {
+                      throw new IllegalStateException(e);
+                    }
+                  })
+              .get(60, TimeUnit.SECONDS); // the lookup waits 3 minutes: a reader must not
+      assertThat(read).contains("hello-hello");
+    } finally {
+      objects.gate.complete(Optional.empty());
+      objects.gate = null;
+    }
+  }
+
   // ---- fakes -------------------------------------------------------------------------------
 
   static final class FakeObjects implements EdgeObjects {
@@ -482,8 +542,15 @@ class EdgedTest {
       return pods;
     }
 
+    /** When set, every ConfigMap lookup waits for it (a cloud that does not answer). */
+    volatile CompletableFuture<Optional<JsonNode>> gate;
+
     @Override
     public CompletionStage<Optional<JsonNode>> configMap(String namespace, String name) {
+      CompletableFuture<Optional<JsonNode>> g = gate;
+      if (g != null) {
+        return g.thenApply(x -> Optional.ofNullable(configMaps.get(namespace + "/" + name)));
+      }
       return CompletableFuture.completedFuture(
           Optional.ofNullable(configMaps.get(namespace + "/" + name)));
     }
