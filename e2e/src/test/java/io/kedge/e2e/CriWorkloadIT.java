@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Event;
@@ -19,6 +18,7 @@ import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.NetworkNamespace;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.TestContainerd;
 import io.kedge.testkit.TestRegistry;
 import io.kedge.testkit.Waits;
@@ -74,9 +74,9 @@ class CriWorkloadIT {
 
   @BeforeAll
   static void edgeInItsOwnNetwork(ControlPlane p, KubernetesClient a) throws Exception {
-    assumeThat(Files.readString(Path.of("/proc/self/status")))
-        .as("network namespaces and containerd need root")
-        .contains("Uid:\t0\t");
+    Prerequisites.require(
+        Files.readString(Path.of("/proc/self/status")).contains("Uid:\t0\t"),
+        "root (network namespaces and containerd)");
     long t0 = System.nanoTime();
     plane = p;
     admin = a;

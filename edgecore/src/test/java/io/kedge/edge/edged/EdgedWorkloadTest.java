@@ -1,8 +1,8 @@
 package io.kedge.edge.edged;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kedge.testkit.Prerequisites;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +37,9 @@ class EdgedWorkloadTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    assumeTrue(ProcessRuntime.unavailableReason().isEmpty(), "needs root and util-linux");
+    Prerequisites.require(
+        ProcessRuntime.unavailableReason().isEmpty(),
+        "root and util-linux: " + ProcessRuntime.unavailableReason().orElse(""));
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
     root = tmp.resolve("pods");
     objects.configMaps.put(
@@ -207,7 +209,7 @@ class EdgedWorkloadTest {
 
   @Test
   void aContainerOverItsMemoryLimitIsOomKilled() throws Exception {
-    assumeTrue(cgroups.isPresent(), "needs a writable cgroup file system");
+    Prerequisites.require(cgroups.isPresent(), "a writable cgroup file system");
     edged.podUpserted(
         EdgedTest.pod(
             "hog",
@@ -229,7 +231,7 @@ class EdgedWorkloadTest {
 
   @Test
   void aCpuLimitHoldsABusyLoopToItsQuota() throws Exception {
-    assumeTrue(cgroups.isPresent(), "needs a writable cgroup file system");
+    Prerequisites.require(cgroups.isPresent(), "a writable cgroup file system");
     String marker = "kedge-busy-" + ProcessHandle.current().pid();
     edged.podUpserted(
         EdgedTest.pod(
