@@ -249,6 +249,11 @@ public final class ResetCommand implements Callable<Integer> {
       ClusterAccess cluster = ClusterAccess.resolve(kc, env);
       try (KubernetesClient client = cluster.client()) {
         cluster.serverVersion(client);
+        // cloudStream's route from the apiserver to cloudcore (KubeEdge's TUNNEL-PORT DNAT)
+        var record = io.kedge.cloud.cloudstream.TunnelPortRules.record(client);
+        for (String rule : io.kedge.cloud.cloudstream.TunnelPortRules.removeAll(record)) {
+          env.progress("reset", "removed iptables nat rule " + rule);
+        }
         CloudInstaller installer =
             new CloudInstaller(env, client, env.kedgeHome().resolve("deploy"));
         installer.uninstall(installer.manifests(true));

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * chain is not flushed at start (several clusters' cloudcores may share one host); rules for
  * cloudcores that left the record are removed. {@code keadm reset} removes the chain.
  */
-final class TunnelPortRules implements AutoCloseable {
+public final class TunnelPortRules implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TunnelPortRules.class);
   static final String CHAIN = "TUNNEL-PORT";
   static final String JUMP_COMMENT = "kubeedge tunnel port";
@@ -99,6 +99,60 @@ final class TunnelPortRules implements AutoCloseable {
       throw new IllegalStateException("iptables " + String.join(" ", add) + " failed");
     }
     return true;
+  }
+
+  /**
+   * Removes the DNAT rules of the cloudcores in {@code record} (IP to tunnel port), and KubeEdge's
+   * chain and its jumps once nothing else is in it ({@code keadm reset}); returns the rules
+   * removed.
+   */
+  public static List<String> removeAll(Map<String, Integer> record) {
+    List<String> removed = new ArrayList<>();
+    String rules = output(List.of("-t", "nat", "-S", CHAIN));
+    for (String line : rules.lines().toList()) {
+      if (!line.startsWith("-A " + CHAIN + " ")) {
+        continue;
+      }
+      for (Map.Entry<String, Integer> e : record.entrySet()) {
+        if (line.contains("--dport " + e.getValue() + " ")
+            && line.contains("--to-destination " + e.getKey() + ":")) {
+          List<String> args = new ArrayList<>(List.of("-t", "nat", "-D"));
+          args.addAll(List.of(line.substring(3).split(" ")));
+          if (run(args)) {
+            removed.add(line);
+          }
+        }
+      }
+    }
+    if (output(List.of("-t", "nat", "-S", CHAIN)).lines().noneMatch(l -> l.startsWith("-A "))) {
+      for (String from : List.of("OUTPUT", "PREROUTING")) {
+        delete(from, jump());
+      }
+      run(List.of("-t", "nat", "-X", CHAIN));
+    }
+    return removed;
+  }
+
+  /** The record of the cluster behind {@code client} (for {@code keadm reset}). */
+  public static Map<String, Integer> record(io.fabric8.kubernetes.client.KubernetesClient client) {
+    return TunnelPorts.read(client);
+  }
+
+  private static String output(List<String> args) {
+    List<String> cmd = new ArrayList<>(List.of("iptables", "-w", "5"));
+    cmd.addAll(args);
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor(30, TimeUnit.SECONDS);
+      return p.exitValue() == 0 ? out : "";
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
   }
 
   static void delete(String chain, List<String> rule) {
