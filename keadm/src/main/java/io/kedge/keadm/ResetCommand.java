@@ -2,6 +2,7 @@ package io.kedge.keadm;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kedge.cloud.cloudstream.TunnelPortRules;
 import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.BufferedReader;
@@ -250,8 +251,7 @@ public final class ResetCommand implements Callable<Integer> {
       try (KubernetesClient client = cluster.client()) {
         cluster.serverVersion(client);
         // cloudStream's route from the apiserver to cloudcore (KubeEdge's TUNNEL-PORT DNAT)
-        var record = io.kedge.cloud.cloudstream.TunnelPortRules.record(client);
-        for (String rule : io.kedge.cloud.cloudstream.TunnelPortRules.removeAll(record)) {
+        for (String rule : TunnelPortRules.removeAll(TunnelPortRules.record(client))) {
           env.progress("reset", "removed iptables nat rule " + rule);
         }
         CloudInstaller installer =
