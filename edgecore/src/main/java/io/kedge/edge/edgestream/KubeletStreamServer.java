@@ -12,6 +12,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
@@ -218,22 +219,28 @@ final class KubeletStreamServer implements AutoCloseable {
                   io.execute(session::close);
                   return;
                 }
-                FullHttpResponse r =
-                    new DefaultFullHttpResponse(
-                        HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
-                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-                r.headers().set(HttpHeaderNames.UPGRADE, "SPDY/3.1");
-                r.headers().set(RemoteCommand.PROTOCOL_HEADER, version);
-                ctx.writeAndFlush(r);
-                ctx.pipeline().remove("http");
-                ctx.pipeline()
-                    .replace(
-                        this,
-                        "spdy-session",
-                        new RemoteCommandHandler(
-                            version, o, () -> session, io, t.describe() + " (" + version + ")"));
-                ctx.pipeline()
-                    .addBefore("spdy-session", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+                // SPDY takes over before the 101 leaves: the client's first frames may follow
+                // at once, and a local channel delivers them even with auto-read off (a read was
+                // pending), so they must not meet the HTTP decoder.
+                ChannelPipeline pipeline = ctx.pipeline();
+                pipeline.remove("http");
+                pipeline.replace(
+                    this,
+                    "spdy-session",
+                    new RemoteCommandHandler(
+                        version, o, () -> session, io, t.describe() + " (" + version + ")"));
+                pipeline.addBefore(
+                    "spdy-session", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+                String head =
+                    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                        + RemoteCommand.PROTOCOL_HEADER
+                        + ": "
+                        + version
+                        + "\r\n\r\n";
+                // written below the SPDY codec, straight to the connection
+                pipeline
+                    .context("spdy")
+                    .writeAndFlush(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
                 LOG.info("edgestream: {} upgraded to SPDY/3.1 ({})", t.describe(), version);
                 ctx.channel().config().setAutoRead(true);
               });
@@ -280,13 +287,14 @@ final class KubeletStreamServer implements AutoCloseable {
                   }
                 }
                 head.append("Content-Length: 0\r\n\r\n");
-                outbound.writeAndFlush(
-                    Unpooled.copiedBuffer(head.toString(), StandardCharsets.ISO_8859_1));
                 ctx.executor()
                     .execute(
                         () -> {
+                          // bytes only once the pipe is in place: the answer goes through it
                           ctx.pipeline().remove("http");
                           ctx.pipeline().replace(this, "pipe", new Pipe(outbound));
+                          outbound.writeAndFlush(
+                              Unpooled.copiedBuffer(head.toString(), StandardCharsets.ISO_8859_1));
                           ctx.channel().config().setAutoRead(true);
                           LOG.info(
                               "edgestream: {} proxied to the runtime's streaming server",

@@ -106,7 +106,12 @@ final class RemoteCommandHandler extends SimpleChannelInboundHandler<SpdyFrame> 
         case "resize" -> resizeStream = id;
         default -> LOG.debug("edgestream: {}: unknown stream type '{}'", what, type);
       }
-      ctx.writeAndFlush(new DefaultSpdySynReplyFrame(id));
+      // The reply carries the stream's type back: with no header at all Netty sends an empty
+      // header block, which Go's SPDY framer (client-go's) cannot read — it expects the
+      // compressed count of headers even when it is zero, and stops reading the connection.
+      DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(id);
+      reply.headers().set("streamtype", type == null ? "" : type);
+      ctx.writeAndFlush(reply);
       maybeStart(ctx);
     } else if (frame instanceof SpdyDataFrame data) {
       int id = data.streamId();

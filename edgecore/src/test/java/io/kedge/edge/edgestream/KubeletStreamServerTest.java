@@ -103,6 +103,12 @@ class KubeletStreamServerTest {
     }
   }
 
+  static DefaultSpdySynStreamFrame syn(int id, String type) {
+    DefaultSpdySynStreamFrame syn = new DefaultSpdySynStreamFrame(id, 0, (byte) 0);
+    syn.headers().set("streamtype", type);
+    return syn;
+  }
+
   @Test
   void execStreamsOutputAndTheExitCodeOverSpdy() throws Exception {
     Fake fake = new Fake();
@@ -134,6 +140,9 @@ class KubeletStreamServerTest {
                                   ctx.pipeline()
                                       .replace(
                                           "http", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+                                  // as client-go does: the first stream at once, here while
+                                  // the server is still writing its 101
+                                  ctx.writeAndFlush(syn(1, "error"));
                                 } else if (msg instanceof SpdyFrame f) {
                                   if (f instanceof SpdyDataFrame d) {
                                     got.add(
@@ -143,7 +152,11 @@ class KubeletStreamServerTest {
                                             + d.content().toString(StandardCharsets.UTF_8)
                                             + (d.isLast() ? " (last)" : ""));
                                   } else if (f instanceof SpdySynReplyFrame r) {
-                                    got.add("reply " + r.streamId());
+                                    // Go's framer needs a header block: at least one header
+                                    got.add(
+                                        "reply "
+                                            + r.streamId()
+                                            + (r.headers().isEmpty() ? " without headers" : ""));
                                   } else if (f instanceof SpdyGoAwayFrame) {
                                     got.add("goaway");
                                   }
@@ -167,11 +180,10 @@ class KubeletStreamServerTest {
     req.headers().set("Content-Length", "0");
     c.writeAndFlush(req).sync();
     assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("101 v4.channel.k8s.io");
-    int id = 1;
-    for (String type : List.of("error", "stdout", "stderr")) {
-      DefaultSpdySynStreamFrame syn = new DefaultSpdySynStreamFrame(id, 0, (byte) 0);
-      syn.headers().set("streamtype", type);
-      c.writeAndFlush(syn).sync();
+    assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("reply 1");
+    int id = 3;
+    for (String type : List.of("stdout", "stderr")) {
+      c.writeAndFlush(syn(id, type)).sync();
       assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("reply " + id);
       id += 2;
     }
