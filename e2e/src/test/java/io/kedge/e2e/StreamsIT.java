@@ -1,7 +1,6 @@
 package io.kedge.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -16,6 +15,8 @@ import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.NetworkNamespace;
 import io.kedge.testkit.Ports;
+import io.kedge.testkit.Prerequisites;
+import io.kedge.testkit.TestContainerd;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.IOException;
@@ -28,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,6 +39,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * KubeEdge's way. The edge lives in a network namespace of its own; nothing listens there for the
  * apiserver: its kubelet requests reach cloudcore's stream server only through the DNAT rule
  * cloudcore keeps for its tunnel port (the node's advertised kubelet port), and go over the edge's
- * tunnel.
+ * tunnel. Two edge nodes share that namespace: one runs its pods as processes, the other in its own
+ * containerd (CRI {@code Exec}/{@code Attach} through containerd's streaming server); the tests run
+ * against both.
  */
 @WithControlPlane
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,6 +59,7 @@ class StreamsIT {
   private static final Logger LOG = LoggerFactory.getLogger(StreamsIT.class);
   private static final Duration WAIT = Duration.ofMinutes(2);
   private static final String NODE = "edge-streams-1";
+  private static final String CRI_NODE = "edge-streams-cri";
   private static final String NS = "streams";
 
   static Path dir;
@@ -61,6 +68,8 @@ class StreamsIT {
   static NetworkNamespace netns;
   static CloudCoreProcess cloud;
   static EdgeCoreProcess edge;
+  static TestContainerd containerd;
+  static EdgeCoreProcess criEdge;
   static Kubectl kubectl;
   static int kubeletPort;
   static int streamPort;
@@ -68,9 +77,8 @@ class StreamsIT {
 
   @BeforeAll
   static void edgeInItsOwnNetwork(ControlPlane p, KubernetesClient a) throws Exception {
-    assumeThat(Files.readString(Path.of("/proc/self/status")))
-        .as("network namespaces and DNAT rules need root")
-        .contains("Uid:\t0\t");
+    Prerequisites.require(
+        Prerequisites.root(), "root (network namespaces, DNAT rules, containerd)");
     long t0 = System.nanoTime();
     plane = p;
     admin = a;
@@ -135,25 +143,59 @@ class StreamsIT {
             "modules.edged.nodeIP=" + netns.innerAddress(),
             "modules.edgeStream.enable=true",
             "modules.edgeStream.server=" + host + ":" + tunnelPort);
-    Waits.until(
-        "node " + NODE + " Ready, advertising kubelet port " + kubeletPort,
-        WAIT,
-        StreamsIT::readyWithTunnelPort);
+    // containerd's socket path must stay short (unix socket paths are limited to 107 bytes).
+    containerd =
+        TestContainerd.start(
+            Files.createTempDirectory("kedge-ctd-"),
+            new TestContainerd.Options(netns.prefix(), Optional.empty()));
+    criEdge =
+        EdgeCoreProcess.startWithPrefix(
+            netns.prefix(),
+            dir.resolve("edge-cri"),
+            CRI_NODE,
+            URI.create("wss://" + host + ":" + cloud.webSocketPort()),
+            URI.create("https://" + host + ":" + cloud.httpsPort()),
+            cloud.token(),
+            Map.of("KEDGE_JAVA_OPTS", "-Xmx192m -XX:+UseSerialGC"),
+            "modules.edged.nodeIP=" + netns.innerAddress(),
+            "modules.edged.runtime=cri",
+            "modules.edged.containerRuntimeEndpoint=" + containerd.endpoint(),
+            "modules.edgeStream.enable=true",
+            "modules.edgeStream.server=" + host + ":" + tunnelPort);
+    for (String n : List.of(NODE, CRI_NODE)) {
+      Waits.until(
+          "node " + n + " Ready, advertising kubelet port " + kubeletPort,
+          WAIT,
+          () -> readyWithTunnelPort(n));
+    }
     admin
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
         .create();
-    admin
-        .pods()
-        .inNamespace(NS)
-        .resource(pod("talker", "i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done"))
-        .create();
-    admin
-        .pods()
-        .inNamespace(NS)
-        .resource(pod("crasher", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 2; exit 3"))
-        .create();
-    Waits.until("pod talker running", WAIT, () -> running("talker"));
+    for (String runtime : List.of("process", "cri")) {
+      admin
+          .pods()
+          .inNamespace(NS)
+          .resource(
+              pod(
+                  runtime,
+                  "talker",
+                  "i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done"))
+          .create();
+      admin
+          .pods()
+          .inNamespace(NS)
+          .resource(
+              pod(
+                  runtime,
+                  "crasher",
+                  "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 2; exit 3"))
+          .create();
+    }
+    for (String runtime : List.of("process", "cri")) {
+      String talker = name(runtime, "talker");
+      Waits.until("pod " + talker + " running", WAIT, () -> running(talker));
+    }
     LOG.info("edge node and pods ready in {} s", (System.nanoTime() - t0) / 1_000_000_000);
   }
 
@@ -163,10 +205,22 @@ class StreamsIT {
       if (edge != null) {
         edge.close();
       }
+      if (criEdge != null) {
+        if (criEdge.process() != null && criEdge.process().isAlive()) {
+          criEdge.stop(); // Edged stops and removes its pods' sandboxes
+        }
+        criEdge.close();
+      }
       if (cloud != null) {
         cloud.close();
       }
     } finally {
+      if (containerd != null) {
+        Path ctd = containerd.dir();
+        containerd.close();
+        // containerd's root is root-owned and unmounted by now; remove it like any directory.
+        new ProcessBuilder("rm", "-rf", "--one-file-system", ctd.toString()).start().waitFor();
+      }
       if (streamPort > 0 && netns != null) {
         removeDnat();
       }
@@ -175,6 +229,7 @@ class StreamsIT {
       }
       if (admin != null) {
         admin.nodes().withName(NODE).delete();
+        admin.nodes().withName(CRI_NODE).delete();
         admin.nodes().withName("other-node").delete();
       }
     }
@@ -214,105 +269,127 @@ class StreamsIT {
     }
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
   @Order(1)
-  void logsPlainTailAndFollow() throws Exception {
+  void logsPlainTailAndFollow(String runtime) throws Exception {
+    String talker = name(runtime, "talker");
     Waits.until(
-        "talker wrote 5 lines",
+        talker + " wrote 5 lines",
         WAIT,
-        () -> kubectl.run("logs", "-n", NS, "talker").out().contains("line-5"));
-    Kubectl.Result plain = kubectl.run("logs", "-n", NS, "talker").ok();
-    assertThat(plain.out()).startsWith("line-1\n");
-    Kubectl.Result tail = kubectl.run("logs", "-n", NS, "talker", "--tail=2").ok();
+        () -> kubectl.run("logs", "-n", NS, talker).out().contains("line-5"));
+    Kubectl.Result plain = kubectl.run("logs", "-n", NS, talker).ok();
+    assertThat(plain.out()).startsWith("line-1\nline-2\n");
+    Kubectl.Result tail = kubectl.run("logs", "-n", NS, talker, "--tail=2").ok();
     assertThat(tail.out().lines().toList()).hasSize(2).allMatch(l -> l.startsWith("line-"));
     // -f: lines arrive as they are written, after the ones there were when it started
-    int before = lastLine(kubectl.run("logs", "-n", NS, "talker").ok().out());
-    Path out = dir.resolve("follow.out");
-    Process f = kubectl.start(out, "logs", "-f", "-n", NS, "talker", "--tail=1");
+    int before = lastLine(kubectl.run("logs", "-n", NS, talker).ok().out());
+    Path out = dir.resolve(runtime + "-follow.out");
+    Process f = kubectl.start(out, "logs", "-f", "-n", NS, talker, "--tail=1");
     try {
       Waits.until(
           "kubectl logs -f shows lines written after it started",
           Duration.ofSeconds(60),
           () -> lastLine(read(out)) > before + 3);
       assertThat(f.isAlive()).as("kubectl logs -f is still following").isTrue();
+      assertThat(read(out).lines().filter(l -> l.startsWith("line-")).count())
+          .as("--tail=1, then only new lines")
+          .isLessThan(lastLine(read(out)) - 1);
     } finally {
       f.destroyForcibly();
     }
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
   @Order(2)
-  void previousLogs() {
-    Waits.until("crasher restarted", WAIT, () -> restarts("crasher") >= 1);
-    Kubectl.Result prev = kubectl.run("logs", "-n", NS, "crasher", "--previous").ok();
+  void previousLogs(String runtime) {
+    String crasher = name(runtime, "crasher");
+    String talker = name(runtime, "talker");
+    Waits.until(crasher + " restarted", WAIT, () -> restarts(crasher) >= 1);
+    Kubectl.Result prev = kubectl.run("logs", "-n", NS, crasher, "--previous").ok();
     assertThat(prev.out()).startsWith("run-");
     // a container without a previous instance: the kubelet's 400, not log text
-    Kubectl.Result none = kubectl.run("logs", "-n", NS, "talker", "--previous");
+    Kubectl.Result none = kubectl.run("logs", "-n", NS, talker, "--previous");
     assertThat(none.exit()).isNotZero();
     assertThat(none.err())
-        .contains("previous terminated container \"app\" in pod \"talker\" not found");
+        .contains("previous terminated container \"app\" in pod \"" + talker + "\" not found");
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
   @Order(3)
-  void execOutputExitCodeAndUser() {
+  void execOutputExitCodeAndUser(String runtime) {
+    String talker = name(runtime, "talker");
     Kubectl.Result r =
         kubectl.run(
             "exec",
             "-n",
             NS,
-            "talker",
+            talker,
             "--",
             "sh",
             "-c",
             "id -u; echo to-out; echo to-err >&2; exit 7");
-    assertThat(r.exit()).isEqualTo(7);
+    assertThat(r.exit()).as("exit code; stderr: %s", r.err()).isEqualTo(7);
     assertThat(r.out()).isEqualTo("65534\nto-out\n");
     assertThat(r.err()).contains("to-err");
     Kubectl.Result in =
-        kubectl.withInput("hello stdin\n", "exec", "-i", "-n", NS, "talker", "--", "cat");
+        kubectl.withInput("hello stdin\n", "exec", "-i", "-n", NS, talker, "--", "cat");
     assertThat(in.ok().out()).isEqualTo("hello stdin\n");
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
   @Order(4)
-  void execWithTerminal() throws Exception {
+  void execWithTerminal(String runtime) throws Exception {
     // kubectl -it needs a terminal: script gives it one, sized 33x101
     String cmd =
         "stty rows 33 cols 101; kubectl --kubeconfig="
             + plane.adminKubeconfig()
             + " exec -it -n "
             + NS
-            + " talker -- sh";
+            + " "
+            + name(runtime, "talker")
+            + " -- sh";
     ProcessBuilder pb = new ProcessBuilder("script", "-qfec", cmd, "/dev/null");
     pb.environment().put("HOME", Files.createDirectories(dir.resolve("home/tty")).toString());
     pb.environment().remove("KUBECONFIG");
     pb.redirectErrorStream(true);
-    Path out = dir.resolve("tty.out");
+    Path out = dir.resolve(runtime + "-tty.out");
     pb.redirectOutput(out.toFile());
     Process p = pb.start();
     try (OutputStream in = p.getOutputStream()) {
-      Thread.sleep(3000);
+      // typed once the remote shell is there (its prompt), as a person would
+      Waits.until(
+          "the remote shell's prompt", Duration.ofSeconds(60), () -> read(out).contains("$ "));
+      // kubectl sends the terminal's size as the session starts; it is applied as the kubelet
+      // applies it, alongside the command, not before it: a person's pause before typing
+      Thread.sleep(1000);
       in.write("tty; stty size; echo sum-$((6*7)); exit 5\n".getBytes(StandardCharsets.UTF_8));
       in.flush();
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      p.destroyForcibly();
     }
     String text = Files.readString(out);
-    LOG.info("terminal session:\n{}", text);
+    LOG.info("terminal session ({} runtime):\n{}", runtime, text);
     assertThat(text).contains("/dev/pts/").contains("33 101").contains("sum-42");
     assertThat(p.exitValue()).isEqualTo(5);
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
   @Order(5)
-  void attachShowsOutputAsItIsWritten() throws Exception {
-    Path out = dir.resolve("attach.out");
-    Process a = kubectl.start(out, "attach", "-n", NS, "talker");
+  void attachShowsOutputAsItIsWritten(String runtime) throws Exception {
+    Path out = dir.resolve(runtime + "-attach.out");
+    Process a = kubectl.start(out, "attach", "-n", NS, name(runtime, "talker"));
     try {
       Waits.until(
           "kubectl attach shows new lines",
           Duration.ofSeconds(60),
           () -> read(out).lines().filter(l -> l.startsWith("line-")).count() >= 3);
+      assertThat(a.isAlive()).as("kubectl attach stays attached").isTrue();
     } finally {
       a.destroyForcibly();
     }
@@ -336,7 +413,7 @@ class StreamsIT {
                 + "\"}],\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":"
                 + kubeletPort
                 + "}}}}");
-    Pod stray = pod("stray", "sleep 100");
+    Pod stray = pod("process", "stray", "sleep 100");
     stray.getSpec().setNodeName("other-node");
     admin.pods().inNamespace(NS).resource(stray).create();
     Kubectl.Result r = kubectl.run("logs", "-n", NS, "stray");
@@ -408,25 +485,39 @@ class StreamsIT {
 
   // ---------------------------------------------------------------- helpers
 
-  static Pod pod(String name, String script) {
+  /** The pod {@code base} of the node with that runtime. */
+  static String name(String runtime, String base) {
+    return runtime.equals("cri") ? "cri-" + base : base;
+  }
+
+  /**
+   * A pod running {@code script} as user 65534, on the process node or (with the node's network:
+   * the test's containerd has no CNI network) the CRI node.
+   */
+  static Pod pod(String runtime, String base, String script) {
+    boolean cri = runtime.equals("cri");
     return new PodBuilder()
         .withNewMetadata()
-        .withName(name)
+        .withName(name(runtime, base))
         .withNamespace(NS)
         .endMetadata()
         .withNewSpec()
-        .withNodeName(NODE)
+        .withNodeName(cri ? CRI_NODE : NODE)
+        .withHostNetwork(cri)
+        .withNewSecurityContext()
+        .withRunAsUser(65534L)
+        .endSecurityContext()
         .addNewContainer()
         .withName("app")
-        .withImage("busybox")
+        .withImage(cri ? TestContainerd.IMAGE : "busybox")
         .withCommand("sh", "-c", script)
         .endContainer()
         .endSpec()
         .build();
   }
 
-  static boolean readyWithTunnelPort() {
-    Node n = admin.nodes().withName(NODE).get();
+  static boolean readyWithTunnelPort(String node) {
+    Node n = admin.nodes().withName(node).get();
     return n != null
         && n.getStatus() != null
         && n.getStatus().getDaemonEndpoints() != null

@@ -631,7 +631,7 @@ public final class ProcessRuntime implements PodRuntime {
         return;
       }
       // The terminal is script's: its child has it as stdin. The child may not exist yet.
-      for (int i = 0; i < 40 && process.isAlive(); i++) {
+      for (int i = 0; i < 100 && process.isAlive(); i++) {
         Optional<ProcessHandle> onTerminal =
             process.descendants().filter(ProcessRuntime::readsFromTerminal).findFirst();
         if (onTerminal.isPresent()) {
@@ -680,11 +680,13 @@ public final class ProcessRuntime implements PodRuntime {
   }
 
   private static boolean readsFromTerminal(ProcessHandle h) {
+    // By device, not by path: inside the container's chroot and mount namespace the terminal's
+    // path as the host reads it is not /dev/pts/N. Pseudo-terminals are majors 136-143.
     try {
-      return Files.readSymbolicLink(Path.of("/proc/" + h.pid() + "/fd/0"))
-          .toString()
-          .startsWith("/dev/pts/");
-    } catch (IOException | UnsupportedOperationException e) {
+      long rdev = (Long) Files.getAttribute(Path.of("/proc/" + h.pid() + "/fd/0"), "unix:rdev");
+      long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+      return major >= 136 && major <= 143;
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
       return false;
     }
   }

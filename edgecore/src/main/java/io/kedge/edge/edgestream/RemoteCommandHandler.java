@@ -58,6 +58,13 @@ final class RemoteCommandHandler extends SimpleChannelInboundHandler<SpdyFrame> 
   private boolean started;
   private boolean ended;
 
+  /** stdin and sizes that came before the command started, for it once it has (event loop). */
+  private final java.util.List<java.util.function.Consumer<ContainerStreams.ContainerSession>>
+      early = new java.util.ArrayList<>();
+
+  /** stdin writes, one after another in the order they came. */
+  private CompletableFuture<Void> stdinWrites = CompletableFuture.completedFuture(null);
+
   /**
    * @param start starts the command (called once the expected streams exist, off the event loop)
    * @param io threads for the blocking reads and writes of the command's streams
@@ -150,7 +157,14 @@ final class RemoteCommandHandler extends SimpleChannelInboundHandler<SpdyFrame> 
             finish(RemoteCommand.failure(version, e.getMessage()));
             return;
           }
-          session = s;
+          channel
+              .eventLoop()
+              .execute(
+                  () -> {
+                    session = s;
+                    early.forEach(a -> a.accept(s));
+                    early.clear();
+                  });
           CompletableFuture<Void> out = pump(s.stdout(), stdoutStream);
           CompletableFuture<Void> err = pump(s.stderr(), stderrStream);
           s.exitCode()
@@ -193,28 +207,40 @@ final class RemoteCommandHandler extends SimpleChannelInboundHandler<SpdyFrame> 
         io);
   }
 
-  private void stdin(byte[] bytes, boolean last) {
+  /** Runs {@code action} with the session, or once it exists (kubectl sends at once). */
+  private void withSession(java.util.function.Consumer<ContainerStreams.ContainerSession> action) {
     ContainerStreams.ContainerSession s = session;
-    OutputStream in = s == null ? null : s.stdin();
-    if (in == null) {
-      return;
+    if (s == null) {
+      early.add(action);
+    } else {
+      action.accept(s);
     }
-    // Writes block while the command does not read; they go in order on one thread each.
-    io.execute(
-        () -> {
-          try {
-            synchronized (in) {
-              if (bytes.length > 0) {
-                in.write(bytes);
-                in.flush();
-              }
-              if (last) {
-                in.close();
-              }
-            }
-          } catch (IOException e) {
-            LOG.debug("edgestream: {}: stdin: {}", what, e.toString());
+  }
+
+  private void stdin(byte[] bytes, boolean last) {
+    withSession(
+        s -> {
+          OutputStream in = s.stdin();
+          if (in == null) {
+            return;
           }
+          // Writes block while the command does not read; chained, they stay in order.
+          stdinWrites =
+              stdinWrites.thenRunAsync(
+                  () -> {
+                    try {
+                      if (bytes.length > 0) {
+                        in.write(bytes);
+                        in.flush();
+                      }
+                      if (last) {
+                        in.close();
+                      }
+                    } catch (IOException e) {
+                      LOG.debug("edgestream: {}: stdin: {}", what, e.toString());
+                    }
+                  },
+                  io);
         });
   }
 
@@ -230,10 +256,7 @@ final class RemoteCommandHandler extends SimpleChannelInboundHandler<SpdyFrame> 
         JsonNode size = Json.parse(one.strip());
         int w = size.path("Width").asInt(0);
         int h = size.path("Height").asInt(0);
-        ContainerStreams.ContainerSession s = session;
-        if (s != null) {
-          io.execute(() -> s.resize(w, h));
-        }
+        withSession(s -> io.execute(() -> s.resize(w, h)));
       } catch (RuntimeException e) {
         LOG.debug("edgestream: {}: bad resize '{}'", what, one);
       }
