@@ -1,6 +1,7 @@
 package io.kedge.cloud;
 
 import io.kedge.cloud.authz.IssuerKeys;
+import io.kedge.cloud.cloudstream.CloudStream;
 import io.kedge.cloud.csr.CsrApprover;
 import io.kedge.cloud.csr.MetaServerCsrRequests;
 import io.kedge.cloud.dynamiccontroller.DynamicControllerModule;
@@ -101,10 +102,22 @@ public final class CloudCore implements AutoCloseable {
       sync = new SyncController(syncs, hub, Duration.ofSeconds(period), scheduler);
       started.add(sync);
     }
+    CloudStream stream = null;
+    if (modules.cloudStream() != null && modules.cloudStream().enable()) {
+      stream = CloudStream.start(config, hubConfig, tls, kube, pool, scheduler);
+      started.add(stream);
+    }
+    int kubeletPort = stream == null ? 0 : stream.kubeletPort();
     EdgeController edge = null;
     if (modules.edgeController() == null || modules.edgeController().enable()) {
       edge =
-          new EdgeController(kube, hub, informers, syncs == null ? emptySyncs(kube) : syncs, pool);
+          new EdgeController(
+              kube,
+              hub,
+              informers,
+              syncs == null ? emptySyncs(kube) : syncs,
+              pool,
+              node -> kubeletPort);
       edge.start(sync, 60);
       started.add(edge);
       hub.addSessionListener(edge);

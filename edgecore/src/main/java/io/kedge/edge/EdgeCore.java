@@ -7,6 +7,7 @@ import io.kedge.edge.edged.Edged;
 import io.kedge.edge.edged.NodeReservation;
 import io.kedge.edge.edged.PodLogs;
 import io.kedge.edge.edged.PodRuntime;
+import io.kedge.edge.edgestream.EdgeStream;
 import io.kedge.edge.hub.EdgeHub;
 import io.kedge.edge.metamanager.CloudQueries;
 import io.kedge.edge.metamanager.MetaManager;
@@ -220,6 +221,27 @@ public final class EdgeCore implements AutoCloseable {
     }
     if (edged != null) {
       parts.add(new Part("edged", startWhenServing(edged, servingReady), edged));
+    }
+    var es = config.modules().edgeStream();
+    if (es != null && es.enable()) {
+      if (edged == null) {
+        LOG.warn(
+            "modules.edgeStream is enabled but edged is not: no logs, exec or attach to serve");
+      } else {
+        String nodeIp = config.modules().edged().nodeIP();
+        EdgeStream stream =
+            new EdgeStream(
+                es,
+                node,
+                hub::credentials,
+                () ->
+                    nodeIp != null && !nodeIp.isBlank()
+                        ? Optional.of(nodeIp)
+                        : hub.localAddress().map(a -> a.getAddress().getHostAddress()),
+                edged.logs(),
+                edged.streams());
+        parts.add(new Part("edgestream", stream::start, stream));
+      }
     }
   }
 

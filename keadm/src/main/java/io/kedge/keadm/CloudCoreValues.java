@@ -74,6 +74,21 @@ public final class CloudCoreValues {
       for (String f : List.of("tlsCAFile", "tlsCAKeyFile", "tlsCertFile", "tlsPrivateKeyFile")) {
         hub.put(f, layout.rooted(hub.path(f).asString()).toString());
       }
+      ObjectNode stream = (ObjectNode) tree.path("modules").path("cloudStream");
+      for (String f :
+          List.of(
+              "tlsTunnelCAFile",
+              "tlsTunnelCertFile",
+              "tlsTunnelPrivateKeyFile",
+              "tlsStreamCAFile",
+              "tlsStreamCertFile",
+              "tlsStreamPrivateKeyFile")) {
+        String v = stream.path(f).asString("");
+        if (v.isEmpty()) {
+          v = schema.path("modules").path("cloudStream").path(f).asString();
+        }
+        stream.put(f, layout.rooted(v).toString());
+      }
       ObjectNode unix = (ObjectNode) hub.path("unixsocket");
       String addr = unix.path("address").asString();
       unix.put("address", "unix://" + layout.rooted(addr.substring("unix://".length())).toString());

@@ -69,6 +69,8 @@ public final class EdgeCoreValues {
     ((ObjectNode) hub.path("websocket")).put("server", j.cloudcoreIpPort());
     ((ObjectNode) hub.path("quic")).put("server", hostPort(host, 10001));
     hub.put("httpServer", "https://" + hostPort(host, j.certPort()));
+    // KubeEdge's join points edgeStream at the cloud's tunnel port and leaves it disabled
+    ((ObjectNode) modules.path("edgeStream")).put("server", hostPort(host, 10004));
     hub.put("token", j.token());
     edged.put("hostnameOverride", j.nodeName());
     if (j.nodeIp() != null && !j.nodeIp().isBlank()) {

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kedge.cloud.hub.HubTls;
 import io.kedge.testkit.ServiceAccountKubeconfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -199,6 +200,26 @@ public final class InitCommand implements Callable<Integer> {
           layout.cloudcoreKubeconfig());
       CloudRecord.write(layout, cluster.kubeconfig(), version);
       HubTls tls = installer.ensureCredentials(values.config());
+      var stream = values.config().modules().cloudStream();
+      if (stream != null && stream.enable()) {
+        Path streamCa = Path.of(stream.tlsStreamCAFile());
+        if (!Files.exists(streamCa)) {
+          // cloudStream verifies the apiserver's kubelet client certificate against this CA; the
+          // kubeconfig's cluster CA signs it in kubeadm's clusters and in the local control plane.
+          env.progress(
+              "init",
+              "writing "
+                  + streamCa
+                  + " (the cluster CA of the kubeconfig): cloudStream accepts only kubelet clients"
+                  + " whose certificate it signed (the apiserver's --kubelet-client-certificate)");
+          try {
+            Files.createDirectories(streamCa.getParent());
+            Files.writeString(streamCa, cluster.caPem());
+          } catch (java.io.IOException e) {
+            throw new KeadmException("cannot write " + streamCa + ": " + e.getMessage());
+          }
+        }
+      }
 
       env.progress("init", "starting cloudcore as a " + services.describe(service));
       services.start(service);

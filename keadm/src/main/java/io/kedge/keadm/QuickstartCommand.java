@@ -161,6 +161,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             "--set",
             "featureGates.requireAuthorization=true,"
                 + "modules.metaManager.metaServer.enable=true,"
+                + "modules.edgeStream.enable=true,"
                 + "modules.metaManager.metaServer.server=127.0.0.1:"
                 + metaPort);
       }

@@ -2,6 +2,7 @@ package io.kedge.keadm;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kedge.cloud.cloudstream.TunnelPortRules;
 import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.BufferedReader;
@@ -249,6 +250,10 @@ public final class ResetCommand implements Callable<Integer> {
       ClusterAccess cluster = ClusterAccess.resolve(kc, env);
       try (KubernetesClient client = cluster.client()) {
         cluster.serverVersion(client);
+        // cloudStream's route from the apiserver to cloudcore (KubeEdge's TUNNEL-PORT DNAT)
+        for (String rule : TunnelPortRules.removeAll(TunnelPortRules.record(client))) {
+          env.progress("reset", "removed iptables nat rule " + rule);
+        }
         CloudInstaller installer =
             new CloudInstaller(env, client, env.kedgeHome().resolve("deploy"));
         installer.uninstall(installer.manifests(true));

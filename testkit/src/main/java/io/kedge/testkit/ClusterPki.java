@@ -57,10 +57,27 @@ public final class ClusterPki {
         "controller-manager",
         CertSpec.client("system:kube-controller-manager", List.of(), TEN_YEARS));
     p.issue(ca, "scheduler", CertSpec.client("system:kube-scheduler", List.of(), TEN_YEARS));
+    p.ensureKubeletClient();
     KeyPair sa = KeyPairs.rsa2048();
     Pem.write(p.serviceAccountKey(), Pem.encode(sa.getPrivate()), true);
     Pem.write(p.serviceAccountPublicKey(), Pem.encode(sa.getPublic()), false);
     return p;
+  }
+
+  /** The certificate name of the apiserver's kubelet client ({@code --kubelet-client-*}). */
+  public static final String KUBELET_CLIENT = "apiserver-kubelet-client";
+
+  /**
+   * Issues the apiserver's kubelet-client certificate (as kubeadm names it) when it is missing, so
+   * that PKI directories made before it existed get one too.
+   */
+  public void ensureKubeletClient() {
+    if (!Files.exists(cert(KUBELET_CLIENT))) {
+      issue(
+          caWithKey(),
+          KUBELET_CLIENT,
+          CertSpec.client("kube-apiserver-kubelet-client", List.of("system:masters"), TEN_YEARS));
+    }
   }
 
   private void issue(CertificateAuthority ca, String name, CertSpec spec) {

@@ -296,6 +296,7 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void startApiserver(KubeBinaries bin, ClusterPki pki, int preferredPort) {
+    pki.ensureKubeletClient();
     SSLContext ssl =
         TlsContexts.client(List.of(pki.ca()), pki.adminKey(), List.of(pki.adminCert()));
     int[] first = {preferredPort};
@@ -324,6 +325,11 @@ public final class ControlPlane implements AutoCloseable {
                   "--tls-cert-file=" + pki.cert("apiserver"),
                   "--tls-private-key-file=" + pki.key("apiserver"),
                   "--client-ca-file=" + pki.caCert(),
+                  // kubectl logs/exec/attach: the kubelet client cloudStream's stream server
+                  // verifies, dialling a node's InternalIP (which the DNAT to cloudcore matches)
+                  "--kubelet-client-certificate=" + pki.cert(ClusterPki.KUBELET_CLIENT),
+                  "--kubelet-client-key=" + pki.key(ClusterPki.KUBELET_CLIENT),
+                  "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
                   "--service-account-key-file=" + pki.serviceAccountPublicKey(),
                   "--service-account-signing-key-file=" + pki.serviceAccountKey(),
                   "--service-account-issuer=" + SERVICE_ACCOUNT_ISSUER,

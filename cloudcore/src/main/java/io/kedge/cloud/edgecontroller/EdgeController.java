@@ -53,6 +53,20 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
       SharedInformers informers,
       ObjectSyncStore syncs,
       Executor pool) {
+    this(kube, hub, informers, syncs, pool, node -> 0);
+  }
+
+  /**
+   * @param kubeletPort the kubelet port a node's status is to advertise instead of the one the edge
+   *     reports (cloudStream's tunnel port), 0 to keep the edge's
+   */
+  public EdgeController(
+      KubeClients kube,
+      EdgeMessenger hub,
+      SharedInformers informers,
+      ObjectSyncStore syncs,
+      Executor pool,
+      java.util.function.ToIntFunction<String> kubeletPort) {
     this.informers = informers;
     this.downstream =
         new Downstream(
@@ -69,7 +83,8 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
             downstream,
             (ns, n) -> get(configMaps, ns, n),
             (ns, n) -> get(secrets, ns, n),
-            pool);
+            pool,
+            kubeletPort);
   }
 
   private static JsonNode get(SharedInformers.Handle h, String ns, String name) {

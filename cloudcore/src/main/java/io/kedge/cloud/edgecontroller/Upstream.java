@@ -49,6 +49,7 @@ final class Upstream {
   private final NodeRegistration registration;
   private final Map<String, SerialExecutor> perNode = new ConcurrentHashMap<>();
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
+  private final java.util.function.ToIntFunction<String> kubeletPort;
 
   Upstream(
       KubeClients kube,
@@ -56,7 +57,9 @@ final class Upstream {
       Downstream downstream,
       BiFunction<String, String, JsonNode> configMaps,
       BiFunction<String, String, JsonNode> secrets,
-      Executor pool) {
+      Executor pool,
+      java.util.function.ToIntFunction<String> kubeletPort) {
+    this.kubeletPort = kubeletPort;
     this.kube = kube;
     this.hub = hub;
     this.downstream = downstream;
@@ -211,6 +214,7 @@ final class Upstream {
       patch = Json.string(o);
       type = PatchType.JSON_MERGE;
     }
+    patch = withKubeletPort(patch, kubeletPort.applyAsInt(node));
     Node patched =
         kube.asNode(node)
             .nodes()
@@ -219,6 +223,24 @@ final class Upstream {
             .patch(PatchContext.of(type), patch);
     JsonNode j = json(patched);
     send(node, Replies.reply(m, Replies.objectResp(j, null), Replies.rv(j)));
+  }
+
+  /**
+   * The node status patch with the kubelet port cloudStream advertises for the node (as KubeEdge's
+   * cloud keeps the port its tunnel server set), unchanged when {@code port} is 0 or the patch
+   * reports no port.
+   */
+  static String withKubeletPort(String patch, int port) {
+    if (port <= 0) {
+      return patch;
+    }
+    JsonNode p = Json.parse(patch);
+    JsonNode endpoint = p.path("status").path("daemonEndpoints").path("kubeletEndpoint");
+    if (!(endpoint instanceof ObjectNode o)) {
+      return patch;
+    }
+    o.put("Port", port);
+    return Json.string(p);
   }
 
   // ---------------------------------------------------------------- lease

@@ -147,6 +147,22 @@ final class CriClient implements AutoCloseable {
           "ExecSync",
           ExecSyncRequest.getDefaultInstance(),
           ExecSyncResponse.getDefaultInstance());
+  static final MethodDescriptor<
+          io.kedge.edge.cri.api.ExecRequest, io.kedge.edge.cri.api.ExecResponse>
+      EXEC =
+          method(
+              RUNTIME,
+              "Exec",
+              io.kedge.edge.cri.api.ExecRequest.getDefaultInstance(),
+              io.kedge.edge.cri.api.ExecResponse.getDefaultInstance());
+  static final MethodDescriptor<
+          io.kedge.edge.cri.api.AttachRequest, io.kedge.edge.cri.api.AttachResponse>
+      ATTACH =
+          method(
+              RUNTIME,
+              "Attach",
+              io.kedge.edge.cri.api.AttachRequest.getDefaultInstance(),
+              io.kedge.edge.cri.api.AttachResponse.getDefaultInstance());
   static final MethodDescriptor<PullImageRequest, PullImageResponse> PULL_IMAGE =
       method(
           IMAGES,

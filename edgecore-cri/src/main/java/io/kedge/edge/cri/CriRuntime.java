@@ -329,6 +329,56 @@ public final class CriRuntime implements PodRuntime {
     }
   }
 
+  /**
+   * {@code kubectl exec}: CRI {@code Exec} gives the URL of containerd's streaming server, where
+   * Edged proxies the client's request as the kubelet does.
+   */
+  @Override
+  public io.kedge.edge.edged.ContainerStreams.StreamTarget execStream(
+      String containerId,
+      List<String> command,
+      io.kedge.edge.edged.ContainerStreams.StreamOptions o)
+      throws RuntimeFailure {
+    try {
+      var r =
+          client.call(
+              CriClient.EXEC,
+              io.kedge.edge.cri.api.ExecRequest.newBuilder()
+                  .setContainerId(containerId)
+                  .addAllCmd(command)
+                  .setTty(o.tty())
+                  .setStdin(o.stdin())
+                  .setStdout(o.stdout())
+                  .setStderr(o.stderr())
+                  .build());
+      return new io.kedge.edge.edged.ContainerStreams.Url(r.getUrl());
+    } catch (StatusRuntimeException e) {
+      throw new RuntimeFailure("ExecFailed", goError(e), e);
+    }
+  }
+
+  /** {@code kubectl attach}: CRI {@code Attach}, proxied like exec. */
+  @Override
+  public io.kedge.edge.edged.ContainerStreams.StreamTarget attachStream(
+      String containerId, io.kedge.edge.edged.ContainerStreams.StreamOptions o)
+      throws RuntimeFailure {
+    try {
+      var r =
+          client.call(
+              CriClient.ATTACH,
+              io.kedge.edge.cri.api.AttachRequest.newBuilder()
+                  .setContainerId(containerId)
+                  .setTty(o.tty())
+                  .setStdin(o.stdin())
+                  .setStdout(o.stdout())
+                  .setStderr(o.stderr())
+                  .build());
+      return new io.kedge.edge.edged.ContainerStreams.Url(r.getUrl());
+    } catch (StatusRuntimeException e) {
+      throw new RuntimeFailure("AttachFailed", goError(e), e);
+    }
+  }
+
   /** A gRPC error as the kubelet (Go) prints one: {@code rpc error: code = X desc = …}. */
   static String goError(StatusRuntimeException e) {
     StringBuilder code = new StringBuilder();

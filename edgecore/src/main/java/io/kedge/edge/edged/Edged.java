@@ -287,6 +287,63 @@ public final class Edged implements AutoCloseable {
     return logs;
   }
 
+  /** exec and attach into this node's containers, for edgeStream. */
+  public ContainerStreams streams() {
+    return new ContainerStreams() {
+      @Override
+      public StreamTarget exec(
+          String namespace,
+          String pod,
+          String container,
+          java.util.List<String> command,
+          StreamOptions options)
+          throws StreamException {
+        if (command.isEmpty()) {
+          throw new StreamException(400, "you must specify at least one command for the container");
+        }
+        String id = runningContainer(namespace, pod, container);
+        try {
+          return runtime.execStream(id, command, options);
+        } catch (PodRuntime.RuntimeFailure e) {
+          throw new StreamException(500, e.getMessage());
+        }
+      }
+
+      @Override
+      public StreamTarget attach(
+          String namespace, String pod, String container, StreamOptions options)
+          throws StreamException {
+        String id = runningContainer(namespace, pod, container);
+        try {
+          return runtime.attachStream(id, options);
+        } catch (PodRuntime.RuntimeFailure e) {
+          throw new StreamException(500, e.getMessage());
+        }
+      }
+    };
+  }
+
+  /** The runtime's id of the pod's running container, or the kubelet's refusal. */
+  private String runningContainer(String namespace, String pod, String container)
+      throws ContainerStreams.StreamException {
+    PodWorker w =
+        workerFor(namespace, pod)
+            .orElseThrow(
+                () ->
+                    new ContainerStreams.StreamException(
+                        404, "pod " + namespace + "/" + pod + " not found on this node"));
+    ContainerRecord r = w.containers().get(container);
+    if (r == null) {
+      throw new ContainerStreams.StreamException(
+          400, "container " + container + " is not valid for pod " + pod);
+    }
+    if (r.id == null || !r.running()) {
+      throw new ContainerStreams.StreamException(
+          400, "container \"" + container + "\" in pod \"" + pod + "\" is not running");
+    }
+    return r.id;
+  }
+
   private Optional<PodWorker> workerFor(String namespace, String name) {
     for (PodWorker w : byUid.values()) {
       if (w.namespace.equals(namespace) && w.name.equals(name)) {

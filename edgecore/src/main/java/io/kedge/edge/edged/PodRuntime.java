@@ -94,6 +94,22 @@ public interface PodRuntime extends AutoCloseable {
     throw new RuntimeFailure("ExecUnsupported", "the " + name() + " runtime cannot exec");
   }
 
+  /**
+   * Starts {@code command} in the running container with the streams of {@code options}, for {@code
+   * kubectl exec}.
+   */
+  default ContainerStreams.StreamTarget execStream(
+      String containerId, List<String> command, ContainerStreams.StreamOptions options)
+      throws RuntimeFailure {
+    throw new RuntimeFailure("ExecUnsupported", "the " + name() + " runtime cannot exec");
+  }
+
+  /** Attaches to the running container's streams, for {@code kubectl attach}. */
+  default ContainerStreams.StreamTarget attachStream(
+      String containerId, ContainerStreams.StreamOptions options) throws RuntimeFailure {
+    throw new RuntimeFailure("AttachUnsupported", "the " + name() + " runtime cannot attach");
+  }
+
   /** Sandboxes left from an earlier edgecore run, by pod uid, so they can be cleaned up. */
   default List<String> leftoverSandboxes() {
     return List.of();

@@ -88,6 +88,9 @@ public final class ProcessRuntime implements PodRuntime {
     /** Where the command runs (for exec probes). */
     volatile String workDir = "/";
 
+    /** Its stdout and stderr (for attach). */
+    volatile Path logFile;
+
     Container(String id, String sandboxId, String name, Path dir, Instant createdAt) {
       this.id = id;
       this.sandboxId = sandboxId;
@@ -290,6 +293,7 @@ public final class ProcessRuntime implements PodRuntime {
 
       Path logFile = sandbox.logDirectory().resolve(c.logPath());
       Files.createDirectories(logFile.getParent());
+      rec.logFile = logFile;
       ProcessBuilder pb = new ProcessBuilder(argv);
       pb.environment().clear();
       pb.environment().put("PATH", HOST_PATH);
@@ -465,6 +469,50 @@ public final class ProcessRuntime implements PodRuntime {
   @Override
   public ExecResult exec(String containerId, List<String> command, Duration timeout)
       throws RuntimeFailure {
+    List<String> argv = enter(containerId);
+    argv.addAll(command);
+    Container rec = containers.get(containerId);
+    Path out = null;
+    try {
+      out = Files.createTempFile(rec.dir, "exec", ".out");
+      ProcessBuilder pb = new ProcessBuilder(argv);
+      pb.environment().clear();
+      pb.environment().put("PATH", HOST_PATH);
+      pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      pb.redirectOutput(out.toFile());
+      pb.redirectErrorStream(true);
+      Process e = pb.start();
+      boolean done = e.waitFor(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+      if (!done) {
+        e.descendants().forEach(ProcessHandle::destroyForcibly);
+        e.destroyForcibly();
+        e.waitFor(10, TimeUnit.SECONDS);
+      }
+      String text = readLimited(out, 10 * 1024);
+      return new ExecResult(done ? e.exitValue() : -1, text, !done);
+    } catch (IOException e) {
+      throw new RuntimeFailure(
+          "ExecFailed", "cannot exec in container " + containerId + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RuntimeFailure("ExecFailed", "interrupted");
+    } finally {
+      if (out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (IOException e) {
+          // the container's directory goes with it
+        }
+      }
+    }
+  }
+
+  /**
+   * The command line that runs a command in the container: in its mount and PID namespaces ({@code
+   * nsenter} into the launcher, PID 1 there), chrooted into its view of the files, in its working
+   * directory, as its user with its environment; the command's words follow.
+   */
+  private List<String> enter(String containerId) throws RuntimeFailure {
     Container rec = containers.get(containerId);
     Process p = rec == null ? null : rec.process;
     if (p == null || !p.isAlive() || rec.exited != null) {
@@ -505,40 +553,194 @@ public final class ProcessRuntime implements PodRuntime {
     for (ContainerConfig.EnvVar v : rec.env) {
       argv.add(v.name() + "=" + v.value());
     }
-    argv.addAll(command);
-    Path out = null;
-    try {
-      out = Files.createTempFile(rec.dir, "exec", ".out");
-      ProcessBuilder pb = new ProcessBuilder(argv);
-      pb.environment().clear();
-      pb.environment().put("PATH", HOST_PATH);
+    return argv;
+  }
+
+  /**
+   * {@code kubectl exec}: the command runs as for exec probes (the container's namespaces, files,
+   * user and environment). With a TTY it runs under {@code script}, which gives it a
+   * pseudo-terminal whose size {@link ContainerStreams.ContainerSession#resize} sets.
+   */
+  @Override
+  public ContainerStreams.StreamTarget execStream(
+      String containerId, List<String> command, ContainerStreams.StreamOptions o)
+      throws RuntimeFailure {
+    List<String> argv = enter(containerId);
+    if (o.tty()) {
+      argv.addAll(List.of("script", "--quiet", "--flush", "--return", "--command"));
+      argv.add(ShellWords.join(command));
+      argv.add("/dev/null");
+    } else {
+      argv.addAll(command);
+    }
+    ProcessBuilder pb = new ProcessBuilder(argv);
+    pb.environment().clear();
+    pb.environment().put("PATH", HOST_PATH);
+    if (o.tty()) {
+      pb.environment().put("TERM", "xterm");
+    }
+    if (!o.stdin()) {
       pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-      pb.redirectOutput(out.toFile());
+    }
+    if (!o.stdout()) {
+      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    }
+    if (o.tty()) {
       pb.redirectErrorStream(true);
+    } else if (!o.stderr()) {
+      pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+    }
+    try {
       Process e = pb.start();
-      boolean done = e.waitFor(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
-      if (!done) {
-        e.descendants().forEach(ProcessHandle::destroyForcibly);
-        e.destroyForcibly();
-        e.waitFor(10, TimeUnit.SECONDS);
-      }
-      String text = readLimited(out, 10 * 1024);
-      return new ExecResult(done ? e.exitValue() : -1, text, !done);
+      log.info("exec in container {}: {} (pid {}, tty {})", containerId, command, e.pid(), o.tty());
+      return new ContainerStreams.Session(new ExecSession(e, o));
     } catch (IOException e) {
       throw new RuntimeFailure(
           "ExecFailed", "cannot exec in container " + containerId + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RuntimeFailure("ExecFailed", "interrupted");
-    } finally {
-      if (out != null) {
+    }
+  }
+
+  /** One {@code kubectl exec}'s process. */
+  private static final class ExecSession implements ContainerStreams.ContainerSession {
+    private final Process process;
+    private final ContainerStreams.StreamOptions options;
+
+    ExecSession(Process process, ContainerStreams.StreamOptions options) {
+      this.process = process;
+      this.options = options;
+    }
+
+    @Override
+    public java.io.OutputStream stdin() {
+      return options.stdin() ? process.getOutputStream() : null;
+    }
+
+    @Override
+    public InputStream stdout() {
+      return options.stdout() ? process.getInputStream() : null;
+    }
+
+    @Override
+    public InputStream stderr() {
+      return options.stderr() && !options.tty() ? process.getErrorStream() : null;
+    }
+
+    @Override
+    public void resize(int width, int height) {
+      if (!options.tty() || width <= 0 || height <= 0) {
+        return;
+      }
+      // The terminal is script's: its child has it as stdin. The child may not exist yet.
+      for (int i = 0; i < 100 && process.isAlive(); i++) {
+        Optional<ProcessHandle> onTerminal =
+            process.descendants().filter(ProcessRuntime::readsFromTerminal).findFirst();
+        if (onTerminal.isPresent()) {
+          try {
+            Process stty =
+                new ProcessBuilder(
+                        "stty",
+                        "-F",
+                        "/proc/" + onTerminal.get().pid() + "/fd/0",
+                        "rows",
+                        Integer.toString(height),
+                        "cols",
+                        Integer.toString(width))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            stty.waitFor(5, TimeUnit.SECONDS);
+          } catch (IOException e) {
+            log.debug("resize failed: {}", e.toString());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return;
+        }
         try {
-          Files.deleteIfExists(out);
-        } catch (IOException e) {
-          // the container's directory goes with it
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
         }
       }
     }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Integer> exitCode() {
+      return process.onExit().thenApply(Process::exitValue);
+    }
+
+    @Override
+    public void close() {
+      if (process.isAlive()) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+      }
+    }
+  }
+
+  private static boolean readsFromTerminal(ProcessHandle h) {
+    // By device, not by path: inside the container's chroot and mount namespace the terminal's
+    // path as the host reads it is not /dev/pts/N. Pseudo-terminals are majors 136-143.
+    try {
+      long rdev = (Long) Files.getAttribute(Path.of("/proc/" + h.pid() + "/fd/0"), "unix:rdev");
+      long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+      return major >= 136 && major <= 143;
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * {@code kubectl attach}: the container's output (stdout and stderr, which the process runtime
+   * writes to one log file) from now on, until it exits. Containers of the process runtime have no
+   * stdin to attach to (it is {@code /dev/null}) and no terminal.
+   */
+  @Override
+  public ContainerStreams.StreamTarget attachStream(
+      String containerId, ContainerStreams.StreamOptions o) throws RuntimeFailure {
+    Container rec = containers.get(containerId);
+    if (rec == null || rec.process == null || rec.exited != null || rec.logFile == null) {
+      throw new RuntimeFailure(
+          "ContainerNotRunning", "container " + containerId + " is not running");
+    }
+    Process p = rec.process;
+    LogTail tail = new LogTail(rec.logFile, () -> rec.exited != null);
+    return new ContainerStreams.Session(
+        new ContainerStreams.ContainerSession() {
+          @Override
+          public java.io.OutputStream stdin() {
+            return null;
+          }
+
+          @Override
+          public InputStream stdout() {
+            return o.stdout() || o.stderr() ? tail : null;
+          }
+
+          @Override
+          public InputStream stderr() {
+            return null;
+          }
+
+          @Override
+          public void resize(int width, int height) {}
+
+          @Override
+          public java.util.concurrent.CompletableFuture<Integer> exitCode() {
+            return p.onExit()
+                .thenApply(
+                    x -> {
+                      ContainerState st = rec.exited;
+                      return st == null ? x.exitValue() : st.exitCode();
+                    });
+          }
+
+          @Override
+          public void close() {
+            tail.close();
+          }
+        });
   }
 
   private static String readLimited(Path f, int max) throws IOException {

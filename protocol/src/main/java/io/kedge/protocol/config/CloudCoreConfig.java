@@ -52,7 +52,7 @@ public record CloudCoreConfig(
       Toggle deviceController,
       SyncControllerConfig syncController,
       DynamicControllerConfig dynamicController,
-      Toggle cloudStream,
+      CloudStreamConfig cloudStream,
       Toggle router,
       IptablesManagerConfig iptablesManager,
       Toggle taskManager) {}
@@ -74,4 +74,21 @@ public record CloudCoreConfig(
       boolean enable, String identity, String tokenlessIdentity) {}
 
   public record IptablesManagerConfig(boolean enable, String mode) {}
+
+  /**
+   * KubeEdge's cloudStream: the stream server the apiserver's kubelet requests for edge nodes reach
+   * ({@code streamPort}, TLS with {@code tlsStream*}, the apiserver's kubelet-client certificate
+   * verified against {@code tlsStreamCAFile}) and the tunnel server edges connect to ({@code
+   * tunnelPort}, TLS with {@code tlsTunnel*}, which default to CloudHub's files).
+   */
+  public record CloudStreamConfig(
+      boolean enable,
+      String tlsTunnelCAFile,
+      String tlsTunnelCertFile,
+      String tlsTunnelPrivateKeyFile,
+      int tunnelPort,
+      String tlsStreamCAFile,
+      String tlsStreamCertFile,
+      String tlsStreamPrivateKeyFile,
+      int streamPort) {}
 }

@@ -54,7 +54,7 @@ public record EdgeCoreConfig(
       Toggle eventBus,
       Toggle serviceBus,
       Toggle deviceTwin,
-      Toggle edgeStream,
+      EdgeStreamConfig edgeStream,
       Toggle taskManager,
       Toggle dbTest) {}
 
@@ -141,4 +141,18 @@ public record EdgeCoreConfig(
       int requestHeaderTimeout,
       int requestBodyTimeout,
       String pkiDir) {}
+
+  /**
+   * KubeEdge's edgeStream: the tunnel to cloudcore's tunnel server ({@code server}, {@code
+   * IP:10004}) over which the apiserver's logs, exec and attach requests for this node arrive.
+   */
+  public record EdgeStreamConfig(
+      boolean enable,
+      String tlsTunnelCAFile,
+      String tlsTunnelCertFile,
+      String tlsTunnelPrivateKeyFile,
+      int handshakeTimeout,
+      int readDeadline,
+      String server,
+      int writeDeadline) {}
 }
