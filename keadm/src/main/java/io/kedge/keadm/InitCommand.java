@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kedge.cloud.hub.HubTls;
-import io.kedge.testkit.ServiceAccountKubeconfig;
+import io.kedge.controlplane.ServiceAccountKubeconfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
