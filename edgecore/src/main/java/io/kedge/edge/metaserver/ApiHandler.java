@@ -112,26 +112,6 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       Authorizer.Decision d = server.authorizer().authorize(attrs);
       if (!d.allowed()) {
         LOG.info("metaserver: {} {} forbidden for {}", req.method(), path, auth.user().name());
-        if (info.resourceRequest()) {
-          // The apiserver answers a resource it does not serve with 404 (issue 17): say that
-          // rather than 403 when the edge's discovery knowledge has no such resource.
-          ObjectNode forbidden = AuthStatus.forbidden(attrs, d.reason());
-          server
-              .discovery()
-              .knows(info.group(), info.version(), info.resource())
-              .whenComplete(
-                  (known, err) ->
-                      ctx.executor()
-                          .execute(
-                              () ->
-                                  respond(
-                                      ctx,
-                                      Boolean.FALSE.equals(known)
-                                          ? DiscoveryApi.notFound()
-                                          : status(forbidden),
-                                      keepAlive)));
-          return;
-        }
         respond(ctx, status(AuthStatus.forbidden(attrs, d.reason())), keepAlive);
         return;
       }

@@ -162,27 +162,6 @@ final class DiscoveryApi {
         && DiscoveryPaths.isDiscovery("get", path);
   }
 
-  /**
-   * Whether the edge knows {@code resource} of {@code group}/{@code version}, asking the cloud (or
-   * the built-in documents) about a group/version it has not learned yet.
-   */
-  CompletableFuture<Boolean> knows(String group, String version, String resource) {
-    if (catalog.resource(group, version, resource).isPresent()) {
-      return CompletableFuture.completedFuture(true);
-    }
-    String gv = group.isEmpty() ? version : group + "/" + version;
-    CompletableFuture<Boolean> learnt;
-    if (catalog.learned(gv)) {
-      learnt = CompletableFuture.completedFuture(true);
-    } else if (cloud.online()) {
-      learnt = learn(gv);
-    } else {
-      builtIn.resourceList(gv).ifPresent(d -> catalog.assume(gv, d));
-      learnt = CompletableFuture.completedFuture(false);
-    }
-    return learnt.handle((x, err) -> catalog.resource(group, version, resource).isPresent());
-  }
-
   /** {@code v1} for {@code /api/v1}, {@code g/v} for {@code /apis/g/v}; null otherwise. */
   static String groupVersion(String path) {
     String[] p = path.substring(1).split("/");
