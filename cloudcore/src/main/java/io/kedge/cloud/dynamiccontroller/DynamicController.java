@@ -233,9 +233,37 @@ public final class DynamicController implements DynamicControllerModule {
     }
   }
 
-  /** The {@code verb} label of a request: the apiserver verb it was translated to. */
-  private static String verbOf(Application app, RequestTranslator.Translated t) {
-    return t != null ? t.verb() : app.verb().toLowerCase(java.util.Locale.ROOT);
+  /**
+   * The {@code verb} label of a request: the apiserver's verb for it ({@code get}, {@code list},
+   * {@code watch}, {@code create}, …). A Kedge edge sends the HTTP method and path; a KubeEdge edge
+   * sends the verb.
+   */
+  static String verbOf(Application app, RequestTranslator.Translated t) {
+    if (t == null) {
+      return app.verb().toLowerCase(java.util.Locale.ROOT);
+    }
+    if (t.kubeEdge()) {
+      return t.verb().toLowerCase(java.util.Locale.ROOT);
+    }
+    ApiPath target = t.http().target();
+    boolean named = target.resourceRequest() && !target.name().isEmpty();
+    switch (t.verb()) {
+      case "GET":
+        if (t.watch() != null) {
+          return "watch";
+        }
+        return named || !target.resourceRequest() ? "get" : "list";
+      case "POST":
+        return "create";
+      case "PUT":
+        return "update";
+      case "PATCH":
+        return "patch";
+      case "DELETE":
+        return named ? "delete" : "deletecollection";
+      default:
+        return LabelValues.OTHER;
+    }
   }
 
   /** The HTTP code an answer carries (Kedge's field, else the Status of a rejection, else 200). */
