@@ -164,12 +164,22 @@ class PrometheusMetricsIT {
     String ms = "https://127.0.0.1:" + metaServerPort;
     String cm = ms + "/api/v1/namespaces/" + ns + "/configmaps/";
     Path ca = edge.dir().resolve("pki/metaserver/ca.crt");
-    // once each first, so that the scope is cached and nothing below is a first-time lookup
-    assertThat(SecureMetaServer.curl(ca, token, cm + "greeting?resourceVersion=0").code())
-        .isEqualTo(200);
-    assertThat(SecureMetaServer.curl(ca, token, cm + "greeting").code()).isEqualTo(200);
-    assertThat(SecureMetaServer.curl(ca, token, cm + "nothing-here?resourceVersion=0").code())
-        .isEqualTo(404);
+    // Each kind once first, so that the scope is cached and nothing below is a first-time lookup
+    // (on a loaded machine the first, which subscribes the namespace, may take a while; these are
+    // not counted, so they may be repeated).
+    Waits.until(
+        "a cached GET answers",
+        WAIT,
+        () -> SecureMetaServer.curl(ca, token, cm + "greeting?resourceVersion=0").code() == 200);
+    Waits.until(
+        "a consistent GET answers",
+        WAIT,
+        () -> SecureMetaServer.curl(ca, token, cm + "greeting").code() == 200);
+    Waits.until(
+        "a GET of a missing object answers 404",
+        WAIT,
+        () ->
+            SecureMetaServer.curl(ca, token, cm + "nothing-here?resourceVersion=0").code() == 404);
 
     String get200 =
         "sum(kedge_metaserver_requests_total{verb=\"get\",resource=\"configmaps\",code=\"200\"})";

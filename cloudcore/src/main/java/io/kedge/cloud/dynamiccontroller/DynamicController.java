@@ -229,7 +229,20 @@ public final class DynamicController implements DynamicControllerModule {
       LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
       messenger.send(
           node, Replies.applicationResponse(msg, Replies.rejected(app, tooMany(node), null)));
-      metrics.dynamicRequest(verbOf(app, t), 429, identities.mode(app), start);
+      count(app, t, null, start);
+    }
+  }
+
+  /**
+   * Counts one answered request ({@code out} null: refused with 429); a fault here must never cost
+   * the request its answer.
+   */
+  private void count(Application app, RequestTranslator.Translated t, Application out, long start) {
+    try {
+      int code = out == null ? 429 : codeOf(out);
+      metrics.dynamicRequest(verbOf(app, t), code, identities.mode(app), start);
+    } catch (RuntimeException e) {
+      LOG.warn("dynamiccontroller: counting {} failed: {}", app.key(), e.toString());
     }
   }
 
@@ -246,7 +259,7 @@ public final class DynamicController implements DynamicControllerModule {
       return t.verb().toLowerCase(java.util.Locale.ROOT);
     }
     ApiPath target = t.http().target();
-    boolean named = target.resourceRequest() && !target.name().isEmpty();
+    boolean named = target.resourceRequest() && target.name() != null && !target.name().isEmpty();
     switch (t.verb()) {
       case "GET":
         if (t.watch() != null) {
@@ -274,7 +287,7 @@ public final class DynamicController implements DynamicControllerModule {
     if (ApplicationStatus.APPROVED.equals(reply.status())) {
       return 200;
     }
-    int code = reply.error().path("ErrStatus").path("code").asInt(0);
+    int code = reply.error() == null ? 0 : reply.error().path("ErrStatus").path("code").asInt(0);
     return code == 0 ? 500 : code;
   }
 
@@ -402,7 +415,7 @@ public final class DynamicController implements DynamicControllerModule {
             (reply, err) -> {
               Application out =
                   err == null ? reply : Replies.rejected(app, status(err, "request failed"));
-              metrics.dynamicRequest(verbOf(app, t), codeOf(out), identities.mode(app), start);
+              count(app, t, out, start);
               if (err != null) {
                 ApiStatusException s = status(err, "request failed");
                 LOG.info(
