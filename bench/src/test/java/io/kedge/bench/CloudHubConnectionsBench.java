@@ -2,10 +2,10 @@ package io.kedge.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneOptions;
 import io.kedge.pki.CertificateAuthority;
 import io.kedge.testkit.CloudCoreProcess;
-import io.kedge.testkit.ControlPlane;
-import io.kedge.testkit.ControlPlaneOptions;
 import io.kedge.testkit.edge.EdgeIdentity;
 import io.kedge.testkit.edge.SimulatedEdge;
 import io.netty.channel.EventLoopGroup;

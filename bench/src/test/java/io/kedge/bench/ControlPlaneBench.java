@@ -2,9 +2,9 @@ package io.kedge.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.kedge.testkit.ControlPlane;
-import io.kedge.testkit.ControlPlaneOptions;
-import io.kedge.testkit.KubeBinaries;
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneOptions;
+import io.kedge.controlplane.KubeBinaries;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

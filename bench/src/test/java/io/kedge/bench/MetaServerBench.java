@@ -6,12 +6,12 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.pki.CertSpec;
 import io.kedge.pki.KeyPairs;
 import io.kedge.pki.Pem;
 import io.kedge.pki.TlsContexts;
 import io.kedge.testkit.CloudCoreProcess;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.ProgramProcess;
 import io.kedge.testkit.Waits;
@@ -76,9 +76,9 @@ class MetaServerBench {
    * build: after 10 s of warm-up the consistent GET's p50 was 5.0-6.4 ms, after a minute 3.4 ms;
    * the apiserver's stayed at 1.5-2.0 ms.
    */
-  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 60));
+  static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup", 60));
 
-  private static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
+  static final Duration MEASURE = Duration.ofSeconds(Long.getLong("bench.seconds", 10));
   private static final String NODE = "bench-metaserver";
   private static final String BLOCKING = ", blocking client";
   private static final String FIXED = "fixed answer (floor)";
@@ -372,7 +372,7 @@ class MetaServerBench {
     return env;
   }
 
-  private static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
+  static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
     return new ConfigMapBuilder()
         .withNewMetadata()
         .withName(name(i))
@@ -383,7 +383,7 @@ class MetaServerBench {
         .build();
   }
 
-  private static String name(int i) {
+  static String name(int i) {
     return String.format("cm-%04d", i);
   }
 
@@ -468,7 +468,7 @@ class MetaServerBench {
     return lines;
   }
 
-  private static int status(HttpClient http, URI base, String path, String token) {
+  static int status(HttpClient http, URI base, String path, String token) {
     try {
       return http.send(request(base, path, token), HttpResponse.BodyHandlers.discarding())
           .statusCode();
@@ -477,7 +477,7 @@ class MetaServerBench {
     }
   }
 
-  private static HttpRequest request(URI base, String path, String token) {
+  static HttpRequest request(URI base, String path, String token) {
     return HttpRequest.newBuilder(base.resolve(path))
         .timeout(Duration.ofSeconds(30))
         .header("Accept", "application/json")
@@ -491,7 +491,7 @@ class MetaServerBench {
    * @param blocking null for {@code http}; else each client is a {@link BlockingHttpClient}
    *     trusting it
    */
-  private static Result run(
+  static Result run(
       String what,
       String target,
       HttpClient http,

@@ -19,11 +19,14 @@ import io.kedge.cloud.kube.SharedInformers;
 import io.kedge.cloud.policy.PolicyController;
 import io.kedge.cloud.sync.ObjectSyncStore;
 import io.kedge.cloud.sync.SyncController;
+import io.kedge.monitor.HealthChecks;
+import io.kedge.monitor.MonitorServer;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.protocol.config.CloudHubConfig;
 import io.kedge.protocol.message.ResourcePath;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.time.Clock;
@@ -33,6 +36,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,7 +55,13 @@ public final class CloudCore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CloudCore.class);
 
   private final List<AutoCloseable> started = new ArrayList<>();
-  private CloudHub hub;
+  private final CloudMetrics metrics = CloudMetrics.create();
+  private final HealthChecks health = new HealthChecks();
+  private MonitorServer monitor;
+  private volatile CloudHub hub;
+  private volatile EdgeController edgeController;
+  private volatile DynamicControllerModule dynamic;
+  private volatile boolean modulesStarted;
   private BootstrapServer bootstrap;
   private HubTls tls;
 
@@ -72,6 +82,8 @@ public final class CloudCore implements AutoCloseable {
   private void startModules(CloudCoreConfig config) {
     CloudCoreConfig.Modules modules = config.modules();
     CloudHubConfig hubConfig = withAdvertiseAddress(modules.cloudHub());
+    addChecks(modules, hubConfig);
+    startMonitor(config);
     KubeClients kube = KubeClients.create(config.kubeAPIConfig());
     started.add(kube);
     ExecutorService pool = Executors.newFixedThreadPool(16, threads("cloudcore-worker"));
@@ -96,7 +108,8 @@ public final class CloudCore implements AutoCloseable {
             hubConfig,
             tls,
             () -> KubeApiCa.pem(kube.config()),
-            syncs == null ? AckListener.NONE : syncs);
+            syncs == null ? AckListener.NONE : syncs,
+            metrics);
     if (syncs != null) {
       int period = Math.max(1, modules.syncController().resyncPeriod());
       sync = new SyncController(syncs, hub, Duration.ofSeconds(period), scheduler);
@@ -118,6 +131,7 @@ public final class CloudCore implements AutoCloseable {
               syncs == null ? emptySyncs(kube) : syncs,
               pool,
               node -> kubeletPort);
+      edgeController = edge;
       edge.start(sync, 60);
       started.add(edge);
       hub.addSessionListener(edge);
@@ -134,14 +148,18 @@ public final class CloudCore implements AutoCloseable {
       // IP SANs beyond loopback and link-local: only the address the node connects from here.
       CsrApprover approver =
           new CsrApprover(
-              kube.own(), node -> hub.connectionAddress(node).map(Set::of).orElse(Set.of()));
+              kube.own(),
+              node -> hub.connectionAddress(node).map(Set::of).orElse(Set.of()),
+              metrics);
       approver.start(Duration.ofSeconds(60));
       started.add(approver);
       hub.addSessionListener(approver);
     }
     // The DynamicController's slot: it decides itself whether it is enabled.
-    DynamicControllerModule dynamic = DynamicControllerModule.start(config, kube, hub, informers);
+    DynamicControllerModule dynamic =
+        DynamicControllerModule.start(config, kube, hub, informers, metrics);
     started.add(dynamic);
+    this.dynamic = dynamic;
     hub.addSessionListener(dynamic);
 
     if (hubConfig.enable() && hubConfig.websocket().enable()) {
@@ -162,6 +180,7 @@ public final class CloudCore implements AutoCloseable {
           dynamic);
       started.add(hub);
     }
+
     if (sync != null) {
       sync.start();
     }
@@ -189,7 +208,103 @@ public final class CloudCore implements AutoCloseable {
               Clock.systemUTC())
           .start();
     }
+    modulesStarted = true;
     LOG.info("cloudcore started");
+  }
+
+  /**
+   * The monitor server on {@code commonConfig.monitorServer.bindAddress} (empty: none), started
+   * first so that {@code /readyz} tells what is still starting. An address that cannot be bound is
+   * logged and cloudcore runs without it: metrics must not take the cloud down.
+   */
+  private void startMonitor(CloudCoreConfig config) {
+    String bind =
+        config.commonConfig() == null || config.commonConfig().monitorServer() == null
+            ? ""
+            : config.commonConfig().monitorServer().bindAddress();
+    if (bind == null || bind.isBlank()) {
+      LOG.info("commonConfig.monitorServer.bindAddress is empty: no metrics and health endpoints");
+      return;
+    }
+    MonitorServer m = new MonitorServer("cloudcore", metrics.registry(), health);
+    try {
+      m.start(bind);
+      monitor = m;
+      started.add(m);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      LOG.error("cloudcore: monitor server: {}; metrics and health are not served", e.getMessage());
+    }
+  }
+
+  /**
+   * cloudcore is ready once its modules have started, the informers they need have listed, and
+   * CloudHub listens for edges.
+   */
+  private void addChecks(CloudCoreConfig.Modules modules, CloudHubConfig hubConfig) {
+    boolean edgeControllerOn =
+        modules.edgeController() == null || modules.edgeController().enable();
+    health.add(
+        "informers-synced",
+        () -> {
+          if (edgeControllerOn) {
+            EdgeController e = edgeController;
+            String p =
+                e == null
+                    ? "edgecontroller: not started yet"
+                    : notSynced("edgecontroller", e.synced());
+            if (p != null) {
+              return p;
+            }
+          }
+          DynamicControllerModule d = dynamic;
+          return d == null
+              ? "dynamicController: not started yet"
+              : notSynced("dynamicController", d.ready());
+        });
+    if (hubConfig.enable() && hubConfig.websocket().enable()) {
+      health.add(
+          "cloudhub-listening",
+          () -> {
+            CloudHub h = hub;
+            return h == null || h.webSocketAddress() == null
+                ? "CloudHub does not listen for edges yet (modules.cloudHub.websocket "
+                    + hubConfig.websocket().address()
+                    + ":"
+                    + hubConfig.websocket().port()
+                    + ")"
+                : null;
+          });
+    }
+    health.add("modules-started", () -> modulesStarted ? null : "cloudcore is still starting");
+  }
+
+  /** A check's answer for a start-up future: null once it completed normally. */
+  private static String notSynced(String what, CompletableFuture<?> f) {
+    if (!f.isDone()) {
+      return what + ": informers have not listed yet";
+    }
+    if (f.isCompletedExceptionally()) {
+      try {
+        f.join();
+      } catch (RuntimeException e) {
+        Throwable c = e.getCause() == null ? e : e.getCause();
+        return what + ": informers failed: " + c.getMessage();
+      }
+    }
+    return null;
+  }
+
+  /** The monitor server's address, or null when none runs. */
+  public InetSocketAddress monitorAddress() {
+    return monitor == null ? null : monitor.address();
+  }
+
+  public CloudMetrics metrics() {
+    return metrics;
+  }
+
+  public HealthChecks health() {
+    return health;
   }
 
   /** An ObjectSync store that is never started: the sync controller is off, nothing is recorded. */

@@ -1,8 +1,8 @@
 package io.kedge.cloud;
 
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.protocol.config.CloudCoreConfig;
 import io.kedge.testkit.CloudCoreProcess;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.KedgeManifests;
 import io.kedge.testkit.edge.EdgeIdentity;
 import io.kedge.testkit.edge.SimulatedEdge;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.protocol.config.ConfigException;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.KedgeManifests;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.status.KubeStatus;
 import io.kedge.testkit.CloudCoreProcess;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.EdgeCoreProcess;
 import io.kedge.testkit.RawHttp;
 import io.kedge.testkit.Waits;

@@ -3,8 +3,8 @@ package io.kedge.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.protocol.Json;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.Prerequisites;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;

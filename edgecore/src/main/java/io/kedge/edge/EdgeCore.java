@@ -14,6 +14,7 @@ import io.kedge.edge.metamanager.MetaManager;
 import io.kedge.edge.metaserver.MetaServer;
 import io.kedge.edge.metaserver.MetaServerSettings;
 import io.kedge.edge.metaserver.Readiness;
+import io.kedge.edge.metaserver.RequestMetrics;
 import io.kedge.edge.metaserver.ServerTls;
 import io.kedge.edge.node.NodeFacts;
 import io.kedge.edge.node.NodeLifecycle;
@@ -21,9 +22,12 @@ import io.kedge.edge.store.ObjectStore;
 import io.kedge.edge.store.ResourceCatalog;
 import io.kedge.edge.store.SqliteStore;
 import io.kedge.edge.store.StoreSettings;
+import io.kedge.monitor.HealthChecks;
+import io.kedge.monitor.MonitorServer;
 import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -63,6 +67,12 @@ public final class EdgeCore implements AutoCloseable {
   private final List<Part> running = new ArrayList<>();
   private ObjectStore store;
 
+  /** Null when {@code commonConfig.monitorServer.bindAddress} is empty: nothing is counted. */
+  private final EdgeMetrics metrics;
+
+  private final HealthChecks health = new HealthChecks();
+  private MonitorServer monitor;
+
   /** Completes once MetaServer serves with a certificate pods trust (at once without the gate). */
   private CompletableFuture<?> servingReady = CompletableFuture.completedFuture(null);
 
@@ -73,6 +83,10 @@ public final class EdgeCore implements AutoCloseable {
     this.config = config;
     this.node = nodeName(config);
     this.hub = new EdgeHub(config.modules().edgeHub(), node);
+    this.metrics = config.monitorAddress().isEmpty() ? null : EdgeMetrics.create();
+    if (metrics != null) {
+      metrics.link(hub::isConnected, () -> hub.credentials().map(c -> c.notAfter()).orElse(null));
+    }
     addMetaManager();
     if (config.modules().edgeHub().enable()) {
       parts.add(new Part("edgehub", hub::start, hub));
@@ -121,6 +135,10 @@ public final class EdgeCore implements AutoCloseable {
         SqliteStore.open(StoreSettings.defaults(Path.of(config.database().dataSource())));
     parts.add(new Part("store", () -> {}, store));
     this.store = store;
+    health.add("store-open", () -> store.isOpen() ? null : "the edge store is closed");
+    if (metrics != null) {
+      metrics.store(store::objectCount, store::eventLogLength);
+    }
     ResourceCatalog catalog = new ResourceCatalog(store);
     MetaManager metaManager = new MetaManager(store, catalog);
     hub.setDownstreamHandler(metaManager);
@@ -135,6 +153,10 @@ public final class EdgeCore implements AutoCloseable {
       }
     }
     PodLogs logs = edged == null ? null : edged.logs();
+    if (edged != null && metrics != null) {
+      metrics.edged(edged::podsByPhase, edged::containersByState, edged::containerRestarts);
+    }
+    RequestMetrics requestMetrics = metrics == null ? RequestMetrics.NONE : metrics;
     var ms = mm.metaServer();
     if (ms.enable()) {
       MetaServerSettings settings = MetaServerSettings.from(config, node);
@@ -168,7 +190,30 @@ public final class EdgeCore implements AutoCloseable {
                 () ->
                     auth.problems().stream()
                         .map(p -> new Readiness.Problem(p.check(), p.message()))
-                        .toList());
+                        .toList(),
+                requestMetrics);
+        if (metrics != null) {
+          metrics.servingCertificate(
+              () -> {
+                var c = auth.certificates().current();
+                return c == null ? null : c.leaf().getNotAfter().toInstant();
+              });
+        }
+        addServingChecks(server);
+        health.add(
+            "metaserver-certificate",
+            () -> {
+              var c = auth.certificates().current();
+              String p = auth.certificates().problem();
+              if (c == null || !p.isEmpty()) {
+                return p.isEmpty()
+                    ? "MetaServer has no serving certificate issued by the cluster yet ("
+                        + auth.certificates().state()
+                        + ")"
+                    : p;
+              }
+              return null;
+            });
         metaManager.onWatchProgress(server::watchProgress);
         metaManager.onWatchStopped(server::watchStopped);
         metaManager.onlyFromTheirWatch(server::fedByWatch);
@@ -206,7 +251,10 @@ public final class EdgeCore implements AutoCloseable {
                 header -> Authenticator.Authentication.anonymous(),
                 attributes -> Authorizer.Decision.ALLOW,
                 ServerTls.plain(),
-                logs);
+                logs,
+                Readiness.ready(),
+                requestMetrics);
+        addServingChecks(server);
         metaManager.onWatchProgress(server::watchProgress);
         metaManager.onWatchStopped(server::watchStopped);
         metaManager.onlyFromTheirWatch(server::fedByWatch);
@@ -243,6 +291,47 @@ public final class EdgeCore implements AutoCloseable {
         parts.add(new Part("edgestream", stream::start, stream));
       }
     }
+  }
+
+  /** MetaServer's part of readiness: it listens; its watches are counted. */
+  private void addServingChecks(MetaServer server) {
+    if (metrics != null) {
+      metrics.watches(server::watchCount);
+    }
+    var ms = config.modules().metaManager().metaServer();
+    health.add(
+        "metaserver-serving",
+        () ->
+            server.listening()
+                ? null
+                : "MetaServer does not listen on " + ms.server() + " yet (or has stopped)");
+  }
+
+  /**
+   * The monitor server on {@code commonConfig.monitorServer.bindAddress}; one that cannot listen is
+   * logged, and edgecore runs without it: metrics must not keep pods from their API.
+   */
+  private void startMonitor() {
+    if (metrics == null) {
+      LOG.info("commonConfig.monitorServer.bindAddress is empty: no metrics and health endpoints");
+      return;
+    }
+    MonitorServer m = new MonitorServer("edgecore", metrics.registry(), health);
+    try {
+      m.start(config.monitorAddress());
+      monitor = m;
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      LOG.error("edgecore: monitor server: {}; metrics and health are not served", e.getMessage());
+    }
+  }
+
+  /** The monitor server's address, or null when none runs. */
+  public InetSocketAddress monitorAddress() {
+    return monitor == null ? null : monitor.address();
+  }
+
+  public HealthChecks health() {
+    return health;
   }
 
   /**
@@ -316,6 +405,7 @@ public final class EdgeCore implements AutoCloseable {
 
   public void start() {
     LOG.info("edgecore starting for node {}", node);
+    startMonitor();
     for (Part p : parts) {
       p.start().run();
       running.add(p);
@@ -351,6 +441,10 @@ public final class EdgeCore implements AutoCloseable {
     }
     running.clear();
     hub.close(); // idempotent; owns threads even when it was never started
+    if (monitor != null) {
+      monitor.close();
+      monitor = null;
+    }
   }
 
   /** {@code modules.edged.hostnameOverride}, else this host's name, lower-cased. */

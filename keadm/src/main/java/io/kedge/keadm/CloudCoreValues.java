@@ -143,7 +143,7 @@ public final class CloudCoreValues {
               + o.text()
               + ": unknown value path '"
               + dotted
-              + "' (use cloudCore.modules.<module>.<key> or cloudCore.featureGates.<gate>)");
+              + "' (use cloudCore.modules.<module>.<key>, cloudCore.featureGates.<gate> or cloudCore.commonConfig.monitorServer.bindAddress)");
     }
     if (CHART_ONLY.contains(second)) {
       notices.add(
@@ -163,7 +163,7 @@ public final class CloudCoreValues {
         throw new IllegalArgumentException(
             "--set " + o.text() + ": a feature gate is true or false");
       }
-    } else if ("modules".equals(second)) {
+    } else if ("modules".equals(second) || "commonConfig".equals(second)) {
       String missing = unknownPart(schema, target);
       if (missing != null) {
         throw new IllegalArgumentException(
@@ -181,7 +181,7 @@ public final class CloudCoreValues {
               + o.text()
               + ": unknown value path '"
               + dotted
-              + "' (use cloudCore.modules.<module>.<key> or cloudCore.featureGates.<gate>)");
+              + "' (use cloudCore.modules.<module>.<key>, cloudCore.featureGates.<gate> or cloudCore.commonConfig.monitorServer.bindAddress)");
     }
     try {
       ConfigOverrides.apply(tree, new ConfigOverrides.Override(target, o.value(), o.text()));

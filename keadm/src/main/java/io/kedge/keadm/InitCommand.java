@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kedge.cloud.hub.HubTls;
-import io.kedge.testkit.ServiceAccountKubeconfig;
+import io.kedge.controlplane.ServiceAccountKubeconfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -255,17 +255,24 @@ public final class InitCommand implements Callable<Integer> {
                   + CONFIGMAP
                   + " -n "
                   + NAMESPACE
-                  + "   (then: keadm restart cloudcore"
+                  + "   (then: "
+                  + env.keadmCommand()
+                  + " restart cloudcore"
                   + layout.rootDirArgument()
                   + ")");
       env.out().println("  logs:          " + services.logHint(service));
+      reportReadiness(values.config());
       env.out().println("  join an edge node:");
       env.out()
           .println(
-              "    keadm join --cloudcore-ipport="
+              "    "
+                  + env.keadmCommand()
+                  + " join --cloudcore-ipport="
                   + EdgeCoreValues.hostPort(ip, port)
                   + (certPort == 10002 ? "" : " --certport=" + certPort)
-                  + " --token=$(keadm gettoken --kube-config "
+                  + " --token=$("
+                  + env.keadmCommand()
+                  + " gettoken --kube-config "
                   + cluster.kubeconfig()
                   + ") --edgenode-name=NAME");
       return 0;
@@ -344,6 +351,27 @@ public final class InitCommand implements Callable<Integer> {
       return s.get();
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  /** How long init waits for cloudcore's {@code /readyz} after it serves certificates. */
+  static final Duration READY_WAIT = Duration.ofSeconds(60);
+
+  /**
+   * Prints where cloudcore's health and metrics are, and, when cloudcore is not ready within {@link
+   * #READY_WAIT}, which of its checks fail (a warning: it may still get there).
+   */
+  private void reportReadiness(io.kedge.protocol.config.CloudCoreConfig config) {
+    var monitor = config.commonConfig() == null ? null : config.commonConfig().monitorServer();
+    if (monitor == null || monitor.bindAddress() == null || monitor.bindAddress().isBlank()) {
+      return;
+    }
+    ReadyzProbe probe = new ReadyzProbe("cloudcore", monitor.bindAddress());
+    env.out().println("  health:        curl '" + probe.url() + "'");
+    env.out().println("  metrics:       curl " + probe.metricsUrl());
+    ReadyzProbe.Answer a = probe.await(READY_WAIT);
+    if (!a.ready()) {
+      env.warn("cloudcore is not ready: " + a.describe());
     }
   }
 }

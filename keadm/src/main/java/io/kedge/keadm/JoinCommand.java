@@ -274,14 +274,26 @@ public final class JoinCommand implements Callable<Integer> {
     env.out().println("  configuration: " + layout.edgecoreConfig());
     env.out().println("  logs:          " + services.logHint(service));
     env.out()
-        .println("  after editing the configuration: " + restartHint(services, layout, "edgecore"));
+        .println(
+            "  after editing the configuration: " + restartHint(env, services, layout, "edgecore"));
+    String monitor = values.config().monitorAddress();
+    if (!monitor.isEmpty()) {
+      ReadyzProbe probe = new ReadyzProbe("edgecore", monitor);
+      env.out().println("  health:        curl '" + probe.url() + "'");
+      env.out().println("  metrics:       curl " + probe.metricsUrl());
+      ReadyzProbe.Answer a = probe.await(READY_WAIT);
+      if (!a.ready()) {
+        env.warn("edgecore is not ready yet: " + a.describe());
+      }
+    }
     return 0;
   }
 
-  static String restartHint(ServiceManager services, InstallLayout layout, String name) {
+  static String restartHint(
+      KeadmEnvironment env, ServiceManager services, InstallLayout layout, String name) {
     return services instanceof SystemdServices
         ? "systemctl restart " + name + ".service"
-        : "keadm restart " + name + layout.rootDirArgument();
+        : env.keadmCommand() + " restart " + name + layout.rootDirArgument();
   }
 
   private void preflight(
@@ -375,4 +387,10 @@ public final class JoinCommand implements Callable<Integer> {
       throw new KeadmException("interrupted");
     }
   }
+
+  /**
+   * How long join waits for edgecore's {@code /readyz}: with requireAuthorization MetaServer is
+   * ready once cloudcore has issued its serving certificate.
+   */
+  static final Duration READY_WAIT = Duration.ofSeconds(60);
 }

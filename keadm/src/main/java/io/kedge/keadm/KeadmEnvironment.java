@@ -51,6 +51,33 @@ public record KeadmEnvironment(
     return new KeadmEnvironment(out, err, in, env, kedgeHome, on, debug);
   }
 
+  /**
+   * How a hint keadm prints should call keadm so that it works when pasted: {@code keadm} when the
+   * {@code keadm} on the PATH is this checkout's launcher (as {@code scripts/setup.sh} links it),
+   * else the launcher's full path.
+   */
+  public String keadmCommand() {
+    Path launcher = kedgeHome.resolve("bin/keadm");
+    String path = env.getOrDefault("PATH", "");
+    for (String dir : path.split(":")) {
+      if (dir.isEmpty()) {
+        continue;
+      }
+      Path candidate = Path.of(dir).resolve("keadm");
+      try {
+        if (Files.isExecutable(candidate) && candidate.toRealPath().equals(launcher.toRealPath())) {
+          return "keadm";
+        }
+      } catch (java.io.IOException e) {
+        // not this one
+      }
+      if (Files.isExecutable(candidate)) {
+        break; // another keadm comes first on the PATH
+      }
+    }
+    return launcher.toString();
+  }
+
   /** One progress line: {@code [step] message}. */
   public void progress(String step, String message) {
     out.println("[" + step + "] " + message);

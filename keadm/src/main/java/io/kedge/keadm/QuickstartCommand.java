@@ -4,8 +4,10 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.kedge.testkit.ControlPlane;
-import io.kedge.testkit.ControlPlaneOptions;
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneOptions;
+import io.kedge.protocol.config.CloudCoreConfig;
+import io.kedge.protocol.config.EdgeCoreConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -111,6 +113,8 @@ public final class QuickstartCommand implements Callable<Integer> {
     int hubPort = port(10000);
     int certPort = port(10002);
     int metaPort = port(10550);
+    int cloudMonitor = port(9091);
+    int edgeMonitor = port(9092);
     try (KubernetesClient admin = plane.newAdminClient()) {
       step(2, "keadm init (requireAuthorization and dynamicController on)");
       boolean installed =
@@ -140,7 +144,9 @@ public final class QuickstartCommand implements Callable<Integer> {
             "cloudCore.modules.cloudHub.websocket.port="
                 + hubPort
                 + ",cloudCore.modules.cloudHub.https.port="
-                + certPort);
+                + certPort,
+            "--set",
+            "cloudCore.commonConfig.monitorServer.bindAddress=127.0.0.1:" + cloudMonitor);
       }
 
       step(3, "keadm join " + nodeName + " (requireAuthorization and MetaServer on)");
@@ -163,9 +169,19 @@ public final class QuickstartCommand implements Callable<Integer> {
                 + "modules.metaManager.metaServer.enable=true,"
                 + "modules.edgeStream.enable=true,"
                 + "modules.metaManager.metaServer.server=127.0.0.1:"
-                + metaPort);
+                + metaPort,
+            "--set",
+            "commonConfig.monitorServer.bindAddress=127.0.0.1:" + edgeMonitor);
       }
       awaitNodeReady(admin);
+      // (a quickstart run again keeps the addresses the first run configured)
+      cloudProbe = new ReadyzProbe("cloudcore", cloudMonitorAddress(admin, cloudMonitor));
+      edgeProbe =
+          new ReadyzProbe(
+              "edgecore",
+              EdgeCoreConfig.load(edge.edgecoreConfig(), List.of()).config().monitorAddress());
+      awaitReady(cloudProbe);
+      awaitReady(edgeProbe);
 
       step(
           4,
@@ -234,15 +250,25 @@ public final class QuickstartCommand implements Callable<Integer> {
     o.println("  tail -f " + InstallLayout.of(d.cloud()).log("cloudcore"));
     o.println("  tail -f " + InstallLayout.of(d.edge()).log("edgecore"));
     o.println("  cat " + InstallLayout.of(d.edge()).edgecoreConfig());
+    o.println("Health and metrics (Prometheus text):");
+    o.println("  curl '" + cloudProbe.url() + "'    # cloudcore");
+    o.println("  curl '" + edgeProbe.url() + "'    # edgecore");
+    o.println("  curl " + cloudProbe.metricsUrl() + "    # and " + edgeProbe.metricsUrl());
     o.println("Try offline reads yourself:");
     o.println(
-        "  keadm stop cloudcore --root-dir "
+        "  "
+            + env.keadmCommand()
+            + " stop cloudcore --root-dir "
             + d.cloud()
-            + "    # and start again with: keadm start cloudcore --root-dir "
+            + "    # and start again with: "
+            + env.keadmCommand()
+            + " start cloudcore --root-dir "
             + d.cloud());
     o.println("Remove everything:");
     o.println(
-        "  keadm quickstart down"
+        "  "
+            + env.keadmCommand()
+            + " quickstart down"
             + (dir.toAbsolutePath().normalize().equals(defaultDir()) ? "" : " --dir " + d.base()));
   }
 
@@ -286,6 +312,42 @@ public final class QuickstartCommand implements Callable<Integer> {
       throw new KeadmException("'keadm gettoken' failed (exit " + rc + ")");
     }
     return buf.toString(StandardCharsets.UTF_8);
+  }
+
+  private ReadyzProbe cloudProbe;
+  private ReadyzProbe edgeProbe;
+
+  /** cloudcore's monitor address as its ConfigMap has it. */
+  private static String cloudMonitorAddress(KubernetesClient admin, int chosen) {
+    var cm =
+        admin.configMaps().inNamespace(InitCommand.NAMESPACE).withName(InitCommand.CONFIGMAP).get();
+    String yaml =
+        cm == null || cm.getData() == null ? null : cm.getData().get(InitCommand.CONFIG_KEY);
+    if (yaml == null) {
+      return "127.0.0.1:" + chosen;
+    }
+    try {
+      Path f = Files.createTempFile("kedge-cloudcore", ".yaml");
+      try {
+        Files.writeString(f, yaml);
+        var c = CloudCoreConfig.load(f, List.of()).config();
+        return c.commonConfig().monitorServer().bindAddress();
+      } finally {
+        Files.deleteIfExists(f);
+      }
+    } catch (IOException | RuntimeException e) {
+      return "127.0.0.1:" + chosen;
+    }
+  }
+
+  /** Fails the quickstart, naming the failing checks, when a process is not ready in time. */
+  private void awaitReady(ReadyzProbe probe) {
+    ReadyzProbe.Answer a = probe.await(Duration.ofMinutes(2));
+    if (!a.ready()) {
+      throw new KeadmException(
+          "not ready after 2 minutes: " + a.describe() + " (" + probe.url() + ")");
+    }
+    env.progress("quickstart", "ready: " + probe.url());
   }
 
   private void awaitNodeReady(KubernetesClient admin) {

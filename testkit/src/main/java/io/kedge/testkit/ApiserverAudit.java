@@ -1,5 +1,6 @@
 package io.kedge.testkit;
 
+import io.kedge.controlplane.ControlPlane;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

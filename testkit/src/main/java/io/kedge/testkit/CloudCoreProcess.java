@@ -2,6 +2,7 @@ package io.kedge.testkit;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.pki.CertificateAuthority;
 import io.kedge.pki.Pem;
 import io.kedge.testkit.edge.EdgeIdentity;

@@ -3,6 +3,7 @@ package io.kedge.testkit;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -2,6 +2,8 @@ package io.kedge.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneCli;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

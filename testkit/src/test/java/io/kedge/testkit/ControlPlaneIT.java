@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.pki.KeyPairs;
 import io.kedge.pki.Pem;
 import io.kedge.testkit.junit.WithControlPlane;

@@ -2,6 +2,7 @@ package io.kedge.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kedge.controlplane.ControlPlaneOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.cloud.csr.MetaServerCsrPolicy.Verdict;
 import io.kedge.cloud.hub.NodeSessionListener;
 import io.kedge.cloud.kube.KeyedWorkQueue;
@@ -42,6 +43,7 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
   static final Duration GRACE = Duration.ofSeconds(20);
 
   private final KubernetesClient client;
+  private final CloudMetrics metrics;
   private final NodeAddresses addresses;
   private final KeyedWorkQueue queue;
   private final Set<String> waiting = ConcurrentHashMap.newKeySet();
@@ -51,6 +53,15 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
    * @param addresses what cloudcore itself knows of each node's addresses
    */
   public CsrApprover(KubernetesClient client, NodeAddresses addresses) {
+    this(client, addresses, CloudMetrics.detached());
+  }
+
+  /**
+   * @param addresses what cloudcore itself knows of each node's addresses
+   * @param metrics where decisions are counted
+   */
+  public CsrApprover(KubernetesClient client, NodeAddresses addresses, CloudMetrics metrics) {
+    this.metrics = metrics;
     this.client = client;
     this.addresses = addresses;
     this.queue = new KeyedWorkQueue("csr-approver", this::process);
@@ -127,7 +138,12 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
       return Result.DONE;
     }
     if (v.kind() != Verdict.Kind.DENY && client.nodes().withName(nodeName).get() == null) {
-      v = new Verdict(Verdict.Kind.UNCONFIRMED, nodeName, "node " + nodeName + " does not exist");
+      v =
+          new Verdict(
+              Verdict.Kind.UNCONFIRMED,
+              nodeName,
+              "node " + nodeName + " does not exist",
+              "no-node");
     }
     if (v.kind() == Verdict.Kind.UNCONFIRMED) {
       if (age(c).compareTo(GRACE) < 0) {
@@ -150,6 +166,7 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
           .withName(name)
           .approve(condition("Approved", APPROVED_REASON, APPROVED_MESSAGE));
       LOG.info("CSR {} approved (MetaServer serving certificate of node {})", name, v.node());
+      metrics.csrDecided(true, v.code());
     } else {
       client
           .certificates()
@@ -158,6 +175,7 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
           .withName(name)
           .deny(condition("Denied", DENIED_REASON, v.reason()));
       LOG.warn("CSR {} denied: {}", name, v.reason());
+      metrics.csrDecided(false, v.code());
     }
     waiting.remove(waitKey(c));
     return Result.DONE;

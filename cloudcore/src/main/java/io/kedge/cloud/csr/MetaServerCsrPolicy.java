@@ -52,7 +52,7 @@ public final class MetaServerCsrPolicy {
           Set.of("digital signature", "server auth"));
 
   /** The outcome for one CSR. */
-  public record Verdict(Kind kind, String node, String reason) {
+  public record Verdict(Kind kind, String node, String reason, String code) {
     public enum Kind {
       /** Not a MetaServer CSR: none of Kedge's business, left as it is. */
       IGNORE,
@@ -65,17 +65,26 @@ public final class MetaServerCsrPolicy {
       UNCONFIRMED
     }
 
+    /**
+     * @param code a short name of the reason, from a fixed list (a metric's label)
+     */
+    public Verdict {}
+
+    public Verdict(Kind kind, String node, String reason) {
+      this(kind, node, reason, kind == Kind.APPROVE ? "valid" : "");
+    }
+
     static Verdict ignore(String why) {
       return new Verdict(Kind.IGNORE, "", why);
     }
 
-    static Verdict deny(String node, String why) {
-      return new Verdict(Kind.DENY, node, why);
+    static Verdict deny(String node, String code, String why) {
+      return new Verdict(Kind.DENY, node, why, code);
     }
 
     /** This verdict as a denial, with the same reason. */
     public Verdict denied() {
-      return new Verdict(Kind.DENY, node, reason);
+      return new Verdict(Kind.DENY, node, reason, code);
     }
   }
 
@@ -103,15 +112,16 @@ public final class MetaServerCsrPolicy {
     }
     String user = "system:node:" + node;
     if (!user.equals(spec.getUsername())) {
-      return Verdict.deny(node, "requested by \"" + spec.getUsername() + "\", not by node " + node);
+      return Verdict.deny(
+          node, "requester", "requested by \"" + spec.getUsername() + "\", not by node " + node);
     }
     if (spec.getGroups() == null || !spec.getGroups().contains("system:nodes")) {
-      return Verdict.deny(node, "requester is not in group system:nodes");
+      return Verdict.deny(node, "requester", "requester is not in group system:nodes");
     }
     Set<String> usages = new HashSet<>(spec.getUsages() == null ? List.of() : spec.getUsages());
     if (!USAGES.contains(usages)) {
       return Verdict.deny(
-          node, "usages " + spec.getUsages() + " are not those of a serving certificate");
+          node, "usages", "usages " + spec.getUsages() + " are not those of a serving certificate");
     }
     PKCS10CertificationRequest req;
     try {
@@ -119,28 +129,29 @@ public final class MetaServerCsrPolicy {
           new String(Base64.getDecoder().decode(spec.getRequest()), StandardCharsets.US_ASCII);
       req = Pem.csr(pem);
     } catch (RuntimeException e) {
-      return Verdict.deny(node, "request is not a PEM certificate request");
+      return Verdict.deny(node, "malformed", "request is not a PEM certificate request");
     }
     X500Name subject = req.getSubject();
     List<String> cns = values(subject, BCStyle.CN);
     List<String> orgs = values(subject, BCStyle.O);
     if (!cns.equals(List.of(user))) {
-      return Verdict.deny(node, "subject CN " + cns + " is not " + user);
+      return Verdict.deny(node, "subject", "subject CN " + cns + " is not " + user);
     }
     if (!orgs.equals(List.of("system:nodes"))) {
-      return Verdict.deny(node, "subject O " + orgs + " is not [system:nodes]");
+      return Verdict.deny(node, "subject", "subject O " + orgs + " is not [system:nodes]");
     }
     List<InetAddress> ips = new ArrayList<>();
     List<String> others = new ArrayList<>();
     sans(req, ips, others);
     if (!others.isEmpty()) {
-      return Verdict.deny(node, "unexpected names " + others);
+      return Verdict.deny(node, "names", "unexpected names " + others);
     }
     if (ips.isEmpty()) {
-      return Verdict.deny(node, "no IP SANs: a MetaServer serves on IP addresses");
+      return Verdict.deny(node, "no-ip-sans", "no IP SANs: a MetaServer serves on IP addresses");
     }
     if (new HashSet<>(ips).size() != ips.size()) {
-      return Verdict.deny(node, "IP SANs " + text(ips) + " name an address twice");
+      return Verdict.deny(
+          node, "duplicate-ip-sans", "IP SANs " + text(ips) + " name an address twice");
     }
     List<InetAddress> unusable = new ArrayList<>();
     for (InetAddress ip : ips) {
@@ -149,7 +160,8 @@ public final class MetaServerCsrPolicy {
       }
     }
     if (!unusable.isEmpty()) {
-      return Verdict.deny(node, "IP SANs " + text(unusable) + " are no address a server has");
+      return Verdict.deny(
+          node, "unusable-ip-sans", "IP SANs " + text(unusable) + " are no address a server has");
     }
     Set<InetAddress> seen = new HashSet<>();
     for (InetAddress a : connection) {
@@ -172,10 +184,12 @@ public final class MetaServerCsrPolicy {
               + text(unvouched)
               + " are neither loopback nor link-local, and node "
               + node
-              + " has no connection to cloudcore that could show them to be its own");
+              + " has no connection to cloudcore that could show them to be its own",
+          "no-connection");
     }
     return Verdict.deny(
         node,
+        "unvouched-ip-sans",
         "IP SANs "
             + text(unvouched)
             + " are neither loopback nor link-local nor the address node "

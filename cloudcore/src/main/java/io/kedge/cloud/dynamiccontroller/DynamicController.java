@@ -1,5 +1,6 @@
 package io.kedge.cloud.dynamiccontroller;
 
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.cloud.authz.AccessReviewer;
 import io.kedge.cloud.authz.PodBindings;
 import io.kedge.cloud.authz.PodTokenReviewer;
@@ -11,8 +12,10 @@ import io.kedge.cloud.kube.ApiStatusException;
 import io.kedge.cloud.kube.KubeClients;
 import io.kedge.cloud.kube.ResourceVersions;
 import io.kedge.cloud.kube.SharedInformers;
+import io.kedge.monitor.LabelValues;
 import io.kedge.protocol.Json;
 import io.kedge.protocol.application.Application;
+import io.kedge.protocol.application.ApplicationStatus;
 import io.kedge.protocol.application.KedgeExchange;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.ResourcePath;
@@ -84,6 +87,8 @@ public final class DynamicController implements DynamicControllerModule {
   private final DefaultMasterFilter filter;
   private final Map<String, ScheduledFuture<?>> leaving = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final CloudMetrics metrics;
+  private volatile CompletableFuture<Void> started = new CompletableFuture<>();
 
   /**
    * @param informers cloudcore's shared informers, or null to keep a private set
@@ -93,7 +98,21 @@ public final class DynamicController implements DynamicControllerModule {
       KubeClients kube,
       EdgeMessenger messenger,
       SharedInformers informers) {
+    this(options, kube, messenger, informers, CloudMetrics.detached());
+  }
+
+  /**
+   * @param informers cloudcore's shared informers, or null to keep a private set
+   * @param metrics where requests and watches are counted
+   */
+  public DynamicController(
+      DynamicControllerOptions options,
+      KubeClients kube,
+      EdgeMessenger messenger,
+      SharedInformers informers,
+      CloudMetrics metrics) {
     this.options = options;
+    this.metrics = metrics;
     this.kube = kube;
     this.messenger = messenger;
     this.workers =
@@ -128,6 +147,9 @@ public final class DynamicController implements DynamicControllerModule {
             options.maxInFlightPerNode(),
             options.maxQueuedPerNode(),
             options.maxInFlightTotal());
+    SharedInformers watched = this.informers;
+    metrics.apiserverWatches(() -> watched.active().size());
+    metrics.edgeWatches(this::watchCount);
   }
 
   /**
@@ -162,6 +184,7 @@ public final class DynamicController implements DynamicControllerModule {
       ready.add(accessReviewer.start());
     }
     CompletableFuture<Void> all = CompletableFuture.allOf(ready.toArray(CompletableFuture[]::new));
+    started = all;
     all.whenComplete(
         (v, t) -> {
           if (t != null) {
@@ -185,24 +208,87 @@ public final class DynamicController implements DynamicControllerModule {
     if (closed) {
       return;
     }
+    long start = System.nanoTime();
     if (ResourcePath.WATCHAPP_SYNC.equals(msg.resource())) {
-      if (!queues.offer(node, () -> sync(node, msg))) {
+      String mode = identities.mode(null);
+      if (!queues.offer(node, () -> sync(node, msg, start, mode))) {
         LOG.warn("node {}: request queue full, watchapp/sync {} refused with 429", node, msg.id());
         messenger.send(node, Replies.syncResponse(msg, syncRefused(node, msg)));
+        metrics.dynamicRequest("sync", 429, mode, start);
       }
       return;
     }
     Application app = parse(node, msg);
     if (app == null) {
+      metrics.dynamicRequest(LabelValues.OTHER, 400, identities.mode(null), start);
       return;
     }
     RequestTranslator.Translated t = translated(app);
-    Supplier<CompletableFuture<?>> task = () -> process(node, msg, app, t);
+    Supplier<CompletableFuture<?>> task = () -> process(node, msg, app, t, start);
     if (!(startsOnlyAsyncWork(app, t) ? queues.offerHere(node, task) : queues.offer(node, task))) {
       LOG.warn("node {}: request queue full, {} {} refused with 429", node, app.verb(), app.key());
       messenger.send(
           node, Replies.applicationResponse(msg, Replies.rejected(app, tooMany(node), null)));
+      count(app, t, null, start);
     }
+  }
+
+  /**
+   * Counts one answered request ({@code out} null: refused with 429); a fault here must never cost
+   * the request its answer.
+   */
+  private void count(Application app, RequestTranslator.Translated t, Application out, long start) {
+    try {
+      int code = out == null ? 429 : codeOf(out);
+      metrics.dynamicRequest(verbOf(app, t), code, identities.mode(app), start);
+    } catch (RuntimeException e) {
+      LOG.warn("dynamiccontroller: counting {} failed: {}", app.key(), e.toString());
+    }
+  }
+
+  /**
+   * The {@code verb} label of a request: the apiserver's verb for it ({@code get}, {@code list},
+   * {@code watch}, {@code create}, …). A Kedge edge sends the HTTP method and path; a KubeEdge edge
+   * sends the verb.
+   */
+  static String verbOf(Application app, RequestTranslator.Translated t) {
+    if (t == null) {
+      return app.verb().toLowerCase(java.util.Locale.ROOT);
+    }
+    if (t.kubeEdge()) {
+      return t.verb().toLowerCase(java.util.Locale.ROOT);
+    }
+    ApiPath target = t.http().target();
+    boolean named = target.resourceRequest() && target.name() != null && !target.name().isEmpty();
+    switch (t.verb()) {
+      case "GET":
+        if (t.watch() != null) {
+          return "watch";
+        }
+        return named || !target.resourceRequest() ? "get" : "list";
+      case "POST":
+        return "create";
+      case "PUT":
+        return "update";
+      case "PATCH":
+        return "patch";
+      case "DELETE":
+        return named ? "delete" : "deletecollection";
+      default:
+        return LabelValues.OTHER;
+    }
+  }
+
+  /** The HTTP code an answer carries (Kedge's field, else the Status of a rejection, else 200). */
+  private static int codeOf(Application reply) {
+    if (reply.kedge() != null && reply.kedge().code() != 0) {
+      return reply.kedge().code();
+    }
+    if (ApplicationStatus.APPROVED.equals(reply.status())) {
+      return 200;
+    }
+    int code = reply.error() == null ? 0 : reply.error().path("ErrStatus").path("code").asInt(0);
+    return code == 0 ? 500 : code;
   }
 
   /**
@@ -323,12 +409,13 @@ public final class DynamicController implements DynamicControllerModule {
   // ------------------------------------------------------------------ requests
 
   private CompletableFuture<?> process(
-      String node, Message msg, Application app, RequestTranslator.Translated t) {
+      String node, Message msg, Application app, RequestTranslator.Translated t, long start) {
     return bounded(node, app, execute(node, app, t, false))
         .handle(
             (reply, err) -> {
               Application out =
                   err == null ? reply : Replies.rejected(app, status(err, "request failed"));
+              count(app, t, out, start);
               if (err != null) {
                 ApiStatusException s = status(err, "request failed");
                 LOG.info(
@@ -552,7 +639,7 @@ public final class DynamicController implements DynamicControllerModule {
   }
 
   /** {@code watchapp/sync}: the edge's complete set of watches; replies with those that failed. */
-  private CompletableFuture<?> sync(String node, Message msg) {
+  private CompletableFuture<?> sync(String node, Message msg, long start, String mode) {
     JsonNode content = msg.content();
     Map<String, WatchRegistry.Listener> current = watches.listeners(node);
     Map<String, Application> wanted = new LinkedHashMap<>();
@@ -618,6 +705,7 @@ public final class DynamicController implements DynamicControllerModule {
                   resumed.get(),
                   failures.get());
               messenger.send(node, Replies.syncResponse(msg, failed));
+              metrics.dynamicRequest("sync", 200, mode, start);
             });
   }
 
@@ -801,6 +889,11 @@ public final class DynamicController implements DynamicControllerModule {
   }
 
   // ------------------------------------------------------------------ for tests and metrics
+
+  @Override
+  public CompletableFuture<Void> ready() {
+    return started;
+  }
 
   /** Number of watch listeners. */
   public int watchCount() {

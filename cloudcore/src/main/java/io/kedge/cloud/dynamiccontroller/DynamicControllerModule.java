@@ -1,5 +1,6 @@
 package io.kedge.cloud.dynamiccontroller;
 
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.hub.NodeSessionListener;
 import io.kedge.cloud.hub.UpstreamHandler;
@@ -20,6 +21,11 @@ public interface DynamicControllerModule
   @Override
   void close();
 
+  /** Completes once what the module follows (pods, RBAC) is synced; at once when it is off. */
+  default java.util.concurrent.CompletableFuture<Void> ready() {
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
+
   /**
    * Builds and starts the module for {@code config}.
    *
@@ -30,13 +36,29 @@ public interface DynamicControllerModule
       KubeClients kube,
       EdgeMessenger messenger,
       SharedInformers informers) {
+    return start(config, kube, messenger, informers, CloudMetrics.detached());
+  }
+
+  /**
+   * Builds and starts the module for {@code config}.
+   *
+   * @param informers cloudcore's shared informers, or null for a private set
+   * @param metrics where requests and watches are counted
+   */
+  static DynamicControllerModule start(
+      CloudCoreConfig config,
+      KubeClients kube,
+      EdgeMessenger messenger,
+      SharedInformers informers,
+      CloudMetrics metrics) {
     CloudCoreConfig.DynamicControllerConfig dc =
         config.modules() == null ? null : config.modules().dynamicController();
     if (dc == null || !dc.enable()) {
       return new DisabledDynamicController(messenger);
     }
     DynamicController c =
-        new DynamicController(DynamicControllerOptions.from(dc), kube, messenger, informers);
+        new DynamicController(
+            DynamicControllerOptions.from(dc), kube, messenger, informers, metrics);
     c.start();
     return c;
   }

@@ -96,6 +96,28 @@ final class IdentityResolver {
             id -> bindings.check(id, node).thenApply(v -> (Caller) new Caller.Pod(id, token)));
   }
 
+  /**
+   * The identity mode a request runs as, for metrics: {@code pod}, {@code node}, {@code cloudcore}
+   * or {@code deny}, decided as {@link #resolve} decides it (without reviewing the token).
+   *
+   * @param app the request; null for one without its own identity (a watch sync): the mode of a
+   *     tokenless Kedge request
+   */
+  String mode(Application app) {
+    switch (identity) {
+      case NODE:
+        return "node";
+      case CLOUDCORE:
+        return "cloudcore";
+      default:
+        break;
+    }
+    if (app != null && app.kedge() != null && !app.kedge().token().isEmpty()) {
+      return "pod";
+    }
+    return tokenless(app == null ? Exchange.KEDGE : exchangeOf(app)).name().toLowerCase();
+  }
+
   /** The identity of a tokenless request over {@code exchange}: never {@code BY_EXCHANGE}. */
   private DynamicControllerOptions.Tokenless tokenless(Exchange exchange) {
     if (tokenless != DynamicControllerOptions.Tokenless.BY_EXCHANGE) {

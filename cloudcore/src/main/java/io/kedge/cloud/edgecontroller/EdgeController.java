@@ -91,6 +91,13 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
     return h == null ? null : h.get(ns, name);
   }
 
+  private volatile CompletableFuture<Void> synced = new CompletableFuture<>();
+
+  /** Completes once the informers of nodes, pods, ConfigMaps and Secrets have listed. */
+  public CompletableFuture<Void> synced() {
+    return synced;
+  }
+
   /**
    * Starts the informers (waiting up to {@code syncTimeoutSeconds} for their first lists) and
    * registers the kinds it sends with the SyncController.
@@ -106,9 +113,11 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
     secrets.subscribe(downstream.secretEvents());
     pods.subscribe(downstream.podEvents());
     nodes.subscribe(downstream.nodeEvents());
+    synced =
+        CompletableFuture.allOf(
+            nodes.synced(), pods.synced(), configMaps.synced(), secrets.synced());
     try {
-      CompletableFuture.allOf(nodes.synced(), pods.synced(), configMaps.synced(), secrets.synced())
-          .get(syncTimeoutSeconds, TimeUnit.SECONDS);
+      synced.get(syncTimeoutSeconds, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warn("edgecontroller: informers not synced yet: {}", e.toString());
     }

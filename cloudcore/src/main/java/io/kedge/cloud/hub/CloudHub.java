@@ -1,5 +1,6 @@
 package io.kedge.cloud.hub;
 
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.protocol.application.Application;
 import io.kedge.protocol.config.CloudHubConfig;
 import io.kedge.protocol.message.Message;
@@ -56,6 +57,8 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
   private final Supplier<String> kubeApiCaPem;
   private final AckListener ackListener;
   private final NodeSessionRegistry sessions;
+  private final CloudMetrics metrics;
+  private final Set<String> seen = ConcurrentHashMap.newKeySet();
   private final List<NodeSessionListener> listeners = new CopyOnWriteArrayList<>();
   // Handshakes are CPU-bound: a few per core keep the cores busy and each one short; more only
   // share the CPU thinner, so that under a reconnect storm all of them hit the timeout. A waiter is
@@ -76,6 +79,21 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
    */
   public CloudHub(
       CloudHubConfig config, HubTls tls, Supplier<String> kubeApiCaPem, AckListener ackListener) {
+    this(config, tls, kubeApiCaPem, ackListener, CloudMetrics.detached());
+  }
+
+  /**
+   * @param metrics where messages, deliveries and sessions are counted
+   */
+  public CloudHub(
+      CloudHubConfig config,
+      HubTls tls,
+      Supplier<String> kubeApiCaPem,
+      AckListener ackListener,
+      CloudMetrics metrics) {
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    metrics.connectedEdges(this::sessionCount);
+    metrics.queuedDeliveries(this::queuedDeliveries);
     this.config = Objects.requireNonNull(config, "config");
     this.tls = Objects.requireNonNull(tls, "tls");
     this.kubeApiCaPem = Objects.requireNonNull(kubeApiCaPem, "kubeApiCaPem");
@@ -239,7 +257,20 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
     return sessions.size();
   }
 
+  /** Objects waiting for delivery or their ACK, over all sessions (read without locking). */
+  private int queuedDeliveries() {
+    int n = 0;
+    for (NodeSession s : sessions.all()) {
+      n += s.queued();
+    }
+    return n;
+  }
+
   // ---------------------------------------------------------------- sessions (package)
+
+  CloudMetrics metrics() {
+    return metrics;
+  }
 
   CloudHubConfig config() {
     return config;
@@ -261,6 +292,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
       s.closeWith("node limit " + config.nodeLimit() + " reached");
       return;
     }
+    metrics.edgeConnected(!seen.add(s.node()));
     if (old != null) {
       old.closeWith("replaced by a new connection from " + s.remoteAddress());
       LOG.info(
@@ -313,6 +345,7 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
 
   /** Routes one upstream message (on the session's event loop). */
   void onMessage(NodeSession s, Message m) {
+    metrics.received(m);
     String op = m.operation();
     if (Operations.KEEPALIVE.equals(op)) {
       return; // reading it already reset the keepalive timer

@@ -1,5 +1,6 @@
 package io.kedge.cloud.hub;
 
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.cloud.hub.DeliveryException.Reason;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.Operations;
@@ -60,6 +61,7 @@ final class DeliveryQueue {
     State state = State.READY;
     int sends;
     int rounds;
+    long sentNanos;
     ScheduledFuture<?> timer;
 
     Entry(String key, Message msg, boolean each) {
@@ -84,6 +86,7 @@ final class DeliveryQueue {
   private final int window;
   private final int limit;
   private final AckListener acks;
+  private final CloudMetrics metrics;
   private final Map<String, Entry> byKey = new HashMap<>();
   private final Map<String, Entry> byMsgId = new HashMap<>();
   private final ArrayDeque<Entry> ready = new ArrayDeque<>();
@@ -100,6 +103,19 @@ final class DeliveryQueue {
       int window,
       int limit,
       AckListener acks) {
+    this(node, loop, sink, retry, window, limit, acks, CloudMetrics.detached());
+  }
+
+  DeliveryQueue(
+      String node,
+      EventExecutor loop,
+      Sink sink,
+      AckRetryPolicy retry,
+      int window,
+      int limit,
+      AckListener acks,
+      CloudMetrics metrics) {
+    this.metrics = metrics;
     this.node = node;
     this.loop = loop;
     this.sink = sink;
@@ -160,6 +176,7 @@ final class DeliveryQueue {
     }
     if (e == null || each) {
       if (byKey.size() + waitingCount >= limit && !(e != null && compare(m, e.latest()) <= 0)) {
+        metrics.deliveryRefused();
         if (refused++ % 1000 == 0) {
           LOG.warn(
               "cloudhub: node {}: delivery queue full ({} objects); refused {} (refusals so far: {});"
@@ -233,6 +250,7 @@ final class DeliveryQueue {
     if (e.state == State.IN_FLIGHT) {
       inFlight--;
     }
+    metrics.acknowledged(e.sentNanos);
     Message delivered = e.msg;
     // The listener first: whoever waits for the delivery finds the ACK already recorded.
     try {
@@ -278,6 +296,7 @@ final class DeliveryQueue {
 
   private void send(Entry e) {
     e.sends++;
+    e.sentNanos = System.nanoTime();
     byMsgId.put(e.msg.id(), e);
     sink.write(e.msg);
     e.timer =

@@ -1,5 +1,6 @@
 package io.kedge.cloud.hub;
 
+import io.kedge.cloud.CloudMetrics;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageCodec;
 import io.netty.buffer.Unpooled;
@@ -25,9 +26,12 @@ final class NodeSession {
   private final long startedNanos = System.nanoTime();
   private volatile boolean offending;
 
+  private final CloudMetrics metrics;
+
   NodeSession(String node, Channel channel, CloudHub hub) {
     this.node = node;
     this.channel = channel;
+    this.metrics = hub.metrics();
     this.queue =
         new DeliveryQueue(
             node,
@@ -40,13 +44,15 @@ final class NodeSession {
 
               @Override
               public void write(Message m) {
+                metrics.sent(m);
                 channel.writeAndFlush(frame(m), channel.voidPromise());
               }
             },
             AckRetryPolicy.kubeEdge(Duration.ofSeconds(Math.max(1, hub.config().ackTimeout()))),
             WINDOW,
             hub.config().deliveryQueueLimit(),
-            hub.ackListener());
+            hub.ackListener(),
+            metrics);
   }
 
   String node() {
@@ -70,6 +76,7 @@ final class NodeSession {
     if (!isOpen()) {
       return false;
     }
+    metrics.sent(m);
     channel.writeAndFlush(frame(m), channel.voidPromise());
     return true;
   }

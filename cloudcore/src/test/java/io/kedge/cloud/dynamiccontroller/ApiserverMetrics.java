@@ -1,6 +1,6 @@
 package io.kedge.cloud.dynamiccontroller;
 
-import io.kedge.testkit.ControlPlane;
+import io.kedge.controlplane.ControlPlane;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

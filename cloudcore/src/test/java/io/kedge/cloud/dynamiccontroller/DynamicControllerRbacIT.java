@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.kedge.cloud.kube.KubeClients;
-import io.kedge.testkit.ControlPlane;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.nio.file.Path;
 import java.util.List;

@@ -2,6 +2,7 @@ package io.kedge.cloud.dynamiccontroller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.pki.CertificateRequests;
 import io.kedge.pki.KeyPairs;
 import io.kedge.protocol.Json;
@@ -9,7 +10,6 @@ import io.kedge.protocol.selector.FieldSelector;
 import io.kedge.protocol.selector.LabelSelector;
 import io.kedge.protocol.selector.SelectableFields;
 import io.kedge.protocol.selector.SelectorException;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.net.URI;

@@ -2,6 +2,7 @@ package io.kedge.cloud.hub;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.pki.CertificateAuthority;
 import io.kedge.pki.KeyPairs;
 import io.kedge.pki.TlsContexts;
@@ -9,7 +10,6 @@ import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageHeader;
 import io.kedge.protocol.message.MessageRoute;
 import io.kedge.testkit.CloudCoreProcess;
-import io.kedge.testkit.ControlPlane;
 import io.kedge.testkit.RawHttp;
 import io.kedge.testkit.Waits;
 import io.kedge.testkit.edge.EdgeIdentity;

@@ -1,8 +1,8 @@
 package io.kedge.cloud.kube;
 
 import io.fabric8.kubernetes.client.Config;
-import io.kedge.testkit.ControlPlane;
-import io.kedge.testkit.ControlPlaneOptions;
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneOptions;
 import io.kedge.testkit.KedgeManifests;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -38,6 +38,8 @@ public final class Edged implements AutoCloseable {
   private final PodWorker.Context context;
   private final ContainerLogs logs;
   private final PodCgroups cgroups;
+  private final java.util.concurrent.atomic.AtomicLong restarts =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closed;
   private volatile boolean started;
 
@@ -92,6 +94,11 @@ public final class Edged implements AutoCloseable {
           public void gone(PodWorker worker) {
             byUid.remove(worker.uid, worker);
             byContainer.values().removeIf(w -> w == worker);
+          }
+
+          @Override
+          public void restarted(PodWorker worker) {
+            restarts.incrementAndGet();
           }
         };
     PodEvents events = new PodEvents(sink, settings.node().nodeName(), clock);
@@ -361,6 +368,37 @@ public final class Edged implements AutoCloseable {
         log.warn("log rotation for pod {} failed: {}", w.key(), e.toString());
       }
     }
+  }
+
+  // ---------------------------------------------------------------- for metrics
+
+  /** The pods Edged runs, by phase as last reported ({@code Pending}, {@code Running}, …). */
+  public Map<String, Integer> podsByPhase() {
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    for (PodWorker w : byUid.values()) {
+      out.merge(w.phase(), 1, Integer::sum);
+    }
+    return out;
+  }
+
+  /** Their containers by state: {@code running}, {@code waiting} or {@code terminated}. */
+  public Map<String, Integer> containersByState() {
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    for (PodWorker w : byUid.values()) {
+      for (ContainerRecord r : w.containers().values()) {
+        String state =
+            r.current != null && r.current.running()
+                ? "running"
+                : r.terminated() ? "terminated" : "waiting";
+        out.merge(state, 1, Integer::sum);
+      }
+    }
+    return out;
+  }
+
+  /** Container restarts since edgecore started. */
+  public long containerRestarts() {
+    return restarts.get();
   }
 
   /** Stops all containers (their pods start again at the next start) and the workers. */

@@ -57,6 +57,9 @@ final class PodWorker {
     void started(String containerId, PodWorker worker);
 
     void gone(PodWorker worker);
+
+    /** A container of {@code worker} is started again (its restart count grew). */
+    default void restarted(PodWorker worker) {}
   }
 
   private final Context ctx;
@@ -72,6 +75,7 @@ final class PodWorker {
   private String sandboxId;
   private String cgroupParent = "";
   private volatile String podIp;
+  private volatile String phase = "Pending"; // as last reported, for metrics
   private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
 
   /**
@@ -124,6 +128,11 @@ final class PodWorker {
   void remove() {
     removed = true;
     requestSync();
+  }
+
+  /** The pod's phase as last reported. */
+  String phase() {
+    return phase;
   }
 
   /** The pod's containers and their current runtime ids, for logs. */
@@ -341,6 +350,7 @@ final class PodWorker {
             + uid
             + ")");
     r.restartCount++;
+    ctx.index().restarted(this);
   }
 
   private Instant start(
@@ -819,6 +829,7 @@ final class PodWorker {
         init.stream().anyMatch(r -> r.terminated() && r.current.exitCode() != 0 && !r.done)
             && "Never".equals(p.path("spec").path("restartPolicy").asString("Always"));
     phase = initFailed ? "Failed" : PodStatusBuilder.phase(app, initDone, restartPolicy);
+    this.phase = phase;
     ObjectNode status =
         PodStatusBuilder.status(
             phase,

@@ -53,6 +53,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final MetaServer server;
   private Watcher watcher; // event loop only
 
+  // The request being answered (one at a time per connection), for metrics; event loop only.
+  private long started;
+  private RequestInfo current;
+  private Call currentCall;
+
   ApiHandler(MetaServer server) {
     this.server = server;
   }
@@ -71,6 +76,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     ctx.channel().config().setAutoRead(false);
+    started = System.nanoTime();
+    current = null;
+    currentCall = null;
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     if (!req.decoderResult().isSuccess()) {
       respond(ctx, status(malformed(req.decoderResult().cause())), false);
@@ -99,6 +107,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     try {
       QueryParams q = QueryParams.parse(rawQuery);
       info = RequestInfo.parse(req.method().name(), path, q);
+      current = info;
       Authenticator.Authentication auth =
           server.authenticator().authenticate(h.get(HttpHeaderNames.AUTHORIZATION));
       if (!auth.ok()) {
@@ -133,6 +142,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               body,
               auth.token(),
               ctx.executor());
+      currentCall = call;
       answer =
           info.resourceRequest()
               ? server.resources().handle(call)
@@ -198,6 +208,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (outcome instanceof Outcome.Response r) {
       respond(ctx, r, keepAlive);
     } else if (outcome instanceof Outcome.Watch w) {
+      observe(200);
       openStream(
           ctx,
           upgrade,
@@ -212,6 +223,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
           });
     } else if (outcome instanceof Outcome.WatchError we) {
+      observe(KubeStatus.code(we.status()));
       openStream(
           ctx,
           upgrade,
@@ -322,7 +334,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     return Outcome.Response.status(s);
   }
 
+  /** Reports the current request's answer once. */
+  private void observe(int code) {
+    if (started == 0) {
+      return;
+    }
+    Call c = currentCall;
+    server.requestMetrics().answered(current, code, started, c != null && c.forwarded().get());
+    started = 0;
+  }
+
   private void respond(ChannelHandlerContext ctx, Outcome.Response r, boolean keepAlive) {
+    observe(r.code());
     FullHttpResponse res =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,

@@ -58,6 +58,7 @@ public final class MetaServer implements AutoCloseable {
   private final Subscriptions subscriptions;
   private final HeldObjects heldObjects;
   private final DiscoveryApi discovery;
+  private final RequestMetrics requestMetrics;
   private final ResourceApi resources;
   private final WatchHub hub = new WatchHub();
   private final ExecutorService background;
@@ -113,6 +114,38 @@ public final class MetaServer implements AutoCloseable {
       ServerTls tls,
       io.kedge.edge.edged.PodLogs podLogs,
       Readiness readiness) {
+    this(
+        settings,
+        store,
+        catalog,
+        link,
+        authenticator,
+        authorizer,
+        tls,
+        podLogs,
+        readiness,
+        RequestMetrics.NONE);
+  }
+
+  /**
+   * @param podLogs Edged's container logs, so that {@code pods/{name}/log} ({@code kubectl logs})
+   *     is answered on the edge; null forwards it to the cloud
+   * @param readiness checks {@code /readyz} reports besides the server's own (requireAuthorization:
+   *     the serving certificate, the dummy address)
+   * @param requestMetrics told of every answered request
+   */
+  public MetaServer(
+      MetaServerSettings settings,
+      ObjectStore store,
+      ResourceCatalog catalog,
+      CloudLink link,
+      Authenticator authenticator,
+      Authorizer authorizer,
+      ServerTls tls,
+      io.kedge.edge.edged.PodLogs podLogs,
+      Readiness readiness,
+      RequestMetrics requestMetrics) {
+    this.requestMetrics = requestMetrics;
     this.settings = settings;
     this.store = store;
     this.link = link;
@@ -289,6 +322,15 @@ public final class MetaServer implements AutoCloseable {
 
   public InetSocketAddress address() {
     return (InetSocketAddress) server.localAddress();
+  }
+
+  RequestMetrics requestMetrics() {
+    return requestMetrics;
+  }
+
+  /** Whether the listener is bound (for edgecore's readiness). */
+  public synchronized boolean listening() {
+    return server != null && server.isActive();
   }
 
   /** Open watches (for tests and metrics). */

@@ -82,6 +82,23 @@ public interface ObjectStore extends AutoCloseable {
 
   void addListener(StoreListener listener);
 
+  // ---------------------------------------------------------------- for metrics and health
+
+  /** Stored objects (deleted ones not counted); -1 when unknown. */
+  default long objectCount() {
+    return -1;
+  }
+
+  /** Events kept in the event log over all types (what watches resume from); -1 when unknown. */
+  default long eventLogLength() {
+    return -1;
+  }
+
+  /** Whether the store is open for reads and writes. */
+  default boolean isOpen() {
+    return true;
+  }
+
   @Override
   void close();
 }

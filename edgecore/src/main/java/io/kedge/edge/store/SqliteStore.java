@@ -58,6 +58,7 @@ public final class SqliteStore implements ObjectStore {
   private final Map<Gvr, Integer> eventCounts = new HashMap<>(); // writer thread only
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile long headSeq;
+  private volatile long eventLogLength; // sum of eventCounts, published after each commit
   private long lastTombstoneSweep = System.currentTimeMillis(); // writer thread only
 
   private SqliteStore(StoreSettings settings, Connection writeConnection, List<Connection> reads)
@@ -168,6 +169,7 @@ public final class SqliteStore implements ObjectStore {
         headSeq = r.next() ? r.getLong(1) : 0;
       }
     }
+    eventLogLength = sum(eventCounts);
     writeConnection.commit();
   }
 
@@ -359,6 +361,9 @@ public final class SqliteStore implements ObjectStore {
     // Committed: publish the new state, then tell listeners and waiters.
     states.putAll(tx.touched);
     eventCounts.putAll(tx.counts);
+    if (!tx.counts.isEmpty()) {
+      eventLogLength = sum(eventCounts);
+    }
     if (!tx.events.isEmpty()) {
       headSeq = tx.events.get(tx.events.size() - 1).seq();
       List<StoreEvent> committed = List.copyOf(tx.events);
@@ -554,6 +559,38 @@ public final class SqliteStore implements ObjectStore {
   @Override
   public long headSeq() {
     return headSeq;
+  }
+
+  @Override
+  public long eventLogLength() {
+    return eventLogLength;
+  }
+
+  private static long sum(Map<Gvr, Integer> counts) {
+    long n = 0;
+    for (int c : counts.values()) {
+      n += c;
+    }
+    return n;
+  }
+
+  @Override
+  public long objectCount() {
+    if (closed.get()) {
+      return -1;
+    }
+    return read(
+        rc -> {
+          PreparedStatement p = rc.prepare("SELECT count(*) FROM objects WHERE deleted = 0");
+          try (ResultSet r = p.executeQuery()) {
+            return r.next() ? r.getLong(1) : 0L;
+          }
+        });
+  }
+
+  @Override
+  public boolean isOpen() {
+    return !closed.get();
   }
 
   @Override

@@ -13,7 +13,8 @@ public record EdgeCoreConfig(
     String kind,
     Database database,
     Map<String, Boolean> featureGates,
-    Modules modules) {
+    Modules modules,
+    CommonConfig commonConfig) {
 
   public static final String DEFAULTS = "/io/kedge/protocol/config/edgecore-defaults.yaml";
   public static final String API_VERSION = "edgecore.config.kubeedge.io/v1alpha2";
@@ -46,6 +47,21 @@ public record EdgeCoreConfig(
   }
 
   public record Database(String aliasName, String driverName, String dataSource) {}
+
+  /**
+   * Kedge: the monitor address ({@code /metrics}, {@code /healthz}, {@code /readyz}), under the key
+   * cloudcore has it; {@code bindAddress} empty turns it off, and with it metrics.
+   */
+  public record CommonConfig(CloudCoreConfig.MonitorServer monitorServer) {}
+
+  /** {@code commonConfig.monitorServer.bindAddress}, or empty. */
+  public String monitorAddress() {
+    if (commonConfig == null || commonConfig.monitorServer() == null) {
+      return "";
+    }
+    String a = commonConfig.monitorServer().bindAddress();
+    return a == null ? "" : a.strip();
+  }
 
   public record Modules(
       EdgeHubConfig edgeHub,

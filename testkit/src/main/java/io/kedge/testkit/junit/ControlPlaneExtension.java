@@ -1,10 +1,10 @@
 package io.kedge.testkit.junit;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.kedge.testkit.ClusterPki;
-import io.kedge.testkit.ControlPlane;
-import io.kedge.testkit.ControlPlaneException;
-import io.kedge.testkit.ControlPlaneOptions;
+import io.kedge.controlplane.ClusterPki;
+import io.kedge.controlplane.ControlPlane;
+import io.kedge.controlplane.ControlPlaneException;
+import io.kedge.controlplane.ControlPlaneOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.kedge.testkit;
+package io.kedge.controlplane;
 
 import java.nio.file.Path;
 import java.time.Duration;

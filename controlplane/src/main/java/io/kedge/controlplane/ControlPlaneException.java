@@ -1,4 +1,4 @@
-package io.kedge.testkit;
+package io.kedge.controlplane;
 
 /** A control-plane step failed; the message is one line meant for the user. */
 public class ControlPlaneException extends RuntimeException {

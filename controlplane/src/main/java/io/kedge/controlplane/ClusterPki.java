@@ -1,4 +1,4 @@
-package io.kedge.testkit;
+package io.kedge.controlplane;
 
 import io.kedge.pki.CertSpec;
 import io.kedge.pki.CertificateAuthority;

@@ -1,4 +1,4 @@
-package io.kedge.testkit;
+package io.kedge.controlplane;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.kedge.testkit;
+package io.kedge.controlplane;
 
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -42,8 +42,8 @@ public final class ControlPlane implements AutoCloseable {
 
   public static final String SERVICE_ACCOUNT_ISSUER =
       "https://kubernetes.default.svc.cluster.local";
-  static final String STATE_FILE = "control-plane.properties";
-  static final List<String> COMPONENTS =
+  public static final String STATE_FILE = "control-plane.properties";
+  public static final List<String> COMPONENTS =
       List.of("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler");
   private static final int PORT_ATTEMPTS = 4;
 
@@ -258,8 +258,8 @@ public final class ControlPlane implements AutoCloseable {
     retryOnPortConflict(
         "etcd",
         () -> {
-          int client = Ports.free();
-          int peer = Ports.free();
+          int client = freePort();
+          int peer = freePort();
           List<String> cmd =
               List.of(
                   bin.etcd().toString(),
@@ -303,7 +303,7 @@ public final class ControlPlane implements AutoCloseable {
     retryOnPortConflict(
         "kube-apiserver",
         () -> {
-          int port = Ports.free();
+          int port = freePort();
           if (first[0] > 0) {
             if (portFree(first[0])) {
               port = first[0];
@@ -564,6 +564,15 @@ public final class ControlPlane implements AutoCloseable {
       }
     }
     return lines.length == 0 ? "" : lines[lines.length - 1].strip();
+  }
+
+  /** A loopback port nothing listens on right now. */
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port", e);
+    }
   }
 
   static boolean portFree(int port) {
