@@ -372,7 +372,7 @@ class MetaServerBench {
     return env;
   }
 
-  private static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
+  static io.fabric8.kubernetes.api.model.ConfigMap cm(int i, String payload) {
     return new ConfigMapBuilder()
         .withNewMetadata()
         .withName(name(i))
@@ -383,12 +383,12 @@ class MetaServerBench {
         .build();
   }
 
-  private static String name(int i) {
+  static String name(int i) {
     return String.format("cm-%04d", i);
   }
 
   /** A token of ServiceAccount reader, bound to a pod on the edge node, that may read both. */
-  private static String readerToken(KubernetesClient admin, String ns, String other) {
+  static String readerToken(KubernetesClient admin, String ns, String other) {
     admin
         .serviceAccounts()
         .inNamespace(ns)
@@ -468,7 +468,7 @@ class MetaServerBench {
     return lines;
   }
 
-  private static int status(HttpClient http, URI base, String path, String token) {
+  static int status(HttpClient http, URI base, String path, String token) {
     try {
       return http.send(request(base, path, token), HttpResponse.BodyHandlers.discarding())
           .statusCode();
@@ -477,7 +477,7 @@ class MetaServerBench {
     }
   }
 
-  private static HttpRequest request(URI base, String path, String token) {
+  static HttpRequest request(URI base, String path, String token) {
     return HttpRequest.newBuilder(base.resolve(path))
         .timeout(Duration.ofSeconds(30))
         .header("Accept", "application/json")
@@ -491,7 +491,7 @@ class MetaServerBench {
    * @param blocking null for {@code http}; else each client is a {@link BlockingHttpClient}
    *     trusting it
    */
-  private static Result run(
+  static Result run(
       String what,
       String target,
       HttpClient http,
