@@ -32,11 +32,9 @@ kedge_java() {
 # (BENCHMARKS.md, "edge JIT"). To trade that speed for memory, set KEDGE_JAVA_OPTS to these flags
 # plus -XX:TieredStopAtLevel=1. Netty's leak detector is off: it records a stack trace for one
 # buffer in 128, hundreds a second under load, for reports nobody reads on a node.
+# The native-heap trim came with Java 17.0.9: older 17s ignore it (-XX:+IgnoreUnrecognizedVMOptions,
+# which spares every start a probe of the JVM; it applies to these defaults only, since
+# KEDGE_JAVA_OPTS replaces them). JAVA is unused and kept for callers.
 kedge_edge_jvm_flags() {
-  local flags="-Xms8m -Xmx48m -XX:MaxNewSize=4m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=16m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.type=unpooled -Dio.netty.leakDetection.level=disabled"
-  # The trim came with Java 17.0.9; older 17s run without it.
-  if "$1" -XX:TrimNativeHeapInterval=1000 -version >/dev/null 2>&1; then
-    flags="$flags -XX:TrimNativeHeapInterval=1000"
-  fi
-  printf '%s' "$flags"
+  printf '%s' "-Xms8m -Xmx48m -XX:MaxNewSize=4m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=16m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.type=unpooled -Dio.netty.leakDetection.level=disabled -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000"
 }
