@@ -32,11 +32,81 @@ kedge_java() {
 # (BENCHMARKS.md, "edge JIT"). To trade that speed for memory, set KEDGE_JAVA_OPTS to these flags
 # plus -XX:TieredStopAtLevel=1. Netty's leak detector is off: it records a stack trace for one
 # buffer in 128, hundreds a second under load, for reports nobody reads on a node.
+# The native-heap trim came with Java 17.0.9: older 17s ignore it (-XX:+IgnoreUnrecognizedVMOptions,
+# which spares every start a probe of the JVM; it applies to these defaults only, since
+# KEDGE_JAVA_OPTS replaces them). JAVA is unused and kept for callers.
 kedge_edge_jvm_flags() {
-  local flags="-Xms8m -Xmx48m -XX:MaxNewSize=4m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=16m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.type=unpooled -Dio.netty.leakDetection.level=disabled"
-  # The trim came with Java 17.0.9; older 17s run without it.
-  if "$1" -XX:TrimNativeHeapInterval=1000 -version >/dev/null 2>&1; then
-    flags="$flags -XX:TrimNativeHeapInterval=1000"
+  printf '%s' "-Xms8m -Xmx48m -XX:MaxNewSize=4m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=16m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.type=unpooled -Dio.netty.leakDetection.level=disabled -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000"
+}
+
+# kedge_cloud_jvm_flags → cloudcore's JVM flags when KEDGE_JAVA_OPTS is unset.
+# Heap: what cloudcore keeps is its informers' objects and a session per edge (live after a full
+# GC: ~55 MiB with 11 edges and a few thousand cluster objects; 35 MiB with 1,000 edges and 87 MiB
+# with 5,000 in the CloudHub benchmark). The serial collector and low free ratios keep the
+# committed heap near that live set instead of near -Xmx; -Xmx512m is the limit (a few thousand
+# edges); more edges or a larger cluster need KEDGE_JAVA_OPTS with a larger -Xmx (BENCHMARKS.md,
+# "Footprint"). JIT: tiered up to C2 (the DynamicController's throughput), its arenas trimmed as on
+# the edge.
+kedge_cloud_jvm_flags() {
+  printf '%s' "-Xms32m -Xmx512m -XX:MaxNewSize=24m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=64m -XX:MaxMetaspaceSize=192m -Xss512k -XX:+ExitOnOutOfMemoryError -Dio.netty.leakDetection.level=disabled -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000"
+}
+
+# kedge_serves ARGS... → whether the program runs as the service with these arguments (not just
+# printing its help, version or default configuration, whose classes make no useful archive).
+kedge_serves() {
+  local a
+  for a in "$@"; do
+    case "$a" in -h | --help | -V | --version | --defaultconfig) return 1 ;; esac
+  done
+  return 0
+}
+
+# kedge_cds_flags NAME JAVA JAR → JVM flags for an application class-data sharing archive of the
+# classes NAME loads from JAR (startup: classes come parsed and verified from a mapped file).
+# The archive is made by the program itself: a start without one adds -XX:ArchiveClassesAtExit
+# (the JVM writes the classes it loaded when it exits, also on SIGTERM) into a file named after
+# the process; the next start checks that file (a JVM killed while writing leaves a torn archive,
+# which would crash the JVM that maps it) and uses it from then on. The name carries a key of
+# the jar and the JVM, so an upgrade of either starts a new archive and the stale one is removed;
+# the JVM refuses an archive that does not match its class path by itself and runs without.
+# KEDGE_CDS=off turns this off; KEDGE_CDS_DIR says where archives go (default: next to the jar).
+kedge_cds_flags() {
+  local name=$1 java=$2 jar=$3 dir real lib key archive t pid started
+  [ "${KEDGE_CDS:-on}" != off ] || return 0
+  dir=${KEDGE_CDS_DIR:-$(dirname "$jar")}
+  mkdir -p "$dir" 2>/dev/null || return 0
+  [ -w "$dir" ] || return 0
+  real=$(readlink -f "$(command -v "$java")") || return 0
+  lib="${real%/bin/java}/lib/server/libjvm.so"
+  [ -f "$lib" ] || lib=$real
+  key=$(stat -L -c '%n %s %Y' "$lib" "$jar" 2>/dev/null | cksum | cut -d' ' -f1) || return 0
+  archive="$dir/$name-$key.jsa"
+  if [ ! -s "$archive" ]; then
+    for t in "$dir/$name-$key".*.jsa.tmp; do
+      [ -f "$t" ] || continue
+      started=${t%.jsa.tmp}
+      started=${started##*.}
+      pid=${t%."$started".jsa.tmp}
+      pid=${pid##*.}
+      if kill -0 "$pid" 2>/dev/null; then
+        continue # still running: its archive is written when it exits
+      fi
+      # Only from a run that served for a minute: one that stopped at once (a configuration
+      # error) archived too few classes, and would stand in for the program's until an upgrade.
+      if [ ! -s "$archive" ] && [ $(($(stat -c %Y "$t") - started)) -ge 60 ] \
+        && "$java" -XX:SharedArchiveFile="$t" -cp "$jar" -version >/dev/null 2>&1; then
+        mv -f "$t" "$archive" 2>/dev/null || true
+      else
+        rm -f "$t"
+      fi
+    done
   fi
-  printf '%s' "$flags"
+  if [ -s "$archive" ]; then
+    printf '%s' "-XX:SharedArchiveFile=$archive"
+    return 0
+  fi
+  for t in "$dir/$name"-*.jsa; do
+    [ "$t" = "$archive" ] || rm -f "$t"
+  done
+  printf '%s' "-XX:ArchiveClassesAtExit=$dir/$name-$key.$$.$(date +%s).jsa.tmp"
 }

@@ -388,7 +388,7 @@ class MetaServerBench {
   }
 
   /** A token of ServiceAccount reader, bound to a pod on the edge node, that may read both. */
-  private static String readerToken(KubernetesClient admin, String ns, String other) {
+  static String readerToken(KubernetesClient admin, String ns, String other) {
     admin
         .serviceAccounts()
         .inNamespace(ns)

@@ -223,8 +223,11 @@ public final class EdgeCore implements AutoCloseable {
             new Part(
                 "metaserver",
                 () -> {
-                  auth.start();
+                  // Serving from the store needs the kept certificate and the listener only:
+                  // the dummy address (ip commands) follows once pods can be answered.
+                  auth.startCertificates();
                   server.start();
+                  auth.setUpDummyAddress();
                   boolean same =
                       auth.dummyHost().equals(settings.host())
                           && auth.dummyPort() == settings.port();

@@ -126,7 +126,23 @@ public final class EdgeAuth implements AutoCloseable {
 
   /** Starts obtaining the certificate and sets up the dummy address. */
   public void start() {
+    startCertificates();
+    setUpDummyAddress();
+  }
+
+  /**
+   * Loads the kept serving certificate (MetaServer serves with it from its first connection) and
+   * starts obtaining or renewing it.
+   */
+  public void startCertificates() {
     certificates.start();
+  }
+
+  /**
+   * Puts the dummy address on its interface ({@code ip} commands: processes of their own), for
+   * {@link #dummyReady()}; done once MetaServer already listens on its main address.
+   */
+  public void setUpDummyAddress() {
     dummy = new DummyInterface().ensure(dummyHost);
     if (!dummy.ok()) {
       LOG.warn("{}", dummy.how());
