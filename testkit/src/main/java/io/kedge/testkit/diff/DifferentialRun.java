@@ -146,7 +146,21 @@ public final class DifferentialRun {
 
   /** One schedule; null when MetaServer agreed with the apiserver throughout. */
   Failure runOne(Schedule s, int length) {
-    c.reset();
+    try {
+      c.reset();
+    } catch (AssertionError | RuntimeException e) {
+      // The state the previous schedule left (or the edge's view of it) did not settle: recorded
+      // against this seed, and the next schedule tries the reset again.
+      return new Failure(
+          s.seed(),
+          length,
+          0,
+          s.describe(),
+          "before the first step (the common state, after the previous schedule): "
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage());
+    }
     ScheduleState st = new ScheduleState(s);
     int i = 0;
     try {
