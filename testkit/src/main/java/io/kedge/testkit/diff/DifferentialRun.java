@@ -521,7 +521,13 @@ public final class DifferentialRun {
         && (r.version() == Version.UNSET
             || r.version() == Version.RECENT
             || r.version() == Version.EXACT_RECENT)) {
-      sameItems(what, api.json(), edge.json());
+      if (r.version() == Version.RECENT) {
+        // Not older than a version: the apiserver answers from its watch cache, whose lists
+        // (v1.20) come in no particular order; the same items are what counts.
+        sameItems(what, byName(api.json()), byName(edge.json()));
+      } else {
+        sameItems(what, api.json(), edge.json());
+      }
       return;
     }
     // Answered from the edge's store: the version it names is true.
@@ -667,6 +673,21 @@ public final class DifferentialRun {
       }
     }
     return out;
+  }
+
+  /** The list with its items ordered by namespace and name. */
+  private static JsonNode byName(JsonNode list) {
+    List<JsonNode> l = new ArrayList<>();
+    list.path("items").forEach(l::add);
+    l.sort(
+        Comparator.comparing(
+            (JsonNode i) ->
+                i.path("metadata").path("namespace").asString("")
+                    + "/"
+                    + i.path("metadata").path("name").asString("")));
+    ObjectNode o = Json.object();
+    o.putArray("items").addAll(l);
+    return o;
   }
 
   private static void sameItems(String what, JsonNode api, JsonNode edge) {
