@@ -65,7 +65,7 @@ class DifferentialBench {
                     ? " of the " + schedules + " asked for (time budget " + minutes + " min spent)"
                     : "")));
     rows.add(List.of("seeds", seed + " … " + (seed + Math.max(0, r.schedules() - 1))));
-    rows.add(List.of("steps", Integer.toString(r.steps())));
+    rows.add(List.of("steps in the schedules", Integer.toString(r.steps())));
     rows.add(List.of("time", r.took().toMinutes() + " min"));
     rows.add(List.of("**schedules that found a difference**", "**" + r.failures().size() + "**"));
     for (Map.Entry<String, Long> e : new TreeMap<>(r.counts()).entrySet()) {

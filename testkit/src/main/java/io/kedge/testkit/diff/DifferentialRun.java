@@ -59,7 +59,7 @@ public final class DifferentialRun {
     /** The Maven command that replays this schedule alone (from the worktree's root). */
     public String replay() {
       return "mvn -B -ntp -o -pl e2e -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false"
-          + " -Dit.test=DifferentialIT -Dkedge.diff.schedules=1 -Dkedge.diff.seed="
+          + " -Dfailsafe.failIfNoSpecifiedTests=false -Dit.test=DifferentialIT -Dkedge.diff.schedules=1 -Dkedge.diff.seed="
           + seed
           + " -Dkedge.diff.steps="
           + length;
@@ -169,7 +169,7 @@ public final class DifferentialRun {
         st.index = i;
         LOG.debug("schedule {} step {}: {}", s.seed(), i + 1, step);
         execute(st, step);
-        count("steps");
+        count("steps run");
       }
       checkAcknowledged(st);
       return null;
