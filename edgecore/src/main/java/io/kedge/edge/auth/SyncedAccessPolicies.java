@@ -10,6 +10,7 @@ import io.kedge.protocol.Json;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +25,12 @@ public final class SyncedAccessPolicies
 
   public static final Gvr GVR = new Gvr("policy.kubeedge.io", "v1alpha1", "serviceaccountaccesses");
 
+  /** What {@link #load} read, and the count of changes seen before it began to read. */
+  private record Loaded(long changes, List<ServiceAccountAccess> policies) {}
+
   private final ObjectStore store;
-  private volatile List<ServiceAccountAccess> cached;
+  private final AtomicLong changes = new AtomicLong();
+  private volatile Loaded cached;
 
   public SyncedAccessPolicies(ObjectStore store) {
     this.store = store;
@@ -34,12 +39,15 @@ public final class SyncedAccessPolicies
 
   @Override
   public Collection<ServiceAccountAccess> get() {
-    List<ServiceAccountAccess> c = cached;
-    if (c == null) {
-      c = load();
+    // A change committed while load() reads must not be hidden by what it read before: the count
+    // is taken first, so such a read is cached under a count that is already stale.
+    long seen = changes.get();
+    Loaded c = cached;
+    if (c == null || c.changes() != seen) {
+      c = new Loaded(seen, load());
       cached = c;
     }
-    return c;
+    return c.policies();
   }
 
   /** The object for a service account, if synced. */
@@ -68,7 +76,7 @@ public final class SyncedAccessPolicies
   public void committed(List<StoreEvent> events) {
     for (StoreEvent e : events) {
       if (GVR.equals(e.gvr())) {
-        cached = null;
+        changes.incrementAndGet();
         return;
       }
     }
