@@ -3,7 +3,7 @@ package io.kedge.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.kedge.testkit.ControlPlane;
+import io.kedge.controlplane.ControlPlane;
 import io.kedge.testkit.diff.DiffCluster;
 import io.kedge.testkit.diff.DifferentialRun;
 import io.kedge.testkit.junit.WithControlPlane;

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -538,6 +539,12 @@ public final class Subscriptions implements CloudLinkListener {
       }
       return CompletableFuture.failedFuture(c);
     }
+    if (a.code() == 409) {
+      // The cloud replaced this attempt's watch with a newer registration of the same scope from
+      // this edge (a resync after a reconnect crossing a client's first read): that one decides.
+      LOG.debug("metaserver: {}: a newer registration replaced this one", s.scope);
+      return superseded(s, System.nanoTime() + SUPERSEDED_WAIT.toNanos());
+    }
     if (a.code() == 410 && from > 0) {
       LOG.info(
           "metaserver: {} cannot resume from version {} ({}); listing it again",
@@ -562,6 +569,30 @@ public final class Subscriptions implements CloudLinkListener {
     }
     fail(s, a);
     return CompletableFuture.failedFuture(a);
+  }
+
+  private static final java.time.Duration SUPERSEDED_WAIT = java.time.Duration.ofSeconds(60);
+
+  /** Completes as the newer attempt for {@code s} ends: current, or failed with its refusal. */
+  private CompletableFuture<Void> superseded(Sub s, long deadline) {
+    ApiException failure;
+    synchronized (s) {
+      if (s.state == State.SYNCED) {
+        return CompletableFuture.completedFuture(null);
+      }
+      failure = s.state == State.FAILED ? s.failure : null;
+    }
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
+    }
+    if (closed || !cloud.online() || System.nanoTime() - deadline > 0) {
+      return CompletableFuture.failedFuture(
+          new CloudApi.Unavailable(
+              "the newer registration of " + s.scope + " did not settle", null));
+    }
+    return CompletableFuture.runAsync(
+            () -> {}, CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS))
+        .thenCompose(x -> superseded(s, deadline));
   }
 
   /**
