@@ -29,17 +29,20 @@ class SetupScriptTest {
     for (String t : toolsPresent) {
       script(bin.resolve(t), "true");
     }
-    for (String t : List.of("dirname", "readlink")) {
+    for (String t : List.of("dirname", "readlink", "mkdir", "ln")) {
       Files.createSymbolicLink(bin.resolve(t), Path.of("/usr/bin", t));
     }
     ProcessBuilder pb =
         new ProcessBuilder("/bin/bash", scripts.resolve("setup.sh").toString())
             .redirectErrorStream(true);
     pb.environment().put("PATH", bin.toString());
+    Path links = dir.resolve("links");
+    pb.environment().put("KEDGE_BIN_DIR", links.toString()); // not the machine's /usr/local/bin
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
+    assertThat(Files.readSymbolicLink(links.resolve("keadm"))).isEqualTo(dir.resolve("bin/keadm"));
     return Files.readString(record).strip();
   }
 
