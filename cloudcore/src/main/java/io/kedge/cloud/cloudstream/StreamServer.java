@@ -4,7 +4,6 @@ import io.kedge.protocol.Json;
 import io.kedge.protocol.status.KubeStatus;
 import io.kedge.protocol.stream.StreamRequest;
 import io.kedge.protocol.stream.TunnelMessage;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -12,11 +11,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -33,7 +28,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -102,24 +96,15 @@ final class StreamServer implements AutoCloseable {
   }
 
   int start(String address, int port) {
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(group)
-            .channel(NioServerSocketChannel.class)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    SslHandler sh = tls.newHandler(ch.alloc());
-                    sh.setHandshakeTimeoutMillis(10_000);
-                    ch.pipeline()
-                        .addLast("ssl", sh)
-                        .addLast("http", new HttpServerCodec(8192, 16384, 8192))
-                        .addLast("request", new RequestHandler());
-                  }
-                });
-    server = b.bind(address, port).syncUninterruptibly().channel();
+    server =
+        TlsListener.bind(
+            group,
+            tls,
+            address,
+            port,
+            p ->
+                p.addLast("http", new HttpServerCodec(8192, 16384, 8192))
+                    .addLast("request", new RequestHandler()));
     int bound = ((InetSocketAddress) server.localAddress()).getPort();
     LOG.info("cloudstream: stream server listening on {}:{}", address, bound);
     return bound;

@@ -1,18 +1,13 @@
 package io.kedge.cloud.cloudstream;
 
 import io.kedge.protocol.stream.TunnelMessage;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -32,7 +27,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
@@ -73,26 +67,17 @@ final class TunnelServer implements AutoCloseable {
 
   /** Listens on {@code address:port}; returns the bound port. */
   int start(String address, int port) {
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(group)
-            .channel(NioServerSocketChannel.class)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childHandler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    SslHandler sh = tls.newHandler(ch.alloc());
-                    sh.setHandshakeTimeoutMillis(10_000);
-                    ch.pipeline()
-                        .addLast("ssl", sh)
-                        .addLast("idle", new IdleStateHandler(60, 0, 0, TimeUnit.SECONDS))
-                        .addLast("http", new HttpServerCodec(4096, 8192, 8192))
-                        .addLast("aggregator", new HttpObjectAggregator(8192))
-                        .addLast("handshake", new Handshake());
-                  }
-                });
-    server = b.bind(address, port).syncUninterruptibly().channel();
+    server =
+        TlsListener.bind(
+            group,
+            tls,
+            address,
+            port,
+            p ->
+                p.addLast("idle", new IdleStateHandler(60, 0, 0, TimeUnit.SECONDS))
+                    .addLast("http", new HttpServerCodec(4096, 8192, 8192))
+                    .addLast("aggregator", new HttpObjectAggregator(8192))
+                    .addLast("handshake", new Handshake()));
     int bound = ((InetSocketAddress) server.localAddress()).getPort();
     LOG.info("cloudstream: tunnel server listening on {}:{}", address, bound);
     return bound;
