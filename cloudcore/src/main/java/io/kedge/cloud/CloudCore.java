@@ -6,6 +6,9 @@ import io.kedge.cloud.csr.CsrApprover;
 import io.kedge.cloud.csr.MetaServerCsrRequests;
 import io.kedge.cloud.dynamiccontroller.DynamicControllerModule;
 import io.kedge.cloud.edgecontroller.EdgeController;
+import io.kedge.cloud.ha.CloudCoreGroup;
+import io.kedge.cloud.ha.CloudCoreInstance;
+import io.kedge.cloud.ha.NodeSessionLeases;
 import io.kedge.cloud.hub.AckListener;
 import io.kedge.cloud.hub.BootstrapServer;
 import io.kedge.cloud.hub.CloudHub;
@@ -35,7 +38,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -95,6 +97,15 @@ public final class CloudCore implements AutoCloseable {
     started.add(informers);
 
     tls = HubPki.load(hubConfig, kube.own());
+    // With other cloudcores of the cluster: presence, the leader Lease, the edges' session Leases.
+    CloudCoreGroup group =
+        CloudCoreGroup.start(
+            kube.own(),
+            CloudCoreInstance.of(config.highAvailability(), hubConfig.websocket().port()),
+            hubConfig.advertiseAddress().get(0) + ":" + hubConfig.websocket().port(),
+            pool,
+            scheduler);
+    started.add(group);
 
     ObjectSyncStore syncs = null;
     SyncController sync = null;
@@ -110,6 +121,8 @@ public final class CloudCore implements AutoCloseable {
             () -> KubeApiCa.pem(kube.config()),
             syncs == null ? AckListener.NONE : syncs,
             metrics);
+    NodeSessionLeases sessions = group.recordSessions(hub::connectionAddress, hub::closeSession);
+    hub.addSessionListener(sessions);
     if (syncs != null) {
       int period = Math.max(1, modules.syncController().resyncPeriod());
       sync = new SyncController(syncs, hub, Duration.ofSeconds(period), scheduler);
@@ -135,22 +148,22 @@ public final class CloudCore implements AutoCloseable {
       edge.start(sync, 60);
       started.add(edge);
       hub.addSessionListener(edge);
+      if (sync != null) {
+        sync.collectGarbage(group.leadership(), edge::nodeExists, Duration.ofMinutes(1));
+      }
     }
     // Edge requests answered by other components than the EdgeController.
     MetaServerCsrRequests csrRequests = new MetaServerCsrRequests(kube, hub, pool);
     IssuerKeys issuerKeys =
         new IssuerKeys(kube.own(), hub, pool, Duration.ofMinutes(10), Clock.systemUTC());
     if (config.requireAuthorization()) {
-      PolicyController policy = new PolicyController(kube.own(), hub);
+      PolicyController policy = new PolicyController(kube.own(), hub, group.leadership());
       policy.start(Duration.ofSeconds(60));
       started.add(policy);
       hub.addSessionListener(policy);
-      // IP SANs beyond loopback and link-local: only the address the node connects from here.
-      CsrApprover approver =
-          new CsrApprover(
-              kube.own(),
-              node -> hub.connectionAddress(node).map(Set::of).orElse(Set.of()),
-              metrics);
+      // IP SANs beyond loopback and link-local: only the address the node connects from (to this
+      // cloudcore or, as its session Lease records, to another).
+      CsrApprover approver = new CsrApprover(kube.own(), sessions, group.leadership(), metrics);
       approver.start(Duration.ofSeconds(60));
       started.add(approver);
       hub.addSessionListener(approver);
@@ -205,7 +218,8 @@ public final class CloudCore implements AutoCloseable {
               kube.own(),
               Duration.ofHours(Math.max(1, hubConfig.tokenRefreshDuration())),
               scheduler,
-              Clock.systemUTC())
+              Clock.systemUTC(),
+              group.leadership())
           .start();
     }
     modulesStarted = true;

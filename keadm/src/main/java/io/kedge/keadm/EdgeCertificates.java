@@ -26,13 +26,18 @@ final class EdgeCertificates {
       token = JoinToken.parse(hub.token());
       bootstrap =
           new CertificateBootstrap(
-              CertificateBootstrap.serverUri(hub), config.nodeName(), REQUEST_TIMEOUT);
+              CertificateBootstrap.serverUris(hub), config.nodeName(), REQUEST_TIMEOUT);
     } catch (BootstrapException e) {
       throw new KeadmException(e.getMessage(), e);
     }
     env.progress(
         "join",
-        "requesting the certificate of node " + config.nodeName() + " from " + bootstrap.server());
+        "requesting the certificate of node "
+            + config.nodeName()
+            + " from "
+            + String.join(
+                ", ",
+                CertificateBootstrap.serverUris(hub).stream().map(Object::toString).toList()));
     long t0 = System.nanoTime();
     while (true) {
       try {

@@ -1,6 +1,7 @@
 package io.kedge.keadm;
 
 import io.kedge.protocol.Json;
+import io.kedge.protocol.config.CloudAddresses;
 import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.protocol.config.ConfigOverrides;
@@ -20,9 +21,13 @@ import tools.jackson.databind.node.ObjectNode;
 public final class EdgeCoreValues {
 
   /** What join was told. */
+  /**
+   * @param cloudcoreIpPort one {@code HOST:PORT} or (Kedge) several, comma separated
+   * @param certPorts the certificate port of every cloudcore, or one per address
+   */
   public record Join(
       String cloudcoreIpPort,
-      int certPort,
+      List<Integer> certPorts,
       String token,
       String nodeName,
       String nodeIp,
@@ -65,12 +70,40 @@ public final class EdgeCoreValues {
       hub.put("tlsPrivateKeyFile", j.certPath() + "/server.key");
     }
 
-    String host = host(j.cloudcoreIpPort());
-    ((ObjectNode) hub.path("websocket")).put("server", j.cloudcoreIpPort());
-    ((ObjectNode) hub.path("quic")).put("server", hostPort(host, 10001));
-    hub.put("httpServer", "https://" + hostPort(host, j.certPort()));
+    List<CloudAddresses.HostPort> servers;
+    try {
+      servers = CloudAddresses.servers(j.cloudcoreIpPort(), "--cloudcore-ipport");
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    if (servers.isEmpty()) {
+      throw new IllegalArgumentException("--cloudcore-ipport: no address");
+    }
+    List<Integer> certPorts = j.certPorts() == null ? List.of() : j.certPorts();
+    if (certPorts.size() != 1 && certPorts.size() != servers.size()) {
+      throw new IllegalArgumentException(
+          "--certport: give one port for every cloudcore, or one per --cloudcore-ipport address ("
+              + servers.size()
+              + "), not "
+              + certPorts.size());
+    }
+    List<String> certServers = new ArrayList<>();
+    for (int i = 0; i < servers.size(); i++) {
+      int port = certPorts.get(certPorts.size() == 1 ? 0 : i);
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("--certport must be between 1 and 65535, got " + port);
+      }
+      String url = "https://" + hostPort(servers.get(i).host(), port);
+      if (!certServers.contains(url)) {
+        certServers.add(url);
+      }
+    }
+    // several cloudcores (Kedge): comma separated; one, as KubeEdge writes it
+    ((ObjectNode) hub.path("websocket")).put("server", CloudAddresses.format(servers));
+    ((ObjectNode) hub.path("quic")).put("server", hostPort(servers.get(0).host(), 10001));
+    hub.put("httpServer", String.join(",", certServers));
     // KubeEdge's join points edgeStream at the cloud's tunnel port and leaves it disabled
-    ((ObjectNode) modules.path("edgeStream")).put("server", hostPort(host, 10004));
+    ((ObjectNode) modules.path("edgeStream")).put("server", hostPort(servers.get(0).host(), 10004));
     hub.put("token", j.token());
     edged.put("hostnameOverride", j.nodeName());
     if (j.nodeIp() != null && !j.nodeIp().isBlank()) {

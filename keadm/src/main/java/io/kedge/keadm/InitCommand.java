@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,7 +42,12 @@ import picocli.CommandLine.Spec;
       "Example (KubeEdge's in-cluster config page):",
       "  keadm init --advertise-address=\"THE-EXPOSED-IP\" --kubeedge-version=v1.17.0 \\",
       "    --set cloudCore.modules.dynamicController.enable=true,\\",
-      "cloudCore.featureGates.requireAuthorization=true"
+      "cloudCore.featureGates.requireAuthorization=true",
+      "",
+      "On a cluster that has a cloudcore, init adds this machine's cloudcore to it (several",
+      "cloudcores share the ConfigMap, the CA and the join token; only",
+      "cloudCore.modules.cloudHub.* may be set for the one added):",
+      "  keadm init --advertise-address=\"ANOTHER-IP\""
     })
 public final class InitCommand implements Callable<Integer> {
   static final String NAMESPACE = "kubeedge";
@@ -162,9 +168,12 @@ public final class InitCommand implements Callable<Integer> {
       CloudInstaller installer = new CloudInstaller(env, client, env.kedgeHome().resolve("deploy"));
       var existing = installer.existing();
       if (existing.isPresent() && !force) {
-        throw new KeadmException(
-            describeExisting(existing.get(), services.running(service))
-                + "; use --force to reinstall, or 'keadm reset' to remove it");
+        if (services.running(service)) {
+          throw new KeadmException(
+              describeExisting(existing.get(), true)
+                  + "; use --force to reinstall, or 'keadm reset' to remove it");
+        }
+        return addCloudcore(cluster, client, installer, existing.get(), allSets, addresses, layout);
       }
       if (existing.isPresent()) {
         env.progress("init", "reinstalling over the existing install (--force)");
@@ -279,6 +288,129 @@ public final class InitCommand implements Callable<Integer> {
     } catch (KubernetesClientException e) {
       throw new KeadmException("the cluster refused a request: " + ClusterAccess.reason(e), e);
     }
+  }
+
+  /**
+   * A cluster that has a cloudcore gets one more: the shared objects are brought up to date (RBAC,
+   * CRDs), the ConfigMap is left as it is, and this machine's cloudcore starts with its own
+   * addresses and ports on top of it.
+   */
+  private int addCloudcore(
+      ClusterAccess cluster,
+      KubernetesClient client,
+      CloudInstaller installer,
+      ConfigMap existing,
+      List<String> allSets,
+      List<String> addresses,
+      InstallLayout layout) {
+    List<String> local = usage(() -> LocalCloudSettings.of(allSets, addresses));
+    io.kedge.protocol.config.CloudCoreConfig shared;
+    try {
+      shared =
+          io.kedge.protocol.config.CloudCoreConfig.loadText(
+                  existing.getData().get(CONFIG_KEY),
+                  "ConfigMap " + NAMESPACE + "/" + CONFIGMAP,
+                  local)
+              .config();
+    } catch (RuntimeException e) {
+      throw new KeadmException(
+          "ConfigMap " + NAMESPACE + "/" + CONFIGMAP + " cannot be used: " + e.getMessage(), e);
+    }
+    Map<String, String> others = io.kedge.cloud.ha.CloudCorePresence.running(client);
+    env.progress(
+        "init",
+        describeExisting(existing, false)
+            + "; adding the cloudcore of this machine to the "
+            + (others.isEmpty() ? "cluster" : others.size() + " running (" + others.keySet() + ")")
+            + ": they share the ConfigMap, the CA and the join token");
+    boolean gate = shared.requireAuthorization();
+    installer.apply(installer.manifests(gate));
+    LocalCloudSettings.write(layout, local);
+    env.progress(
+        "init",
+        "this cloudcore's own settings ("
+            + String.join(", ", local)
+            + ") in "
+            + LocalCloudSettings.file(layout));
+    env.progress(
+        "init",
+        "writing cloudcore's credentials (ServiceAccount "
+            + NAMESPACE
+            + "/cloudcore) to "
+            + layout.cloudcoreKubeconfig());
+    ServiceAccountKubeconfig.write(
+        client,
+        NAMESPACE,
+        "cloudcore",
+        cluster.server(),
+        cluster.caPem(),
+        layout.cloudcoreKubeconfig());
+    String version =
+        existing.getMetadata().getAnnotations() == null
+            ? KubeEdgeVersion.DEFAULT.toString()
+            : existing
+                .getMetadata()
+                .getAnnotations()
+                .getOrDefault(
+                    CloudInstaller.VERSION_ANNOTATION, KubeEdgeVersion.DEFAULT.toString());
+    CloudRecord.write(layout, cluster.kubeconfig(), KubeEdgeVersion.parse(version));
+    HubTls tls = io.kedge.cloud.hub.HubPki.load(shared.modules().cloudHub(), client);
+    ServiceSpec service = ServiceSpec.cloudcore(env, layout);
+    ServiceManager services = ServiceManager.choose(env, layout);
+    env.progress("init", "starting cloudcore as a " + services.describe(service));
+    services.start(service);
+    var https = shared.modules().cloudHub().https();
+    String probeHost =
+        https.address() == null || https.address().isBlank() || https.address().equals("0.0.0.0")
+            ? "127.0.0.1"
+            : https.address();
+    installer.awaitCloudcore(
+        tls.ca().certificate(),
+        probeHost,
+        https.port(),
+        START_TIMEOUT,
+        () -> services.running(service),
+        service.log());
+    String ip = shared.modules().cloudHub().advertiseAddress().get(0);
+    int port = shared.modules().cloudHub().websocket().port();
+    List<String> all = new ArrayList<>();
+    for (String a : others.values()) {
+      if (!a.isBlank() && !all.contains(a)) {
+        all.add(a);
+      }
+    }
+    String mine = EdgeCoreValues.hostPort(ip, port);
+    if (!all.contains(mine)) {
+      all.add(mine);
+    }
+    env.out().println();
+    env.out()
+        .println(
+            "CloudCore started, one of "
+                + all.size()
+                + " for this cluster; each edge is held by one at a time, cluster-wide duties run"
+                + " on the holder of Lease "
+                + NAMESPACE
+                + "/cloudcore.");
+    env.out()
+        .println(
+            "  this cloudcore's own settings: "
+                + LocalCloudSettings.file(layout)
+                + "; shared ones: kubectl edit cm "
+                + CONFIGMAP
+                + " -n "
+                + NAMESPACE);
+    env.out().println("  logs:          " + services.logHint(service));
+    env.out().println("  cloudcores:    kubectl get leases -n " + NAMESPACE);
+    env.out().println("  join an edge node to all of them:");
+    env.out()
+        .println(
+            "    keadm join --cloudcore-ipport="
+                + String.join(",", all)
+                + " --token=$(keadm gettoken --kube-config "
+                + cluster.kubeconfig()
+                + ") --edgenode-name=NAME");
+    return 0;
   }
 
   private int dryRun(

@@ -38,7 +38,11 @@ import picocli.CommandLine.Spec;
       "Example:",
       "  keadm join --cloudcore-ipport=192.168.1.10:10000 --token=TOKEN \\",
       "    --edgenode-name=edge-1 \\",
-      "    --set modules.metaManager.metaServer.enable=true"
+      "    --set modules.metaManager.metaServer.enable=true",
+      "",
+      "Several cloudcores (the edge connects to one and moves to another when it is lost):",
+      "  keadm join --cloudcore-ipport=192.168.1.10:10000,192.168.1.11:10000 --token=TOKEN \\",
+      "    --edgenode-name=edge-1"
     })
 public final class JoinCommand implements Callable<Integer> {
   static final Pattern NODE_NAME =
@@ -53,8 +57,10 @@ public final class JoinCommand implements Callable<Integer> {
   @Option(
       names = {"-e", "--cloudcore-ipport"},
       required = true,
-      paramLabel = "IP:PORT",
-      description = "cloudcore's WebSocket address (port 10000 by default)")
+      paramLabel = "IP:PORT[,IP:PORT...]",
+      description =
+          "cloudcore's WebSocket address (port 10000 by default); several cloudcores (Kedge):"
+              + " several addresses, comma separated, or a name that resolves to several")
   String cloudcoreIpPort;
 
   @Option(
@@ -71,10 +77,13 @@ public final class JoinCommand implements Callable<Integer> {
 
   @Option(
       names = {"-s", "--certport"},
-      paramLabel = "PORT",
+      paramLabel = "PORT[,PORT...]",
       defaultValue = "10002",
-      description = "cloudcore's certificate port (default: ${DEFAULT-VALUE})")
-  int certPort;
+      split = ",",
+      description =
+          "cloudcore's certificate port (default: ${DEFAULT-VALUE}); with several cloudcores one"
+              + " for all, or one per --cloudcore-ipport address")
+  List<Integer> certPort = new ArrayList<>();
 
   @Option(
       names = "--kubeedge-version",
@@ -162,9 +171,6 @@ public final class JoinCommand implements Callable<Integer> {
     KubeEdgeVersion version = usage(() -> KubeEdgeVersion.parse(kubeedgeVersion));
     List<String> allSets = usage(() -> SetArguments.merge(sets, positional, env));
     checkIpPort(cloudcoreIpPort);
-    if (certPort < 1 || certPort > 65535) {
-      throw usageError("--certport must be between 1 and 65535, got " + certPort);
-    }
     String node = nodeName == null || nodeName.isBlank() ? env.hostname() : nodeName.strip();
     if (node.length() > 253 || !NODE_NAME.matcher(node).matches()) {
       throw usageError(
@@ -348,22 +354,28 @@ public final class JoinCommand implements Callable<Integer> {
   }
 
   private void checkIpPort(String v) {
-    String s = v == null ? "" : v.strip();
-    int c = s.lastIndexOf(':');
-    if (c <= 0) {
+    String all = v == null ? "" : v.strip();
+    if (all.isEmpty()) {
       throw usageError("--cloudcore-ipport: expected IP:PORT, got '" + v + "'");
     }
-    try {
-      int port = Integer.parseInt(s.substring(c + 1));
-      if (port < 1 || port > 65535) {
-        throw new NumberFormatException();
+    for (String part : all.split(",")) {
+      String s = part.strip();
+      int c = s.lastIndexOf(':');
+      if (c <= 0) {
+        throw usageError("--cloudcore-ipport: expected IP:PORT, got '" + s + "'");
       }
-    } catch (NumberFormatException e) {
-      throw usageError("--cloudcore-ipport: '" + s.substring(c + 1) + "' is not a port");
-    }
-    String host = EdgeCoreValues.host(s);
-    if (!host.matches("[A-Za-z0-9.:-]+")) {
-      throw usageError("--cloudcore-ipport: '" + host + "' is not an address");
+      try {
+        int port = Integer.parseInt(s.substring(c + 1));
+        if (port < 1 || port > 65535) {
+          throw new NumberFormatException();
+        }
+      } catch (NumberFormatException e) {
+        throw usageError("--cloudcore-ipport: '" + s.substring(c + 1) + "' is not a port");
+      }
+      String host = EdgeCoreValues.host(s);
+      if (!host.matches("[A-Za-z0-9.:-]+")) {
+        throw usageError("--cloudcore-ipport: '" + host + "' is not an address");
+      }
     }
   }
 

@@ -129,7 +129,7 @@ public final class ResetCommand implements Callable<Integer> {
           EdgeCoreValues.build(
                   new EdgeCoreValues.Join(
                       "127.0.0.1:10000",
-                      10002,
+                      List.of(10002),
                       "",
                       "node",
                       null,
@@ -256,12 +256,26 @@ public final class ResetCommand implements Callable<Integer> {
         }
         CloudInstaller installer =
             new CloudInstaller(env, client, env.kedgeHome().resolve("deploy"));
-        installer.uninstall(installer.manifests(true));
+        var others = io.kedge.cloud.ha.CloudCorePresence.running(client);
+        if (others.isEmpty()) {
+          installer.uninstall(installer.manifests(true));
+        } else {
+          env.progress(
+              "reset",
+              "other cloudcores still serve this cluster ("
+                  + String.join(", ", others.keySet())
+                  + "): its objects (ConfigMap, CA, RBAC) are kept");
+        }
       }
     } catch (KeadmException | KubernetesClientException e) {
       env.warn("cluster objects were not removed: " + e.getMessage());
     }
-    for (Path p : List.of(layout.cloudcoreKubeconfig(), layout.cloudInstallRecord(), cloud.log())) {
+    for (Path p :
+        List.of(
+            layout.cloudcoreKubeconfig(),
+            layout.cloudInstallRecord(),
+            LocalCloudSettings.file(layout),
+            cloud.log())) {
       if (Files.exists(p)) {
         env.progress("reset", "removing " + p);
         deleteTree(p);

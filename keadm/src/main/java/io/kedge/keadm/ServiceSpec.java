@@ -33,17 +33,27 @@ public record ServiceSpec(
     return layout.log(name);
   }
 
-  /** cloudcore reading its configuration from ConfigMap kubeedge/cloudcore. */
+  /**
+   * cloudcore reading its configuration from ConfigMap kubeedge/cloudcore, with this install's own
+   * settings on top when it was added to a cluster that had a cloudcore ({@link
+   * LocalCloudSettings}).
+   */
   public static ServiceSpec cloudcore(KeadmEnvironment env, InstallLayout layout) {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                env.bin("cloudcore").toString(),
+                "--kubeconfig",
+                layout.cloudcoreKubeconfig().toString(),
+                "--config-from-configmap",
+                InitCommand.NAMESPACE + "/" + InitCommand.CONFIGMAP));
+    for (String s : LocalCloudSettings.read(layout)) {
+      command.add("--set=" + s);
+    }
     return new ServiceSpec(
         "cloudcore",
         "Kedge cloudcore (KubeEdge-compatible cloud side)",
-        List.of(
-            env.bin("cloudcore").toString(),
-            "--kubeconfig",
-            layout.cloudcoreKubeconfig().toString(),
-            "--config-from-configmap",
-            InitCommand.NAMESPACE + "/" + InitCommand.CONFIGMAP),
+        command,
         javaOpts(env),
         layout);
   }

@@ -17,7 +17,7 @@ class EdgeCoreValuesTest {
   static EdgeCoreValues.Join join(List<String> sets) {
     return new EdgeCoreValues.Join(
         "10.0.0.5:10000",
-        10002,
+        List.of(10002),
         TOKEN,
         "edge-1",
         "10.0.0.9",

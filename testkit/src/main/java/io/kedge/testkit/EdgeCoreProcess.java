@@ -89,11 +89,48 @@ public final class EdgeCoreProcess implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Like {@link #start(Path, String, URI, URI, String, Map, String...)} for an edge of several
+   * cloudcores: every WebSocket and certificate server, as {@code keadm join} writes them.
+   */
+  public static EdgeCoreProcess start(
+      Path dir,
+      String node,
+      List<URI> hubs,
+      List<URI> bootstraps,
+      String token,
+      Map<String, String> env,
+      String... sets) {
+    EdgeCoreProcess p =
+        prepare(
+            dir,
+            node,
+            String.join(",", hubs.stream().map(h -> h.getHost() + ":" + h.getPort()).toList()),
+            String.join(",", bootstraps.stream().map(URI::toString).toList()),
+            token,
+            env,
+            sets);
+    p.startProcess();
+    return p;
+  }
+
   private static EdgeCoreProcess prepare(
       Path dir,
       String node,
       URI hub,
       URI bootstrap,
+      String token,
+      Map<String, String> env,
+      String... sets) {
+    return prepare(
+        dir, node, hub.getHost() + ":" + hub.getPort(), bootstrap.toString(), token, env, sets);
+  }
+
+  private static EdgeCoreProcess prepare(
+      Path dir,
+      String node,
+      String hubs,
+      String bootstraps,
       String token,
       Map<String, String> env,
       String... sets) {
@@ -107,8 +144,6 @@ public final class EdgeCoreProcess implements AutoCloseable {
     List<String> settings =
         List.of(
             "database.dataSource=" + dir.resolve("edgecore.db"),
-            "modules.edgeHub.websocket.server=" + hub.getHost() + ":" + hub.getPort(),
-            "modules.edgeHub.httpServer=" + bootstrap,
             "modules.edgeHub.heartbeat=3",
             "modules.edgeHub.reconnectMinDelay=1",
             "modules.edgeHub.reconnectMaxDelay=3",
@@ -127,8 +162,13 @@ public final class EdgeCoreProcess implements AutoCloseable {
         ConfigOverrides.apply(tree, o);
       }
     }
-    // The token holds '.', never ','; set it verbatim rather than through --set parsing.
-    ((ObjectNode) tree.path("modules").path("edgeHub")).put("token", token);
+    // The token holds '.', the server lists ','; set them verbatim rather than through --set
+    // parsing.
+    ObjectNode hub = (ObjectNode) tree.path("modules").path("edgeHub");
+    hub.put("token", token);
+    hub.put("httpServer", bootstraps);
+    ObjectNode ws = hub.get("websocket") instanceof ObjectNode o ? o : hub.putObject("websocket");
+    ws.put("server", hubs);
     for (String s : sets) {
       for (ConfigOverrides.Override o : ConfigOverrides.parse(s)) {
         ConfigOverrides.apply(tree, o);

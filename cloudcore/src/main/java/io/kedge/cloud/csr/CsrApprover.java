@@ -1,13 +1,16 @@
 package io.kedge.cloud.csr;
 
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
+import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestBuilder;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestCondition;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.kedge.cloud.CloudMetrics;
 import io.kedge.cloud.csr.MetaServerCsrPolicy.Verdict;
+import io.kedge.cloud.ha.Leadership;
 import io.kedge.cloud.hub.NodeSessionListener;
 import io.kedge.cloud.kube.KeyedWorkQueue;
 import io.kedge.cloud.kube.KeyedWorkQueue.Result;
@@ -31,6 +34,11 @@ import org.slf4j.LoggerFactory;
  * connection can vouch for, that connection. Such a CSR waits (logged once) and is decided again as
  * the work queue backs off, or at once when the node connects; still unconfirmed after {@link
  * #GRACE} it is denied. No CSR stays pending without a log line.
+ *
+ * <p>With several cloudcores only the leader decides ({@link Leadership}); it takes over what the
+ * others left pending when it starts leading. Each decision is written against the version of the
+ * CSR it was made on, so that a CSR is never decided twice, even by a leader that was paused and
+ * does not know yet that another took over.
  */
 public final class CsrApprover implements NodeSessionListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CsrApprover.class);
@@ -45,6 +53,7 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
   private final KubernetesClient client;
   private final CloudMetrics metrics;
   private final NodeAddresses addresses;
+  private final Leadership leadership;
   private final KeyedWorkQueue queue;
   private final Set<String> waiting = ConcurrentHashMap.newKeySet();
   private SharedIndexInformer<CertificateSigningRequest> csrs;
@@ -53,21 +62,33 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
    * @param addresses what cloudcore itself knows of each node's addresses
    */
   public CsrApprover(KubernetesClient client, NodeAddresses addresses) {
-    this(client, addresses, CloudMetrics.detached());
+    this(client, addresses, Leadership.ALONE, CloudMetrics.detached());
   }
 
   /**
    * @param addresses what cloudcore itself knows of each node's addresses
+   * @param leadership decides whether this cloudcore approves (the others leave CSRs to it)
    * @param metrics where decisions are counted
    */
-  public CsrApprover(KubernetesClient client, NodeAddresses addresses, CloudMetrics metrics) {
+  public CsrApprover(
+      KubernetesClient client,
+      NodeAddresses addresses,
+      Leadership leadership,
+      CloudMetrics metrics) {
     this.metrics = metrics;
     this.client = client;
     this.addresses = addresses;
+    this.leadership = leadership;
     this.queue = new KeyedWorkQueue("csr-approver", this::process);
   }
 
   public void start(Duration syncTimeout) {
+    leadership.addListener(
+        () -> {
+          if (csrs != null) {
+            csrs.getStore().list().forEach(this::offer);
+          }
+        });
     csrs = client.certificates().v1().certificateSigningRequests().runnableInformer(0);
     csrs.addEventHandler(
         new ResourceEventHandler<>() {
@@ -124,6 +145,9 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
   }
 
   private Result process(String name) {
+    if (!leadership.isLeader()) {
+      return Result.DONE; // the leader decides; when this cloudcore leads, it looks again
+    }
     CertificateSigningRequest c = csrs.getStore().getByKey(name);
     if (c == null || decided(c)) {
       if (c != null) {
@@ -158,27 +182,60 @@ public final class CsrApprover implements NodeSessionListener, AutoCloseable {
       }
       v = v.denied();
     }
-    if (v.kind() == Verdict.Kind.APPROVE) {
-      client
-          .certificates()
-          .v1()
-          .certificateSigningRequests()
-          .withName(name)
-          .approve(condition("Approved", APPROVED_REASON, APPROVED_MESSAGE));
+    boolean approve = v.kind() == Verdict.Kind.APPROVE;
+    CertificateSigningRequestCondition decision =
+        approve
+            ? condition("Approved", APPROVED_REASON, APPROVED_MESSAGE)
+            : condition("Denied", DENIED_REASON, v.reason());
+    if (!leadership.isLeader()) {
+      return Result.DONE;
+    }
+    try {
+      decide(c, decision);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        // changed since it was read (decided by another cloudcore?): judged again as it is now
+        LOG.info("CSR {} changed while it was being decided; looking at it again", name);
+        return Result.RETRY;
+      }
+      throw e;
+    }
+    if (approve) {
       LOG.info("CSR {} approved (MetaServer serving certificate of node {})", name, v.node());
       metrics.csrDecided(true, v.code());
     } else {
-      client
-          .certificates()
-          .v1()
-          .certificateSigningRequests()
-          .withName(name)
-          .deny(condition("Denied", DENIED_REASON, v.reason()));
       LOG.warn("CSR {} denied: {}", name, v.reason());
       metrics.csrDecided(false, v.code());
     }
     waiting.remove(waitKey(c));
     return Result.DONE;
+  }
+
+  /**
+   * Adds {@code decision} to the CSR's conditions through its {@code approval} subresource, as of
+   * the version judged: the apiserver refuses the write (409) when the CSR changed since.
+   */
+  private void decide(
+      CertificateSigningRequest judged, CertificateSigningRequestCondition decision) {
+    CertificateSigningRequest c = new CertificateSigningRequestBuilder(judged).build();
+    if (c.getStatus() == null) {
+      c.setStatus(
+          new io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestStatus());
+    }
+    java.util.List<CertificateSigningRequestCondition> conditions =
+        new java.util.ArrayList<>(
+            c.getStatus().getConditions() == null
+                ? java.util.List.of()
+                : c.getStatus().getConditions());
+    conditions.add(decision);
+    c.getStatus().setConditions(conditions);
+    client
+        .certificates()
+        .v1()
+        .certificateSigningRequests()
+        .resource(c)
+        .subresource("approval")
+        .update();
   }
 
   private static String waitKey(CertificateSigningRequest c) {

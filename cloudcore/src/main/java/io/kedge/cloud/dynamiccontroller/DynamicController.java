@@ -578,16 +578,20 @@ public final class DynamicController implements DynamicControllerModule {
                                           q.get("fieldSelector"),
                                           rv,
                                           caller);
-                                    })
-                                : watches.add(l).thenApply(x -> 0L);
-                        return added
-                            .orTimeout(options.watchSyncTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                            .whenComplete(
-                                (x, err) -> {
-                                  if (err != null) {
-                                    watches.remove(node, app.id());
-                                  }
-                                });
+                                    },
+                                    options.watchSyncTimeout())
+                                : watches
+                                    .add(l)
+                                    .thenApply(x -> 0L)
+                                    .orTimeout(
+                                        options.watchSyncTimeout().toMillis(),
+                                        TimeUnit.MILLISECONDS);
+                        return added.whenComplete(
+                            (x, err) -> {
+                              if (err != null) {
+                                watches.remove(node, app.id());
+                              }
+                            });
                       });
             })
         .thenApply(
@@ -672,8 +676,12 @@ public final class DynamicController implements DynamicControllerModule {
       if (current.containsKey(e.getKey()) && !resume) {
         continue;
       }
+      // A resume is not cut off at the request deadline: attaching is bounded on its own, and the
+      // replay after it lasts as long as the edge takes to acknowledge what it missed. Cut off, the
+      // edge would start over from the same version with more to replay each time.
+      CompletableFuture<Application> work = execute(node, app, null, true);
       adds.add(
-          bounded(node, app, execute(node, app, null, true))
+          (resume ? work : bounded(node, app, work))
               .handle(
                   (reply, err) -> {
                     synchronized (failed) {

@@ -234,12 +234,19 @@ final class WatchRegistry implements AutoCloseable {
    * after the edge acknowledged the one before, then the changes that came meanwhile. Completes,
    * once the edge acknowledged every replayed event, with the version up to which it then holds the
    * scope; fails with the replay's Status (410 {@code Expired} when {@code from} is older than the
-   * apiserver's watch cache), and the listener is then gone.
+   * apiserver's watch cache), and the listener is then gone. Only attaching (the type's informer
+   * synced) is bounded by {@code attachTimeout}: the replay then takes as long as the edge takes to
+   * acknowledge it, which grows with how far behind it is, and cutting it short would make the edge
+   * start over from the same version with even more to replay.
    */
   CompletableFuture<Long> resume(
-      Listener l, long from, LongFunction<CompletableFuture<List<WatchReplay.Event>>> replay) {
+      Listener l,
+      long from,
+      LongFunction<CompletableFuture<List<WatchReplay.Event>>> replay,
+      java.time.Duration attachTimeout) {
     TypeWatch t = register(l);
     CompletableFuture<Long> attached = new CompletableFuture<>();
+    attached.orTimeout(attachTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     t.handle
         .synced()
         .whenComplete(

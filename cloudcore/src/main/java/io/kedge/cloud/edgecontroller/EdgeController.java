@@ -43,6 +43,7 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
   private final List<SharedInformers.Handle> handles = new ArrayList<>();
   private final Downstream downstream;
   private final Upstream upstream;
+  private SharedInformers.Handle nodes;
   private SharedInformers.Handle pods;
   private SharedInformers.Handle configMaps;
   private SharedInformers.Handle secrets;
@@ -103,7 +104,7 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
    * registers the kinds it sends with the SyncController.
    */
   public void start(SyncController sync, long syncTimeoutSeconds) {
-    SharedInformers.Handle nodes = hold(NODES);
+    nodes = hold(NODES);
     pods = hold(PODS);
     configMaps = hold(CONFIGMAPS);
     secrets = hold(SECRETS);
@@ -140,6 +141,18 @@ public final class EdgeController implements UpstreamHandler, NodeSessionListene
 
   private static io.kedge.cloud.sync.ObjectLookup lookup(SharedInformers.Handle h) {
     return (ns, name) -> Optional.ofNullable(h.get(ns, name));
+  }
+
+  /**
+   * Whether Node {@code name} exists, as the informer shows it; empty until the informer has listed
+   * the Nodes.
+   */
+  public Optional<Boolean> nodeExists(String name) {
+    SharedInformers.Handle h = nodes;
+    if (h == null || !h.synced().isDone()) {
+      return Optional.empty();
+    }
+    return Optional.of(h.get(null, name) != null);
   }
 
   @Override

@@ -252,6 +252,19 @@ public final class CloudHub implements EdgeMessenger, AutoCloseable {
     return Optional.ofNullable(a.getAddress());
   }
 
+  /**
+   * Ends this cloudcore's session of {@code node} (another cloudcore holds a newer one); false when
+   * there is none.
+   */
+  public boolean closeSession(String node, String reason) {
+    NodeSession s = sessions.get(node);
+    if (s == null) {
+      return false;
+    }
+    s.closeWith(reason);
+    return true;
+  }
+
   /** Number of connected nodes. */
   public int sessionCount() {
     return sessions.size();

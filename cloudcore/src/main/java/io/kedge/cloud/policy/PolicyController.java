@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.kedge.cloud.ha.Leadership;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.cloud.hub.NodeSessionListener;
 import io.kedge.cloud.kube.KeyedWorkQueue;
@@ -52,6 +53,12 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>Runs only with {@code featureGates.requireAuthorization}. Reads come from informers; writes
  * use cloudcore's own identity.
+ *
+ * <p>With several cloudcores every one of them computes the same objects, but only the leader
+ * ({@link Leadership}) writes them; the others wait until the objects as written match what they
+ * computed (each write brings its key back through the informer) and then send them to the nodes
+ * they hold. Updates and deletions carry the version they were decided on, so that a leader that
+ * lost the lead without knowing it yet cannot overwrite what the new one wrote.
  */
 public final class PolicyController implements NodeSessionListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PolicyController.class);
@@ -74,6 +81,7 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
 
   private final KubernetesClient client;
   private final EdgeMessenger messenger;
+  private final Leadership leadership;
   private final AccessSpecBuilder builder;
   private final KeyedWorkQueue queue;
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
@@ -90,8 +98,8 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
   /** What each node was last sent, by key (worker thread only). */
   private final Map<String, Sent> sent = new HashMap<>();
 
-  /** Deletions a node has not acknowledged, by node. */
-  private final Map<String, Set<String>> missedDeletes = new ConcurrentHashMap<>();
+  /** Deletions a node has not acknowledged, by node: what was deleted, as it was last sent. */
+  private final Map<String, Map<String, Sent>> missedDeletes = new ConcurrentHashMap<>();
 
   private final java.util.concurrent.atomic.AtomicBoolean rbacPending =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -99,14 +107,24 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
   private record Sent(JsonNode object, String resourceVersion, Set<String> nodes) {}
 
   public PolicyController(KubernetesClient client, EdgeMessenger messenger) {
+    this(client, messenger, Leadership.ALONE);
+  }
+
+  /**
+   * @param leadership whether this cloudcore writes the objects (the others only send them)
+   */
+  public PolicyController(KubernetesClient client, EdgeMessenger messenger, Leadership leadership) {
     this.client = client;
     this.messenger = messenger;
+    this.leadership = leadership;
     this.builder = new AccessSpecBuilder(client.getKubernetesSerialization());
     this.queue = new KeyedWorkQueue("policycontroller", this::reconcile);
   }
 
   /** Starts the informers, waits until they have synced, then reconciles everything. */
   public void start(Duration syncTimeout) {
+    // what was left to the former leader is looked at again
+    leadership.addListener(() -> queue.execute(this::enqueueAll));
     pods = client.pods().inAnyNamespace().runnableInformer(0);
     pods.addIndexers(
         Map.of(
@@ -224,6 +242,7 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
         nodes.add(p.getSpec().getNodeName());
       }
     }
+    boolean leading = leadership.isLeader();
     Resource<GenericKubernetesResource> ref = saas().inNamespace(ns).withName(name);
     GenericKubernetesResource existing = ref.get();
     Sent before = sent.get(key);
@@ -238,17 +257,20 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
     boolean saGone = sa == null || sa.getMetadata().getDeletionTimestamp() != null;
     if (saGone || nodes.isEmpty()) {
       if (existing != null) {
-        ref.delete();
+        if (!leading) {
+          return Result.DONE; // the leader deletes it; the deletion brings the key back here
+        }
+        ref.lockResourceVersion(rv(existing)).delete();
         LOG.info(
             "ServiceAccountAccess {} deleted ({})",
             key,
             saGone ? "service account gone" : "no pods on edge nodes");
       }
       if (!had.isEmpty()) {
-        JsonNode body = before != null ? before.object() : message(existing);
-        String rv = before != null ? before.resourceVersion() : rv(existing);
+        Sent gone =
+            before != null ? before : new Sent(message(existing), rv(existing), new TreeSet<>(had));
         for (String n : had) {
-          send(n, key, Operations.DELETE, body, rv);
+          sendDelete(n, key, gone);
         }
       }
       sent.remove(key);
@@ -263,8 +285,10 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
             clusterRoles.getStore()::getByKey,
             (rns, rn) -> roles.getStore().getByKey(rns + "/" + rn));
     GenericKubernetesResource obj;
-    boolean specChanged;
     if (existing == null) {
+      if (!leading) {
+        return Result.DONE; // the leader creates it
+      }
       GenericKubernetesResource fresh = new GenericKubernetesResource();
       fresh.setApiVersion(GROUP + "/" + VERSION);
       fresh.setKind(KIND);
@@ -275,7 +299,6 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
               .build());
       fresh.setAdditionalProperty("spec", toMap(spec));
       obj = saas().inNamespace(ns).resource(fresh).create();
-      specChanged = true;
       LOG.info("ServiceAccountAccess {} created for nodes {}", key, nodes);
     } else {
       JsonNode current =
@@ -283,27 +306,35 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
               client
                   .getKubernetesSerialization()
                   .asJson(existing.getAdditionalProperties().get("spec")));
-      specChanged = !spec.equals(current);
       obj = existing;
-      if (specChanged) {
+      if (!spec.equals(current)) {
+        if (!leading) {
+          return Result.DONE; // the leader updates it
+        }
         obj.setAdditionalProperty("spec", toMap(spec));
+        // update(), not replace(): refused when the object changed since it was read
         obj = saas().inNamespace(ns).resource(obj).update();
         LOG.info("ServiceAccountAccess {} updated (rbac changed)", key);
       }
     }
     if (!new TreeSet<>(nodeList(obj)).equals(nodes)) {
+      if (!leading) {
+        return Result.DONE;
+      }
       obj.setAdditionalProperty("status", Map.of("nodeList", new ArrayList<>(nodes)));
       obj = saas().inNamespace(ns).resource(obj).updateStatus();
     }
     JsonNode body = message(obj);
     String rv = rv(obj);
+    Sent now = new Sent(body, rv, nodes);
     for (String n : had) {
       if (!nodes.contains(n)) {
-        send(n, key, Operations.DELETE, body, rv);
+        sendDelete(n, key, now);
       }
     }
     // As KubeEdge's: a changed spec (a new object's first) goes to every node as an update, an
     // unchanged one to nodes that did not have it as an insert (the edge stores both alike).
+    boolean specChanged = before == null || !before.object().path("spec").equals(body.path("spec"));
     for (String n : nodes) {
       if (specChanged) {
         send(n, key, Operations.UPDATE, body, rv);
@@ -311,60 +342,70 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
         send(n, key, Operations.INSERT, body, rv);
       }
     }
-    sent.put(key, new Sent(body, rv, nodes));
+    sent.put(key, now);
     return Result.DONE;
   }
 
+  /**
+   * A node that (re)connects here gets what it lacks: the objects meant for it in versions it has
+   * not acknowledged (its ObjectSyncs decide; what it has is not sent again, wherever it got it),
+   * and the deletions it missed.
+   */
   private void resendTo(String node) {
-    Set<String> deletes = missedDeletes.remove(node);
+    Map<String, Sent> deletes = missedDeletes.remove(node);
     for (Map.Entry<String, Sent> e : sent.entrySet()) {
       Sent s = e.getValue();
       if (s.nodes().contains(node)) {
-        send(node, e.getKey(), Operations.INSERT, s.object(), s.resourceVersion());
+        messenger.redeliver(
+            node, message(node, e.getKey(), Operations.INSERT, s.object(), s.resourceVersion()));
         if (deletes != null) {
           deletes.remove(e.getKey());
         }
       }
     }
     if (deletes != null) {
-      for (String key : deletes) {
-        int slash = key.indexOf('/');
-        ObjectNode stub = Json.object();
-        stub.put("apiVersion", GROUP + "/" + VERSION);
-        stub.put("kind", KIND);
-        stub.putObject("metadata")
-            .put("namespace", key.substring(0, slash))
-            .put("name", key.substring(slash + 1));
-        send(node, key, Operations.DELETE, stub, "");
-      }
+      deletes.forEach((key, gone) -> sendDelete(node, key, gone));
     }
   }
 
+  private void sendDelete(String node, String key, Sent gone) {
+    missedDeletes.computeIfAbsent(node, n -> new ConcurrentHashMap<>()).put(key, gone);
+    if (!messenger.isConnected(node)) {
+      return; // sent when it connects here; a node held elsewhere gets it from there
+    }
+    // a redelivery: skipped when the node acknowledged the deletion already (its ObjectSync is
+    // gone)
+    messenger
+        .redeliver(
+            node, message(node, key, Operations.DELETE, gone.object(), gone.resourceVersion()))
+        .whenComplete(
+            (ok, err) -> {
+              if (err == null) {
+                Map<String, Sent> d = missedDeletes.get(node);
+                if (d != null) {
+                  d.remove(key, gone);
+                }
+              }
+            });
+  }
+
   private void send(String node, String key, String op, JsonNode body, String rv) {
+    if (!messenger.isConnected(node)) {
+      return; // held by another cloudcore, or brought up to date when it connects
+    }
+    LOG.debug("{} {} to node {}", op, key, node);
+    messenger.deliver(node, message(node, key, op, body, rv));
+  }
+
+  private static Message message(String node, String key, String op, JsonNode body, String rv) {
     int slash = key.indexOf('/');
     String resource =
         ResourcePath.format(
             key.substring(0, slash), ResourcePath.SERVICE_ACCOUNT_ACCESS, key.substring(slash + 1));
-    Message m =
-        new Message(
-            MessageHeader.create().withResourceVersion(rv == null ? "" : rv),
-            new MessageRoute(Sources.POLICY_CONTROLLER, Sources.GROUP_RESOURCE, op, resource),
-            body);
-    if (Operations.DELETE.equals(op)) {
-      missedDeletes.computeIfAbsent(node, n -> ConcurrentHashMap.newKeySet()).add(key);
-    }
-    LOG.debug("{} {} to node {}", op, resource, node);
-    messenger
-        .deliver(node, m)
-        .whenComplete(
-            (ok, err) -> {
-              if (Operations.DELETE.equals(op) && err == null) {
-                Set<String> d = missedDeletes.get(node);
-                if (d != null) {
-                  d.remove(key);
-                }
-              }
-            });
+    return new Message(
+        MessageHeader.create().withResourceVersion(rv == null ? "" : rv),
+        new MessageRoute(Sources.POLICY_CONTROLLER, Sources.GROUP_RESOURCE, op, resource),
+        body);
   }
 
   // ------------------------------------------------------------------ helpers

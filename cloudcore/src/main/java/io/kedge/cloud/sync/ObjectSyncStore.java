@@ -170,6 +170,23 @@ public final class ObjectSyncStore implements AckListener, AutoCloseable {
     return o == null ? "" : o.toString();
   }
 
+  /** The nodes that have acknowledged anything (as far as this process knows). */
+  public java.util.Set<String> nodes() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    for (SharedIndexInformer<GenericKubernetesResource> inf : List.of(namespaced, cluster)) {
+      if (inf == null) {
+        continue;
+      }
+      for (GenericKubernetesResource o : inf.getStore().list()) {
+        String node = SyncedObject.nodeOf(o.getMetadata().getName());
+        if (node != null) {
+          out.add(node);
+        }
+      }
+    }
+    return out;
+  }
+
   /** Everything node {@code node} acknowledged (as far as this process knows). */
   public List<SyncedObject> forNode(String node) {
     Map<String, SyncedObject> out = new java.util.LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package io.kedge.cloud.sync;
 
+import io.kedge.cloud.ha.Leadership;
 import io.kedge.cloud.hub.DeliveryException;
 import io.kedge.cloud.hub.EdgeMessenger;
 import io.kedge.protocol.Json;
@@ -26,6 +27,8 @@ import tools.jackson.databind.node.ObjectNode;
  * acknowledged (ObjectSyncs) with the objects as they are now and sends what changed while the node
  * was away or a delivery failed — an {@code update} for a newer version, a {@code delete} ({@code
  * {namespace, name, uid}}) for an object that is gone or was replaced.
+ *
+ * <p>Garbage collection, on the leader only: the ObjectSyncs of nodes that no longer exist.
  */
 public final class SyncController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SyncController.class);
@@ -39,6 +42,7 @@ public final class SyncController implements AutoCloseable {
   private final Map<String, Registered> kinds = new ConcurrentHashMap<>();
   private final Set<String> warnedKinds = ConcurrentHashMap.newKeySet();
   private volatile java.util.concurrent.ScheduledFuture<?> task;
+  private volatile java.util.concurrent.ScheduledFuture<?> collector;
 
   public SyncController(
       ObjectSyncStore store,
@@ -162,11 +166,58 @@ public final class SyncController implements AutoCloseable {
             });
   }
 
+  /**
+   * Every {@code every}, while {@code leadership} says this cloudcore leads: forgets what nodes
+   * that no longer exist acknowledged ({@code nodeExists} empty: not known yet, left alone).
+   */
+  public void collectGarbage(
+      Leadership leadership,
+      java.util.function.Function<String, Optional<Boolean>> nodeExists,
+      Duration every) {
+    long ms = Math.max(1000, every.toMillis());
+    collector =
+        scheduler.scheduleWithFixedDelay(
+            () -> {
+              try {
+                collect(leadership, nodeExists);
+              } catch (RuntimeException e) {
+                LOG.warn("sync: garbage collection failed: {}", e.toString());
+              }
+            },
+            ms,
+            ms,
+            TimeUnit.MILLISECONDS);
+  }
+
+  /** One sweep; returns how many ObjectSyncs it removed. */
+  int collect(
+      Leadership leadership, java.util.function.Function<String, Optional<Boolean>> nodeExists) {
+    int removed = 0;
+    for (String node : store.nodes()) {
+      if (!leadership.isLeader()) {
+        return removed;
+      }
+      if (hub.isConnected(node) || !Boolean.FALSE.equals(nodeExists.apply(node).orElse(null))) {
+        continue;
+      }
+      for (SyncedObject s : store.forNode(node)) {
+        store.forget(s);
+        removed++;
+      }
+      LOG.info("sync: node {} no longer exists; its ObjectSyncs are removed", node);
+    }
+    return removed;
+  }
+
   @Override
   public void close() {
     var t = task;
     if (t != null) {
       t.cancel(false);
+    }
+    var c = collector;
+    if (c != null) {
+      c.cancel(false);
     }
   }
 }

@@ -3,6 +3,8 @@ package io.kedge.edge.hub;
 import io.kedge.pki.KeyPairs;
 import io.kedge.pki.Pem;
 import io.kedge.pki.TlsContexts;
+import io.kedge.protocol.config.CloudAddresses;
+import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.EdgeCoreConfig.EdgeHubConfig;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -32,58 +34,105 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  * as KubeEdge does: {@code GET /ca.crt} without verification, pinned by the join token's hash; then
  * {@code GET /edge.crt} with a DER CSR body, {@code NodeName} and the token's JWT, verifying the
  * server against that CA. Rotation uses the same endpoint authenticated by the current certificate.
- * Blocking; called from EdgeHub's connect thread.
+ * With several cloudcores (Kedge) each server is asked in turn, starting with the one the node's
+ * name picks, until one answers. Blocking; called from EdgeHub's connect thread.
  */
 public final class CertificateBootstrap {
   static final int DEFAULT_PORT = 10002;
   private static final int MAX_BODY = 1 << 20;
 
-  private final URI server;
+  private final List<URI> servers;
   private final String node;
   private final Duration timeout;
+  private volatile URI server;
 
   public CertificateBootstrap(URI server, String node, Duration timeout) {
-    this.server = server;
+    this(List.of(server), node, timeout);
+  }
+
+  /**
+   * @param servers the certificate servers of the cloudcores, tried in turn
+   */
+  public CertificateBootstrap(List<URI> servers, String node, Duration timeout) {
+    if (servers.isEmpty()) {
+      throw new IllegalArgumentException("no certificate server");
+    }
+    this.servers = List.copyOf(servers);
     this.node = node;
     this.timeout = timeout;
+    this.server = this.servers.get(Math.floorMod(node.hashCode(), this.servers.size()));
   }
 
   /**
    * {@code httpServer} from the config; when empty, the WebSocket server's host on port 10002 (the
-   * only place KubeEdge's cloud serves certificates).
+   * only place KubeEdge's cloud serves certificates). With several (Kedge), the first.
    */
   public static URI serverUri(EdgeHubConfig config) {
-    String s = config.httpServer() == null ? "" : config.httpServer().strip();
-    if (s.isEmpty()) {
-      URI ws = URI.create("wss://" + config.websocket().server());
-      if (ws.getHost() == null) {
+    return serverUris(config).get(0);
+  }
+
+  /**
+   * Every certificate server: those of {@code httpServer} (comma separated), or, when it is empty,
+   * each WebSocket server's host on port 10002.
+   */
+  public static List<URI> serverUris(EdgeHubConfig config) {
+    try {
+      List<URI> https =
+          CloudAddresses.httpsServers(config.httpServer(), "modules.edgeHub.httpServer");
+      if (!https.isEmpty()) {
+        return https;
+      }
+      List<URI> derived = new java.util.ArrayList<>();
+      for (CloudAddresses.HostPort hp :
+          CloudAddresses.servers(config.websocket().server(), "modules.edgeHub.websocket.server")) {
+        URI u = URI.create("https://" + hostForUri(hp.host()) + ":" + DEFAULT_PORT);
+        if (!derived.contains(u)) {
+          derived.add(u);
+        }
+      }
+      if (derived.isEmpty()) {
         throw new BootstrapException(
             "neither modules.edgeHub.httpServer nor modules.edgeHub.websocket.server is set");
       }
-      return URI.create("https://" + hostForUri(ws.getHost()) + ":" + DEFAULT_PORT);
+      return derived;
+    } catch (ConfigException e) {
+      throw new BootstrapException(e.getMessage(), e);
     }
-    if (!s.contains("://")) {
-      s = "https://" + s;
-    }
-    URI u = URI.create(s);
-    if (!"https".equals(u.getScheme()) || u.getHost() == null) {
-      throw new BootstrapException(
-          "modules.edgeHub.httpServer must be https://HOST:PORT, not " + s);
-    }
-    return u;
   }
 
   private static String hostForUri(String host) {
     return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
+  /** The certificate server that answered last (the first to ask, before any did). */
   public URI server() {
     return server;
   }
 
+  /** Asks each server in turn, from the one last used, until one answers. */
+  private EdgeCredentials anyServer(java.util.function.Function<URI, EdgeCredentials> ask) {
+    int start = servers.indexOf(server);
+    BootstrapException last = null;
+    for (int i = 0; i < servers.size(); i++) {
+      URI s = servers.get(Math.floorMod(start + i, servers.size()));
+      try {
+        EdgeCredentials c = ask.apply(s);
+        server = s;
+        return c;
+      } catch (BootstrapException e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
   /** First certificate, authorized by the join token. */
   public EdgeCredentials join(JoinToken token) {
-    byte[] caDer = fetchCa();
+    return anyServer(s -> join(s, token));
+  }
+
+  private EdgeCredentials join(URI server, JoinToken token) {
+    byte[] caDer = fetchCa(server);
     String hash = sha256Hex(caDer);
     if (!hash.equals(token.caHash())) {
       throw new BootstrapException(
@@ -103,20 +152,24 @@ public final class CertificateBootstrap {
     }
     KeyPair key = KeyPairs.ecP256();
     SSLContext tls = TlsContexts.client(List.of(ca), null, null);
-    X509Certificate cert = requestCertificate(tls, key, "Bearer " + token.jwt());
-    return checked(new EdgeCredentials(ca, cert, key.getPrivate()));
+    X509Certificate cert = requestCertificate(server, tls, key, "Bearer " + token.jwt());
+    return checked(server, new EdgeCredentials(ca, cert, key.getPrivate()));
   }
 
   /** A new key and certificate, authenticated by the current certificate (mutual TLS). */
   public EdgeCredentials rotate(EdgeCredentials current) {
+    return anyServer(s -> rotate(s, current));
+  }
+
+  private EdgeCredentials rotate(URI server, EdgeCredentials current) {
     KeyPair key = KeyPairs.ecP256();
     SSLContext tls =
         TlsContexts.client(List.of(current.ca()), current.key(), List.of(current.certificate()));
-    X509Certificate cert = requestCertificate(tls, key, null);
-    return checked(new EdgeCredentials(current.ca(), cert, key.getPrivate()));
+    X509Certificate cert = requestCertificate(server, tls, key, null);
+    return checked(server, new EdgeCredentials(current.ca(), cert, key.getPrivate()));
   }
 
-  private EdgeCredentials checked(EdgeCredentials c) {
+  private EdgeCredentials checked(URI server, EdgeCredentials c) {
     if (!c.consistent()) {
       throw new BootstrapException(
           server + " returned a certificate that is not for this key or not issued by its CA");
@@ -133,8 +186,8 @@ public final class CertificateBootstrap {
     return c;
   }
 
-  byte[] fetchCa() {
-    HttpsExchange.Response resp = send(insecureContext(), "/ca.crt", Map.of(), null);
+  private byte[] fetchCa(URI server) {
+    HttpsExchange.Response resp = send(server, insecureContext(), "/ca.crt", Map.of(), null);
     if (resp.status() != 200) {
       throw new BootstrapException(
           "GET " + server + "/ca.crt answered HTTP " + resp.status() + summary(resp.body()));
@@ -142,7 +195,8 @@ public final class CertificateBootstrap {
     return resp.body();
   }
 
-  private X509Certificate requestCertificate(SSLContext tls, KeyPair key, String authorization) {
+  private X509Certificate requestCertificate(
+      URI server, SSLContext tls, KeyPair key, String authorization) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("NodeName", node);
     headers.put("Content-Type", "application/octet-stream");
@@ -150,7 +204,7 @@ public final class CertificateBootstrap {
       headers.put("Authorization", authorization);
     }
     // GET with a body, as KubeEdge's edge sends it and its cloud expects.
-    HttpsExchange.Response resp = send(tls, "/edge.crt", headers, csr(key));
+    HttpsExchange.Response resp = send(server, tls, "/edge.crt", headers, csr(key));
     if (resp.status() != 200) {
       throw new BootstrapException(
           "the cloud refused a certificate for node "
@@ -183,7 +237,7 @@ public final class CertificateBootstrap {
   }
 
   private HttpsExchange.Response send(
-      SSLContext tls, String what, Map<String, String> headers, byte[] body) {
+      URI server, SSLContext tls, String what, Map<String, String> headers, byte[] body) {
     try {
       return HttpsExchange.send(tls, server.resolve(what), "GET", headers, body, timeout, MAX_BODY);
     } catch (HttpsExchange.ConnectTimeoutException e) {

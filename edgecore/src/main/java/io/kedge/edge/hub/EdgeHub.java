@@ -1,5 +1,7 @@
 package io.kedge.edge.hub;
 
+import io.kedge.protocol.config.CloudAddresses;
+import io.kedge.protocol.config.ConfigException;
 import io.kedge.protocol.config.EdgeCoreConfig.EdgeHubConfig;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.MessageCodec;
@@ -71,14 +73,17 @@ import tools.jackson.databind.node.StringNode;
  *       lifetime over mutual TLS, after which the connection is re-established.
  *   <li>Connection: {@code wss://<server>/<projectID>/<node>/events} with {@code node_id}, {@code
  *       project_id} and {@code ConnectionUse: msg}; mutual TLS, the server verified against the hub
- *       CA including its host name or IP.
+ *       CA including its host name or IP. With several cloudcores (several addresses, or a name
+ *       that resolves to several) one connection at a time, to the address {@link CloudEndpoints}
+ *       picks: a lost connection moves to another cloudcore.
  *   <li>Liveness: a {@code keepalive} message every {@code heartbeat} seconds. KubeEdge's cloud
  *       never answers those, so each keepalive is paired with a WebSocket ping (RFC 6455 obliges
  *       the peer to answer with a pong; gorilla and Netty do so on their own), and a connection
  *       that delivers no bytes for four heartbeats is taken as dead. A write that fails or does not
  *       finish within {@code writeDeadline} also ends the connection. TCP keepalive is on as well.
  *   <li>Reconnect: exponential back-off with jitter between {@code reconnectMinDelay} and {@code
- *       reconnectMaxDelay}; starting without the cloud is normal (the stored certificate is used).
+ *       reconnectMaxDelay}, growing with each round of failed attempts at every address; starting
+ *       without the cloud is normal (the stored certificate is used).
  *   <li>Outbound: edge-initiated messages are paced at {@code messageQPS}/{@code messageBurst} and
  *       bounded in number in flight; a full link makes senders wait (back-pressure), never drops.
  *   <li>Inbound: replies ({@code parent_msg_id}) complete {@link #request}s; a reply that carries a
@@ -109,7 +114,8 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
 
   private final EdgeHubConfig config;
   private final String node;
-  private final URI uri;
+  private final CloudEndpoints endpoints;
+  private volatile CloudEndpoints.Endpoint endpoint;
   private final CertificateFiles files;
   private final CertificateBootstrap bootstrap;
   private final Backoff backoff;
@@ -131,7 +137,6 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
   private volatile boolean closed;
 
   // Touched on the control thread only.
-  private int attempt;
   private Instant connectedAt = Instant.EPOCH;
   private boolean reconnectSoon;
   private java.util.concurrent.ScheduledFuture<?> rotation;
@@ -139,21 +144,29 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
   public EdgeHub(EdgeHubConfig config, String node) {
     this.config = config;
     this.node = node;
-    String server = config.websocket().server() == null ? "" : config.websocket().server().strip();
-    if (server.isEmpty()) {
+    List<CloudAddresses.HostPort> servers;
+    try {
+      servers =
+          CloudAddresses.servers(config.websocket().server(), "modules.edgeHub.websocket.server");
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    if (servers.isEmpty()) {
       throw new IllegalArgumentException("modules.edgeHub.websocket.server is not set");
     }
-    this.uri = URI.create("wss://" + server + "/" + config.projectID() + "/" + node + "/events");
-    if (uri.getHost() == null || uri.getPort() < 0) {
-      throw new IllegalArgumentException(
-          "modules.edgeHub.websocket.server must be HOST:PORT, not '" + server + "'");
-    }
+    this.endpoints =
+        new CloudEndpoints(
+            servers, node, CloudEndpoints.Resolver.SYSTEM, new java.util.SplittableRandom());
     this.files = CertificateFiles.of(config);
+    List<URI> certificateServers;
+    try {
+      certificateServers = CertificateBootstrap.serverUris(config);
+    } catch (BootstrapException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     this.bootstrap =
         new CertificateBootstrap(
-            CertificateBootstrap.serverUri(config),
-            node,
-            seconds(config.websocket().handshakeTimeout()));
+            certificateServers, node, seconds(config.websocket().handshakeTimeout()));
     this.backoff = Backoff.ofSeconds(config.reconnectMinDelay(), config.reconnectMaxDelay());
     this.group =
         new MultiThreadIoEventLoopGroup(
@@ -187,7 +200,12 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
       return;
     }
     started = true;
-    LOG.info("EdgeHub for node {} connecting to {}", node, uri);
+    LOG.info(
+        "EdgeHub for node {} connecting to {}",
+        node,
+        endpoints.configuredCount() == 1
+            ? config.websocket().server().strip()
+            : "one of " + config.websocket().server().strip());
     control.execute(this::attemptConnect);
   }
 
@@ -195,8 +213,10 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     return node;
   }
 
+  /** The address of the cloudcore connected to (or last tried); null before the first attempt. */
   public URI uri() {
-    return uri;
+    CloudEndpoints.Endpoint e = endpoint;
+    return e == null ? null : e.uri(config.projectID(), node);
   }
 
   /** The local address of the live connection (the address the cloud sees this node at). */
@@ -434,19 +454,21 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     if (closed || active != null) {
       return;
     }
+    CloudEndpoints.Endpoint e = endpoints.next();
+    endpoint = e;
     try {
       EdgeCredentials c = ensureCredentials();
-      Channel ch = open(c);
+      Channel ch = open(c, e);
       onConnected(ch, c);
-    } catch (Exception e) {
+    } catch (Exception x) {
       if (closed) {
         return;
       }
-      Duration d = backoff.delay(attempt++);
+      Duration d = backoff.delay(endpoints.rounds());
       LOG.warn(
           "cannot connect to the cloud at {}: {}; retrying in {} ms",
-          uri.getAuthority(),
-          e instanceof BootstrapException ? e.getMessage() : CloudFrameHandler.describe(e),
+          e.authority(),
+          x instanceof BootstrapException ? x.getMessage() : CloudFrameHandler.describe(x),
           d.toMillis());
       control.schedule(this::attemptConnect, d.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -495,13 +517,12 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     return c;
   }
 
-  private Channel open(EdgeCredentials c) throws Exception {
+  private Channel open(EdgeCredentials c, CloudEndpoints.Endpoint to) throws Exception {
     SslContext ssl = JdkTlsContext.client(c.ca(), c.key(), c.certificate());
-    String host =
-        uri.getHost().startsWith("[")
-            ? uri.getHost().substring(1, uri.getHost().length() - 1)
-            : uri.getHost();
-    int port = uri.getPort();
+    // TLS checks the configured name (or IP); the connection goes to the address it resolved to
+    String host = to.host();
+    int port = to.port();
+    URI uri = to.uri(config.projectID(), node);
     Duration handshakeTimeout = seconds(config.websocket().handshakeTimeout());
     int heartbeat = Math.max(1, config.heartbeat());
     CompletableFuture<Channel> handshake = new CompletableFuture<>();
@@ -551,7 +572,10 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
                     p.addLast("hub", new CloudFrameHandler(EdgeHub.this::onMessage, handshake));
                   }
                 });
-    ChannelFuture connect = b.connect(host, port);
+    ChannelFuture connect =
+        to.address() == null
+            ? b.connect(host, port)
+            : b.connect(new InetSocketAddress(to.address(), port));
     Channel ch = connect.channel();
     connect.addListener(
         f -> {
@@ -599,7 +623,7 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
             });
     LOG.info(
         "connected to the cloud at {} as node {} (certificate valid until {})",
-        uri.getAuthority(),
+        endpoint == null ? "?" : endpoint.authority(),
         node,
         c.notAfter());
     scheduleRotation(c);
@@ -641,15 +665,21 @@ public final class EdgeHub implements CloudLink, AutoCloseable {
     if (closed) {
       return;
     }
-    if (Duration.between(connectedAt, Instant.now()).compareTo(backoff.max()) > 0) {
-      attempt = 0; // it was a working connection, not a flapping one
-    }
-    Duration d = reconnectSoon ? Duration.ZERO : backoff.delay(attempt++);
+    boolean rotated = reconnectSoon;
     reconnectSoon = false;
+    if (rotated) {
+      endpoints.again();
+    } else {
+      // to another cloudcore, if there is one; a working connection (not a flapping one) starts
+      // the back-off from its shortest delay
+      endpoints.lost(Duration.between(connectedAt, Instant.now()).compareTo(backoff.max()) > 0);
+    }
+    Duration d = rotated ? Duration.ZERO : backoff.delay(endpoints.rounds());
     LOG.warn(
-        "disconnected from the cloud; reconnecting in {} ms{}",
+        "disconnected from the cloud at {}; reconnecting in {} ms{}",
+        endpoint == null ? "?" : endpoint.authority(),
         d.toMillis(),
-        d.isZero() ? " with the rotated certificate" : "");
+        rotated ? " with the rotated certificate" : "");
     control.schedule(this::attemptConnect, d.toMillis(), TimeUnit.MILLISECONDS);
   }
 

@@ -148,6 +148,12 @@ public final class CloudApi {
    * the ids the cloud could not establish, and their Status.
    */
   CompletableFuture<Map<String, JsonNode>> syncWatches(Map<String, Application> watches) {
+    return syncWatches(watches, timeout);
+  }
+
+  /** As {@link #syncWatches(Map)}, waiting up to {@code wait} for the answer. */
+  CompletableFuture<Map<String, JsonNode>> syncWatches(
+      Map<String, Application> watches, Duration wait) {
     ObjectNode content = Json.object();
     watches.forEach((id, app) -> content.set(id, app.toJson()));
     Message msg =
@@ -160,7 +166,7 @@ public final class CloudApi {
             content);
     CompletableFuture<Message> f;
     try {
-      f = link.request(msg, timeout);
+      f = link.request(msg, wait);
     } catch (NotConnectedException e) {
       return CompletableFuture.failedFuture(new Unavailable("not connected to the cloud", e));
     }

@@ -19,8 +19,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,6 +101,11 @@ public final class Subscriptions implements CloudLinkListener {
   private final Map<Scope, Sub> subs = new ConcurrentHashMap<>();
   private final AtomicBoolean resyncing = new AtomicBoolean();
   private final AtomicBoolean resyncAgain = new AtomicBoolean();
+
+  /** Rounds of re-establishing in a row that left a scope behind: the next waits longer. */
+  private final AtomicInteger failedRounds = new AtomicInteger();
+
+  private final AtomicBoolean retryPending = new AtomicBoolean();
   private volatile BiConsumer<Scope, ObjectNode> notCurrent = (scope, status) -> {};
   private volatile boolean closed;
 
@@ -323,7 +331,49 @@ public final class Subscriptions implements CloudLinkListener {
 
   @Override
   public void connected() {
+    failedRounds.set(0);
     resyncAll();
+  }
+
+  /** The first pause before re-establishing again what a round left behind; doubles per round. */
+  static final long RETRY_BASE_MS = 1_000;
+
+  static final long RETRY_MAX_MS = 30_000;
+
+  /**
+   * A round of re-establishing left a scope behind although the cloud is reachable (the cloud did
+   * not answer in time, or answered that it could not for now): re-establish again after a jittered
+   * back-off growing per round, until every scope is current or the link is lost (a reconnect
+   * starts over). Without this a scope would stay behind on this connection, and a later one would
+   * resume it from a version the apiserver may no longer have.
+   */
+  private void retryLater() {
+    if (closed || !cloud.online() || !retryPending.compareAndSet(false, true)) {
+      return;
+    }
+    int round = failedRounds.getAndIncrement();
+    long ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS << Math.min(round, 10));
+    long delay = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+    LOG.info(
+        "metaserver: re-establishing cached scopes again in {} ms (round {})", delay, round + 1);
+    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+        .execute(
+            () -> {
+              retryPending.set(false);
+              if (!closed && cloud.online()) {
+                resyncAll();
+              }
+            });
+  }
+
+  /**
+   * How long a round of re-establishing waits for the cloud's answer: a resumed scope is answered
+   * once the cloud replayed everything since its version, which takes longer the longer it was
+   * behind; each round in a row that did not get there waits twice as long, so that a slow cloud is
+   * let finish rather than made to start over.
+   */
+  private java.time.Duration syncTimeout() {
+    return settings.cloudTimeout().multipliedBy(1L << Math.min(failedRounds.get(), 3));
   }
 
   @Override
@@ -387,7 +437,7 @@ public final class Subscriptions implements CloudLinkListener {
         "metaserver: re-establishing {} cached scopes with the cloud ({} resuming)",
         watches.size(),
         resumeFrom.size());
-    CompletableFuture<Map<String, JsonNode>> answers = cloud.syncWatches(watches);
+    CompletableFuture<Map<String, JsonNode>> answers = cloud.syncWatches(watches, syncTimeout());
     CompletableFuture<Void> chain = answers.thenAccept(a -> {});
     for (Sub s : byId.values()) {
       CompletableFuture<Void> mine = new CompletableFuture<>();
@@ -410,7 +460,8 @@ public final class Subscriptions implements CloudLinkListener {
     chain.whenComplete(
         (v, t) -> {
           resyncing.set(false);
-          if (resyncAgain.getAndSet(false) && cloud.online()) {
+          boolean again = resyncAgain.getAndSet(false) && cloud.online();
+          if (again) {
             resyncAll();
           }
           if (t != null) {
@@ -425,6 +476,19 @@ public final class Subscriptions implements CloudLinkListener {
                   f.completeExceptionally(CloudApi.unwrap(t));
                 }
               }
+            }
+          }
+          if (!again) {
+            boolean behind = false;
+            for (Sub s : byId.values()) {
+              if (subs.get(s.scope) == s && s.state != State.SYNCED && s.state != State.FAILED) {
+                behind = true;
+              }
+            }
+            if (behind) {
+              retryLater();
+            } else {
+              failedRounds.set(0);
             }
           }
         });
@@ -521,19 +585,27 @@ public final class Subscriptions implements CloudLinkListener {
       return CompletableFuture.completedFuture(null);
     }
     Throwable c = CloudApi.unwrap(t);
-    if (!(c instanceof ApiException a)) {
-      if (c instanceof CloudApi.Unavailable
-          && c.getCause() instanceof java.util.concurrent.TimeoutException
-          && cloud.online()
-          && s.syncedSince > 0) {
-        // Reachable but not answering: not current, and nothing would make it so by itself.
-        ApiException a =
-            new ApiException(
-                KubeStatus.failure(
-                    503, "ServiceUnavailable", "the cloud did not answer: " + c.getMessage()));
-        fail(s, a);
-        return CompletableFuture.failedFuture(a);
+    if (failedForNow(c) && cloud.online()) {
+      // Reachable but not answering in time, or not able to for now (a cloudcore that just took
+      // the node over and is loaded): not current until a later round gets there. Open watches
+      // stay open; that round resumes from where the store holds the scope and replays to them
+      // what they missed.
+      synchronized (s) {
+        if (s.state != State.FAILED) {
+          s.state = s.state == State.NEW ? State.NEW : State.STALE;
+        }
       }
+      LOG.info(
+          "metaserver: {} is not current yet ({}); trying again later", s.scope, c.getMessage());
+      retryLater();
+      return CompletableFuture.failedFuture(
+          c instanceof ApiException a
+              ? a
+              : new ApiException(
+                  KubeStatus.failure(
+                      503, "ServiceUnavailable", "the cloud did not answer: " + c.getMessage())));
+    }
+    if (!(c instanceof ApiException a)) {
       if (s.state == State.SYNCED) {
         s.state = State.STALE;
       }
@@ -593,6 +665,17 @@ public final class Subscriptions implements CloudLinkListener {
     return CompletableFuture.runAsync(
             () -> {}, CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS))
         .thenCompose(x -> superseded(s, deadline));
+  }
+
+  /**
+   * Whether keeping a scope current failed for now only: the cloud did not answer in time, or
+   * answered that it is overloaded or timed out itself (429, 503, 504).
+   */
+  static boolean failedForNow(Throwable c) {
+    if (c instanceof CloudApi.Unavailable && c.getCause() instanceof TimeoutException) {
+      return true;
+    }
+    return c instanceof ApiException a && (a.code() == 429 || a.code() == 503 || a.code() == 504);
   }
 
   /**

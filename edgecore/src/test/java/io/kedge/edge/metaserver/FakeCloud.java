@@ -44,6 +44,13 @@ final class FakeCloud {
   /** Whether watchapp/sync resumes watches from their resourceVersion, as Kedge's cloud does. */
   volatile boolean resumes;
 
+  /**
+   * How many of the next {@code watchapp/sync}s get no answer in time (the edge's request times
+   * out), as from a cloudcore too loaded to finish replaying before the edge gives up.
+   */
+  final java.util.concurrent.atomic.AtomicInteger unansweredSyncs =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   /** Resumes from a version below this are answered 410 Expired (too old). */
   volatile long expiredBelow;
 
@@ -203,6 +210,11 @@ final class FakeCloud {
   }
 
   private CompletableFuture<Message> answer(Message m) {
+    if (m.resource().equals("watchapp/sync")
+        && unansweredSyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return CompletableFuture.failedFuture(
+          new java.util.concurrent.TimeoutException("no reply from the cloud in time"));
+    }
     if (m.resource().equals("watchapp/sync")) {
       // Keep exactly the watches the edge lists.
       Map<String, String> keep = new ConcurrentHashMap<>();

@@ -183,6 +183,52 @@ class SubscriptionResumeTest {
   }
 
   @Test
+  void aResumeTheCloudDoesNotAnswerInTimeIsTriedAgainAndOpenWatchesGetWhatTheyMissed()
+      throws Exception {
+    rig.cloud.put("a", "c1", "k", "1");
+    rig.cloud.put("a", "c2", "k", "1");
+    try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=true")) {
+      w.nextChange();
+      w.nextChange();
+      long listed = resumeRv();
+      int listsBefore = lists().size();
+      // The cloudcore the edge moved to is too slow twice in a row, then answers.
+      rig.cloud.unansweredSyncs.set(2);
+      rig.cloud.link.setConnected(false);
+      int changesBefore = rig.cloud.history.size();
+      rig.cloud.putQuietly("a", "c1", "k", "changed-while-away");
+      rig.cloud.putQuietly("a", "c3", "k", "new");
+      rig.cloud.link.setConnected(true);
+
+      List<String> expected = new ArrayList<>();
+      for (FakeCloud.Change c :
+          rig.cloud.history.subList(changesBefore, rig.cloud.history.size())) {
+        expected.add(c.type() + " " + c.name() + "@" + c.rv());
+      }
+      List<String> seen = new ArrayList<>();
+      for (int i = 0; i < expected.size(); i++) {
+        seen.add(describe(w.nextChange()));
+      }
+      assertThat(seen)
+          .as("the open watch gets exactly what it missed, not an end")
+          .containsExactlyElementsOf(expected);
+      assertThat(rig.cloud.unansweredSyncs.get()).as("both slow rounds happened").isZero();
+      long syncs =
+          rig.cloud.link.requests.stream()
+              .filter(m -> m.resource().equals("watchapp/sync"))
+              .count();
+      assertThat(syncs).as("two unanswered syncs, then the one answered").isEqualTo(3);
+      assertThat(lastWatchSync().kedge().query()).contains("resourceVersion=" + listed);
+      Waits.until(
+          "resumed", Duration.ofSeconds(10), () -> resumeRv() == rig.cloud.resourceVersion());
+      assertThat(lists()).as("resumed, not listed again").hasSize(listsBefore);
+      assertThat(MetaServerRig.json(rig.get(CMS)).path("items").size())
+          .as("served as current again")
+          .isEqualTo(3);
+    }
+  }
+
+  @Test
   void aVersionTooOldForTheApiserverFallsBackToAListThatConverges() throws Exception {
     rig.cloud.put("a", "c1", "k", "1");
     rig.cloud.put("a", "c2", "k", "1");

@@ -14,7 +14,8 @@ public record CloudCoreConfig(
     KubeApiConfig kubeAPIConfig,
     CommonConfig commonConfig,
     Map<String, Boolean> featureGates,
-    Modules modules) {
+    Modules modules,
+    HighAvailability highAvailability) {
 
   public static final String DEFAULTS = "/io/kedge/protocol/config/cloudcore-defaults.yaml";
   public static final String API_VERSION = "cloudcore.config.kubeedge.io/v1alpha2";
@@ -91,4 +92,40 @@ public record CloudCoreConfig(
       String tlsStreamCertFile,
       String tlsStreamPrivateKeyFile,
       int streamPort) {}
+
+  /**
+   * Kedge: several cloudcores serving one cluster. Each holds the sessions of the edges connected
+   * to it; the duties that write cluster-wide state run on the one that holds the leader Lease
+   * ({@code kubeedge/cloudcore}).
+   *
+   * @param name this cloudcore's name in its Lease {@code kubeedge/cloudcore-<name>} and in the
+   *     session Leases of its edges; empty: the host name and the WebSocket port
+   * @param leaseDuration seconds a Lease stays valid without renewal: how long the others wait
+   *     before a cloudcore that died without a word loses the lead
+   * @param renewDeadline seconds the leader keeps failing to renew before it stops leading (less
+   *     than {@code leaseDuration}, so that it has stopped before another may start)
+   * @param retryPeriod seconds between attempts to take or renew a Lease
+   */
+  public record HighAvailability(
+      String name, int leaseDuration, int renewDeadline, int retryPeriod) {
+    public HighAvailability {
+      if (retryPeriod < 1 || renewDeadline <= retryPeriod || leaseDuration <= renewDeadline) {
+        throw new IllegalArgumentException(
+            "highAvailability needs 1 <= retryPeriod < renewDeadline < leaseDuration (seconds),"
+                + " got retryPeriod "
+                + retryPeriod
+                + ", renewDeadline "
+                + renewDeadline
+                + ", leaseDuration "
+                + leaseDuration);
+      }
+      if (name != null && !name.isEmpty() && !name.matches("[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")) {
+        throw new IllegalArgumentException(
+            "highAvailability.name '"
+                + name
+                + "' must be at most 40 lower-case letters, digits and '-', starting and ending"
+                + " with a letter or digit");
+      }
+    }
+  }
 }
