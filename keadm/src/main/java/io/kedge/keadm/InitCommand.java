@@ -45,8 +45,10 @@ import picocli.CommandLine.Spec;
       "cloudCore.featureGates.requireAuthorization=true",
       "",
       "On a cluster that has a cloudcore, init adds this machine's cloudcore to it (several",
-      "cloudcores share the ConfigMap, the CA and the join token; only",
-      "cloudCore.modules.cloudHub.* may be set for the one added):",
+      "cloudcores share the ConfigMap, the CA and the join token; only its",
+      "addresses, ports and name may be set for the one added: cloudCore.modules.cloudHub.*,",
+      "cloudCore.modules.cloudStream.tunnelPort/streamPort,",
+      "cloudCore.commonConfig.monitorServer.bindAddress, cloudCore.highAvailability.name):",
       "  keadm init --advertise-address=\"ANOTHER-IP\""
     })
 public final class InitCommand implements Callable<Integer> {
@@ -303,18 +305,27 @@ public final class InitCommand implements Callable<Integer> {
       List<String> allSets,
       List<String> addresses,
       InstallLayout layout) {
-    List<String> local = usage(() -> LocalCloudSettings.of(allSets, addresses));
-    io.kedge.protocol.config.CloudCoreConfig shared;
-    try {
-      shared =
-          io.kedge.protocol.config.CloudCoreConfig.loadText(
-                  existing.getData().get(CONFIG_KEY),
-                  "ConfigMap " + NAMESPACE + "/" + CONFIGMAP,
-                  local)
-              .config();
-    } catch (RuntimeException e) {
-      throw new KeadmException(
-          "ConfigMap " + NAMESPACE + "/" + CONFIGMAP + " cannot be used: " + e.getMessage(), e);
+    List<String> local = new ArrayList<>(usage(() -> LocalCloudSettings.of(allSets, addresses)));
+    io.kedge.protocol.config.CloudCoreConfig shared = sharedConfig(existing, local);
+    var monitor = shared.commonConfig() == null ? null : shared.commonConfig().monitorServer();
+    String monitorBind = monitor == null ? "" : monitor.bindAddress();
+    var moved =
+        usage(
+            () -> LocalCloudSettings.monitorFor(local, monitorBind, LocalCloudSettings::bindable));
+    if (moved.isPresent()) {
+      // most likely another cloudcore of the cluster on this machine: without a port of its own
+      // this one would run without metrics and health endpoints
+      local.add(LocalCloudSettings.MONITOR_KEY + "=" + moved.get());
+      env.progress(
+          "init",
+          monitorBind
+              + " (metrics, /healthz, /readyz) is in use on this machine; this cloudcore serves them"
+              + " on "
+              + moved.get()
+              + " (--set cloudCore."
+              + LocalCloudSettings.MONITOR_KEY
+              + "=… chooses)");
+      shared = sharedConfig(existing, local);
     }
     Map<String, String> others = io.kedge.cloud.ha.CloudCorePresence.running(client);
     env.progress(
@@ -411,6 +422,19 @@ public final class InitCommand implements Callable<Integer> {
                 + cluster.kubeconfig()
                 + ") --edgenode-name=NAME");
     return 0;
+  }
+
+  /** The ConfigMap's cloudcore.yaml with this cloudcore's own settings on top. */
+  private static io.kedge.protocol.config.CloudCoreConfig sharedConfig(
+      ConfigMap existing, List<String> local) {
+    try {
+      return io.kedge.protocol.config.CloudCoreConfig.loadText(
+              existing.getData().get(CONFIG_KEY), "ConfigMap " + NAMESPACE + "/" + CONFIGMAP, local)
+          .config();
+    } catch (RuntimeException e) {
+      throw new KeadmException(
+          "ConfigMap " + NAMESPACE + "/" + CONFIGMAP + " cannot be used: " + e.getMessage(), e);
+    }
   }
 
   private int dryRun(

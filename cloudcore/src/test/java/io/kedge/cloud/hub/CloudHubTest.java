@@ -35,6 +35,7 @@ class CloudHubTest {
     try (HubFixture f = new HubFixture()) {
       SimulatedEdge edge = f.connect("edge-1");
       Waits.until("edge-1 connected", T, () -> f.hub.isConnected("edge-1"));
+      Waits.until("listeners told", T, () -> !f.events.isEmpty());
       assertThat(f.events).containsExactly("+edge-1");
       edge.keepalive();
       Message q = SimulatedEdge.query("default/configmap/cfg");
@@ -144,6 +145,7 @@ class CloudHubTest {
       second.send(q);
       Waits.until("routed from the new session", T, () -> f.edgeController.size() == 1);
       assertThat(f.hub.connectedNodes()).containsExactly("edge-1");
+      Waits.until("listeners told", T, () -> f.events.size() >= 3);
       assertThat(f.events).containsExactly("+edge-1", "-edge-1", "+edge-1");
     }
   }
@@ -154,6 +156,8 @@ class CloudHubTest {
       SimulatedEdge edge = f.connect("edge-1");
       assertThat(edge.awaitClosed(T)).isTrue();
       Waits.until("session gone", T, () -> !f.hub.isConnected("edge-1"));
+      // the session is gone before its listeners hear of it
+      Waits.until("listeners told", T, () -> f.events.size() >= 2);
       assertThat(f.events).containsExactly("+edge-1", "-edge-1");
     }
   }
