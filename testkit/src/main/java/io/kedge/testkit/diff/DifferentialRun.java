@@ -194,6 +194,12 @@ public final class DifferentialRun {
     int kills;
     boolean staleWhileCut;
 
+    /**
+     * A write was made since the edge's store was last seen equal to the apiserver (a checkpoint):
+     * its event may still be on its way to the edge, so a cut now may leave the store behind.
+     */
+    boolean unsettled = true; // the reset before it deleted objects at the apiserver
+
     ScheduleState(Schedule s) {
       this.schedule = s;
     }
@@ -228,14 +234,19 @@ public final class DifferentialRun {
     } else if (step instanceof Step.KillEdge) {
       c.killEdge();
       st.kills++;
+      st.unsettled = true; // it catches up once it runs again
       count("edgecore kill -9");
     } else if (step instanceof Step.Cut cut) {
       c.cut(cut.silent());
-      st.staleWhileCut = false;
+      // Events in flight when the link goes are lost with it (a silent cut drops them until the
+      // edge notices): the store is then behind the cloud although nothing changed after the cut.
+      st.staleWhileCut = st.unsettled;
+      count(st.unsettled ? "cuts with writes in flight" : "cuts of a settled edge");
       count(cut.silent() ? "link cut silently" : "link cut (reset)");
     } else if (step instanceof Step.Restore) {
       c.restore();
       st.staleWhileCut = false;
+      st.unsettled = true; // the edge catches up after it reconnects
     } else {
       throw new IllegalArgumentException("unknown step " + step);
     }
@@ -248,6 +259,7 @@ public final class DifferentialRun {
   }
 
   private void write(ScheduleState st, Step.Write w) {
+    st.unsettled = true;
     String token = c.token(w.ns(), w.slot(), w.token());
     String path = collection(w.ns());
     String value = Long.toString(writes.incrementAndGet());
@@ -361,6 +373,7 @@ public final class DifferentialRun {
   }
 
   private void burst(ScheduleState st, Step.Burst b) {
+    st.unsettled = true;
     String token = c.token(b.ns(), b.slot(), Token.CURRENT);
     String target = collection(b.ns()) + "/" + b.name();
     String type = "application/merge-patch+json";
@@ -377,6 +390,7 @@ public final class DifferentialRun {
   }
 
   private void cloudWrite(ScheduleState st, Step.CloudWrite w) {
+    st.unsettled = true;
     var cms = c.admin.configMaps().inNamespace(c.ns(w.ns()));
     String value = Long.toString(writes.incrementAndGet());
     try {
@@ -1225,6 +1239,9 @@ public final class DifferentialRun {
           }
         }
       }
+    }
+    if (!offline) {
+      st.unsettled = false; // both namespaces' stores converged on the apiserver's lists
     }
     count("checkpoints");
   }
