@@ -209,7 +209,7 @@ final class FakeCloud {
     }
   }
 
-  private CompletableFuture<Message> answer(Message m) {
+  CompletableFuture<Message> answer(Message m) {
     if (m.resource().equals("watchapp/sync")
         && unansweredSyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       return CompletableFuture.failedFuture(
