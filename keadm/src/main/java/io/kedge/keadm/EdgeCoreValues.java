@@ -102,8 +102,16 @@ public final class EdgeCoreValues {
     ((ObjectNode) hub.path("websocket")).put("server", CloudAddresses.format(servers));
     ((ObjectNode) hub.path("quic")).put("server", hostPort(servers.get(0).host(), 10001));
     hub.put("httpServer", String.join(",", certServers));
-    // KubeEdge's join points edgeStream at the cloud's tunnel port and leaves it disabled
-    ((ObjectNode) modules.path("edgeStream")).put("server", hostPort(servers.get(0).host(), 10004));
+    // KubeEdge's join points edgeStream at the cloud's tunnel port and leaves it disabled; with
+    // several cloudcores (Kedge) at each one's host, comma separated, tried in turn
+    List<String> tunnels = new ArrayList<>();
+    for (CloudAddresses.HostPort a : servers) {
+      String t = hostPort(a.host(), 10004);
+      if (!tunnels.contains(t)) {
+        tunnels.add(t);
+      }
+    }
+    ((ObjectNode) modules.path("edgeStream")).put("server", String.join(",", tunnels));
     hub.put("token", j.token());
     edged.put("hostnameOverride", j.nodeName());
     if (j.nodeIp() != null && !j.nodeIp().isBlank()) {

@@ -80,6 +80,12 @@ public final class EdgeStream implements AutoCloseable {
   private volatile Channel tunnel;
   private volatile String lastError = "";
 
+  /** {@code modules.edgeStream.server}: one address, or several comma-separated (Kedge). */
+  private final List<String> servers;
+
+  /** Which of {@link #servers} the next attempt goes to. */
+  private final AtomicInteger next = new AtomicInteger();
+
   public EdgeStream(
       EdgeCoreConfig.EdgeStreamConfig config,
       String node,
@@ -88,6 +94,7 @@ public final class EdgeStream implements AutoCloseable {
       PodLogs logs,
       ContainerStreams streams) {
     this.config = config;
+    this.servers = servers(config.server());
     this.node = node;
     this.credentials = credentials;
     this.nodeIp = nodeIp;
@@ -113,7 +120,30 @@ public final class EdgeStream implements AutoCloseable {
     return t != null && t.isActive();
   }
 
-  private void retry() {
+  /**
+   * The addresses of {@code modules.edgeStream.server}: several cloudcores may each serve tunnels
+   * (each points the kubelet port of the nodes whose tunnel it holds at its own stream server), so
+   * a tunnel lost with its cloudcore moves to the next one.
+   */
+  static List<String> servers(String setting) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String s : (setting == null ? "" : setting).split(",")) {
+      if (!s.isBlank() && !out.contains(s.strip())) {
+        out.add(s.strip());
+      }
+    }
+    return out.isEmpty() ? List.of("") : List.copyOf(out); // unset: every attempt says so
+  }
+
+  /** The server an attempt that starts now goes to; a failed or closed tunnel moves on. */
+  String server() {
+    return servers.get(Math.floorMod(next.get(), servers.size()));
+  }
+
+  private void retry(String failed) {
+    if (servers.size() > 1 && server().equals(failed)) {
+      next.incrementAndGet();
+    }
     if (!closed) {
       nio.schedule(this::connect, 2, TimeUnit.SECONDS);
     }
@@ -124,11 +154,16 @@ public final class EdgeStream implements AutoCloseable {
       return;
     }
     Optional<EdgeCredentials> c = credentials.get();
-    if (c.isEmpty()) {
-      retry(); // the hub has not obtained the node's certificate yet
+    String server = server();
+    if (server.isEmpty()) {
+      problem("modules.edgeStream.server is not set: no tunnel for logs, exec and attach");
       return;
     }
-    URI uri = URI.create("wss://" + config.server() + PATH);
+    if (c.isEmpty()) {
+      retry(""); // the hub has not obtained the node's certificate yet
+      return;
+    }
+    URI uri = URI.create("wss://" + server + PATH);
     String host = uri.getHost();
     int port = uri.getPort() < 0 ? 10004 : uri.getPort();
     HttpHeaders headers = new DefaultHttpHeaders();
@@ -161,7 +196,7 @@ public final class EdgeStream implements AutoCloseable {
                                     Math.max(1, config.handshakeTimeout()) * 1000L)
                                 .build()))
                     .addLast("ws-aggregator", new WebSocketFrameAggregator(MAX_MESSAGE))
-                    .addLast("tunnel", new Tunnel());
+                    .addLast("tunnel", new Tunnel(server));
               }
             })
         .connect(host, port)
@@ -169,11 +204,11 @@ public final class EdgeStream implements AutoCloseable {
             (ChannelFutureListener)
                 f -> {
                   if (!f.isSuccess()) {
-                    problem("cannot connect to " + config.server() + ": " + f.cause());
-                    retry();
+                    problem("cannot connect to " + server + ": " + f.cause());
+                    retry(server);
                     return;
                   }
-                  f.channel().closeFuture().addListener(x -> retry());
+                  f.channel().closeFuture().addListener(x -> retry(server));
                 });
   }
 
@@ -187,7 +222,12 @@ public final class EdgeStream implements AutoCloseable {
   /** The tunnel's messages, and the local connections they belong to. */
   private final class Tunnel extends SimpleChannelInboundHandler<Object> {
     private final Map<Long, Object> connections = new ConcurrentHashMap<>();
+    private final String server;
     private Channel ch;
+
+    Tunnel(String server) {
+      this.server = server;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -203,17 +243,17 @@ public final class EdgeStream implements AutoCloseable {
       if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
         tunnel = ctx.channel();
         lastError = "";
-        LOG.info("edgestream: tunnel to {} connected", config.server());
+        LOG.info("edgestream: tunnel to {} connected", server);
       } else if (evt
           == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
-        problem("the tunnel handshake with " + config.server() + " timed out");
+        problem("the tunnel handshake with " + server + " timed out");
         ctx.close();
       } else if (evt instanceof IdleStateEvent idle) {
         if (idle.state() == IdleState.WRITER_IDLE) {
           ctx.writeAndFlush(
               new PingWebSocketFrame(Unpooled.copiedBuffer("ping you", StandardCharsets.US_ASCII)));
         } else if (idle.state() == IdleState.READER_IDLE) {
-          problem("the tunnel to " + config.server() + " is silent; reconnecting");
+          problem("the tunnel to " + server + " is silent; reconnecting");
           ctx.close();
         }
       } else {
@@ -354,7 +394,7 @@ public final class EdgeStream implements AutoCloseable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (tunnel == ctx.channel()) {
-        LOG.info("edgestream: tunnel to {} closed", config.server());
+        LOG.info("edgestream: tunnel to {} closed", server);
       }
       for (Object c : connections.values()) {
         if (c instanceof Channel local) {
@@ -369,7 +409,7 @@ public final class EdgeStream implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      problem("tunnel to " + config.server() + ": " + cause.getMessage());
+      problem("tunnel to " + server + ": " + cause.getMessage());
       ctx.close();
     }
   }
