@@ -42,6 +42,36 @@ class EdgeCoreValuesTest {
   }
 
   @Test
+  void severalCloudcoresGiveTheHubAndTheTunnelEachOneOnceForItsHost() {
+    var j =
+        new EdgeCoreValues.Join(
+            "10.0.0.5:10000,10.0.0.6:10000,10.0.0.6:10010",
+            List.of(10002, 10002, 10012),
+            TOKEN,
+            "edge-1",
+            "10.0.0.9",
+            null,
+            null,
+            null,
+            Map.of(),
+            KubeEdgeVersion.DEFAULT,
+            List.of());
+    var r = EdgeCoreValues.build(j, InstallLayout.of(null));
+    assertThat(r.config().modules().edgeHub().websocket().server())
+        .isEqualTo("10.0.0.5:10000,10.0.0.6:10000,10.0.0.6:10010");
+    assertThat(r.config().modules().edgeStream().server())
+        .isEqualTo("10.0.0.5:10004,10.0.0.6:10004");
+    // one cloudcore: as KubeEdge's join writes it
+    assertThat(
+            EdgeCoreValues.build(join(List.of()), InstallLayout.of(null))
+                .config()
+                .modules()
+                .edgeStream()
+                .server())
+        .isEqualTo("10.0.0.5:10004");
+  }
+
+  @Test
   void rootDirMovesEveryPath(@TempDir Path root) {
     var r = EdgeCoreValues.build(join(List.of()), InstallLayout.of(root));
     var hub = r.config().modules().edgeHub();
