@@ -26,6 +26,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +64,15 @@ class StreamsIT {
   private static final String NODE = "edge-streams-1";
   private static final String CRI_NODE = "edge-streams-cri";
   private static final String NS = "streams";
+
+  /** Output with known timing: three lines, a pause of 10 s, two more lines. */
+  private static final String STAMPER =
+      "echo early-1; echo early-2; echo early-3; sleep 10; echo late-1; echo late-2; exec sleep"
+          + " 100000";
+
+  private static final Pattern STAMPED =
+      Pattern.compile(
+          "(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}(?:Z|[+-]\\d\\d:\\d\\d)) (.*)");
 
   static Path dir;
   static ControlPlane plane;
@@ -191,6 +203,7 @@ class StreamsIT {
                   "crasher",
                   "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 2; exit 3"))
           .create();
+      admin.pods().inNamespace(NS).resource(pod(runtime, "stamper", STAMPER)).create();
     }
     for (String runtime : List.of("process", "cri")) {
       String talker = name(runtime, "talker");
@@ -303,6 +316,124 @@ class StreamsIT {
   @ParameterizedTest(name = "{0} runtime")
   @ValueSource(strings = {"process", "cri"})
   @Order(2)
+  void logsSinceTimestampsAndLimitAsTheKubelet(String runtime) throws Exception {
+    String pod = name(runtime, "stamper");
+    Waits.until(
+        pod + " wrote its late lines",
+        WAIT,
+        () -> kubectl.run("logs", "-n", NS, pod).out().contains("late-2"));
+    assertThat(kubectl.run("logs", "-n", NS, pod).ok().out())
+        .isEqualTo("early-1\nearly-2\nearly-3\nlate-1\nlate-2\n");
+
+    // --timestamps: each line with the time it was written, RFC 3339 with nine digits, a space
+    List<String> stamped =
+        kubectl.run("logs", "-n", NS, pod, "--timestamps").ok().out().lines().toList();
+    List<Instant> times = new ArrayList<>();
+    List<String> texts = new ArrayList<>();
+    for (String l : stamped) {
+      Matcher m = STAMPED.matcher(l);
+      assertThat(m.matches()).as("a time, a space, the line: %s", l).isTrue();
+      times.add(OffsetDateTime.parse(m.group(1)).toInstant());
+      texts.add(m.group(2));
+    }
+    assertThat(texts).containsExactly("early-1", "early-2", "early-3", "late-1", "late-2");
+    assertThat(times).isSorted();
+    Instant early = times.get(2);
+    Instant late = times.get(3);
+    assertThat(Duration.between(early, late)).isGreaterThan(Duration.ofSeconds(8));
+
+    // --since-time: the lines from then on (the apiserver passes whole seconds on)
+    Instant cut = early.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--since-time=" + cut).ok().out())
+        .isEqualTo("late-1\nlate-2\n");
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--since-time=" + cut, "--timestamps").ok().out())
+        .isEqualTo(stamped.get(3) + "\n" + stamped.get(4) + "\n");
+    // with --tail, the kubelet's way: the last lines of the log, of those the ones since then
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--since-time=" + cut, "--tail=1").ok().out())
+        .isEqualTo("late-2\n");
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--since-time=" + cut, "--tail=4").ok().out())
+        .isEqualTo("late-1\nlate-2\n");
+    assertThat(
+            kubectl
+                .run(
+                    "logs",
+                    "-n",
+                    NS,
+                    pod,
+                    "--since-time=" + late.truncatedTo(ChronoUnit.SECONDS).plusSeconds(3600))
+                .ok()
+                .out())
+        .isEmpty();
+
+    // --since=Ns: N such that now - N falls 4-5 s before late-1, in the pause; asked again when
+    // kubectl took so long that the edge's "now" may have moved past late-1
+    String sinceOut = null;
+    for (int attempt = 0; attempt < 3 && sinceOut == null; attempt++) {
+      Instant before = Instant.now();
+      long n = (Duration.between(late, before).toMillis() + 999) / 1000 + 4;
+      Kubectl.Result r = kubectl.run("logs", "-n", NS, pod, "--since=" + n + "s").ok();
+      Instant after = Instant.now();
+      assertThat(before.minusSeconds(n)).isAfter(early);
+      if (!after.minusSeconds(n).isAfter(late)) {
+        sinceOut = r.out();
+      } else {
+        LOG.info(
+            "kubectl logs --since took {} ms; asking again",
+            Duration.between(before, after).toMillis());
+      }
+    }
+    assertThat(sinceOut).isEqualTo("late-1\nlate-2\n");
+
+    // --limit-bytes cuts the output, timestamps included
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--limit-bytes=10").ok().out())
+        .isEqualTo("early-1\nea");
+    assertThat(kubectl.run("logs", "-n", NS, pod, "--limit-bytes=31", "--timestamps").ok().out())
+        .isEqualTo(stamped.get(0).substring(0, 31));
+
+    // Bad values: the apiserver refuses them before asking the edge ...
+    String logPath = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log";
+    Kubectl.Result zero = kubectl.run("get", "--raw", logPath + "?sinceSeconds=0");
+    assertThat(zero.exit()).isNotZero();
+    assertThat(zero.err()).contains("sinceSeconds: Invalid value: 0: must be greater than 0");
+    Kubectl.Result both = kubectl.run("get", "--raw", logPath + "?sinceSeconds=5&sinceTime=" + cut);
+    assertThat(both.exit()).isNotZero();
+    assertThat(both.err())
+        .contains("at most one of `sinceTime` or `sinceSeconds` may be specified");
+    Kubectl.Result garbled = kubectl.run("get", "--raw", logPath + "?sinceTime=yesterday");
+    assertThat(garbled.exit()).isNotZero();
+    assertThat(garbled.err()).contains("yesterday");
+    // ... and the edge answers a client that bypasses it as the kubelet would: 400 for a value
+    // that is not one, 422 for one the apiserver's validation refuses (Edged checks the options
+    // before it asks the runtime, so one node shows it)
+    if (runtime.equals("process")) {
+      List<String> kubeletCert =
+          List.of(
+              "--cert",
+              plane.pki().cert("apiserver-kubelet-client").toString(),
+              "--key",
+              plane.pki().key("apiserver-kubelet-client").toString());
+      String direct =
+          "https://"
+              + netns.hostAddress()
+              + ":"
+              + streamPort
+              + "/containerLogs/"
+              + NS
+              + "/"
+              + pod
+              + "/app";
+      assertThat(curl(kubeletCert, direct + "?sinceSeconds=-5", netns.innerAddress()))
+          .isEqualTo("422 sinceSeconds: Invalid value: -5: must be greater than 0");
+      assertThat(curl(kubeletCert, direct + "?sinceTime=yesterday", netns.innerAddress()))
+          .isEqualTo("400 sinceTime: not an RFC 3339 time: \"yesterday\"");
+      assertThat(curl(kubeletCert, direct + "?sinceTime=" + cut, netns.innerAddress()))
+          .isEqualTo("200 late-1\nlate-2");
+    }
+  }
+
+  @ParameterizedTest(name = "{0} runtime")
+  @ValueSource(strings = {"process", "cri"})
+  @Order(3)
   void previousLogs(String runtime) {
     String crasher = name(runtime, "crasher");
     String talker = name(runtime, "talker");
@@ -318,7 +449,7 @@ class StreamsIT {
 
   @ParameterizedTest(name = "{0} runtime")
   @ValueSource(strings = {"process", "cri"})
-  @Order(3)
+  @Order(4)
   void execOutputExitCodeAndUser(String runtime) {
     String talker = name(runtime, "talker");
     Kubectl.Result r =
@@ -341,7 +472,7 @@ class StreamsIT {
 
   @ParameterizedTest(name = "{0} runtime")
   @ValueSource(strings = {"process", "cri"})
-  @Order(4)
+  @Order(5)
   void execWithTerminal(String runtime) throws Exception {
     // kubectl -it needs a terminal: script gives it one, sized 33x101
     String cmd =
@@ -380,7 +511,7 @@ class StreamsIT {
 
   @ParameterizedTest(name = "{0} runtime")
   @ValueSource(strings = {"process", "cri"})
-  @Order(5)
+  @Order(6)
   void attachShowsOutputAsItIsWritten(String runtime) throws Exception {
     Path out = dir.resolve(runtime + "-attach.out");
     Process a = kubectl.start(out, "attach", "-n", NS, name(runtime, "talker"));
@@ -396,7 +527,7 @@ class StreamsIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void podOfAnotherNodeAndForeignClientsAreRefused() throws Exception {
     // A node with the same advertised kubelet port whose tunnel is not here.
     Node other = new NodeBuilder().withNewMetadata().withName("other-node").endMetadata().build();
@@ -456,7 +587,7 @@ class StreamsIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void withoutTheDnatTheApiserverCannotReachTheEdge() throws Exception {
     removeDnat();
     Kubectl.Result r = kubectl.run("logs", "-n", NS, "talker", "--tail=1");
@@ -470,7 +601,7 @@ class StreamsIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void edgeOfflineIsAClearErrorNotAHang() {
     edge.stop();
     long t0 = System.nanoTime();

@@ -6,6 +6,9 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +105,10 @@ final class ContainerLogs implements PodLogs {
 
   /** A log file (and its rotated predecessor) read from where the last read stopped. */
   static final class FileStream implements LogStream {
+    /** The kubelet's {@code RFC3339NanoFixed}: always nine digits, the offset the line has. */
+    private static final DateTimeFormatter TIMESTAMP =
+        DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX");
+
     private final Path file;
     private final Path rotated;
     private final LogOptions options;
@@ -110,6 +117,7 @@ final class ContainerLogs implements PodLogs {
     private long position = -1;
     private Object rotatedKey;
     private long written;
+    private boolean atLineStart = true;
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
 
     FileStream(
@@ -135,11 +143,11 @@ final class ContainerLogs implements PodLogs {
         all.writeBytes(cur);
         position = cur.length;
         raw = all.toByteArray();
-        byte[] text = decode(raw);
-        if (options.tailLines() >= 0) {
-          text = tail(text, options.tailLines());
+        if (format == PodRuntime.LogFormat.PLAIN) {
+          return limit(options.tailLines() >= 0 ? tail(raw, options.tailLines()) : raw);
         }
-        return limit(text);
+        // As the kubelet: the last tailLines lines of the file, of those the ones since `since`.
+        return limit(decode(options.tailLines() >= 0 ? tail(raw, options.tailLines()) : raw));
       }
       ByteArrayOutputStream fresh = new ByteArrayOutputStream();
       Object k = key(rotated);
@@ -190,20 +198,38 @@ final class ContainerLogs implements PodLogs {
       return out.toByteArray();
     }
 
+    /**
+     * One CRI line ({@code <time> <stream> <tag> <content>}) as the kubelet writes it out: left out
+     * when older than {@code since}; with {@code timestamps}, the time in RFC 3339 with all nine
+     * digits of nanoseconds and a space before it, where a line of the program starts (not before
+     * the rest of a line that came in parts, tag {@code P}). A line that is not CRI is skipped.
+     */
     private void criLine(String line, ByteArrayOutputStream out) {
-      // <time> <stream> <P|F> <content>
       int a = line.indexOf(' ');
       int b = a < 0 ? -1 : line.indexOf(' ', a + 1);
       int c = b < 0 ? -1 : line.indexOf(' ', b + 1);
       if (c < 0) {
         return;
       }
-      String tag = line.substring(b + 1, c);
-      if (options.timestamps()) {
-        out.writeBytes((line.substring(0, a) + " ").getBytes(StandardCharsets.UTF_8));
+      boolean whole = !line.substring(b + 1, c).startsWith("P");
+      boolean lineStart = atLineStart;
+      atLineStart = whole;
+      OffsetDateTime time = null;
+      if (options.since() != null || options.timestamps()) {
+        try {
+          time = OffsetDateTime.parse(line.substring(0, a));
+        } catch (DateTimeParseException e) {
+          return;
+        }
+      }
+      if (options.since() != null && time.toInstant().isBefore(options.since())) {
+        return;
+      }
+      if (options.timestamps() && lineStart) {
+        out.writeBytes((TIMESTAMP.format(time) + " ").getBytes(StandardCharsets.UTF_8));
       }
       out.writeBytes(line.substring(c + 1).getBytes(StandardCharsets.UTF_8));
-      if (!tag.startsWith("P")) {
+      if (whole) {
         out.write('\n');
       }
     }

@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * the pod's volumes (service-account token, ConfigMaps, Secrets, emptyDirs, projected volumes) are
  * bind-mounted at their mount paths and Edged's other pod directories are hidden. The process gets
  * only the pod's environment, runs as the pod's user and group in its own working directory, with
- * stdout and stderr appended to its log file, in a cgroup of its own below the pod's with the
- * container's CPU and memory limits. It uses the node's network. No image is pulled: {@code image}
- * is ignored, the command must exist on the host.
+ * stdout and stderr written to its log file as CRI log lines ({@link CriLogWriter}), in a cgroup of
+ * its own below the pod's with the container's CPU and memory limits. It uses the node's network.
+ * No image is pulled: {@code image} is ignored, the command must exist on the host.
  *
  * <p>Containers do not outlive edgecore: they are killed when it exits (parent-death signal), and
  * Edged starts the node's pods again from the local store at the next start.
@@ -90,6 +90,9 @@ public final class ProcessRuntime implements PodRuntime {
 
     /** Its stdout and stderr (for attach). */
     volatile Path logFile;
+
+    /** Writes its output to {@link #logFile}. */
+    volatile CriLogWriter logWriter;
 
     Container(String id, String sandboxId, String name, Path dir, Instant createdAt) {
       this.id = id;
@@ -157,7 +160,7 @@ public final class ProcessRuntime implements PodRuntime {
 
   @Override
   public LogFormat logFormat() {
-    return LogFormat.PLAIN;
+    return LogFormat.CRI;
   }
 
   @Override
@@ -300,11 +303,17 @@ public final class ProcessRuntime implements PodRuntime {
       pb.environment().put("LC_ALL", "C");
       pb.directory(runDir.toFile());
       pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
       pb.redirectErrorStream(true);
 
       containers.put(id, rec);
       Process p = spawn(pb);
+      try {
+        rec.logWriter = new CriLogWriter(p.getInputStream(), logFile, clock, c.name() + "-" + id);
+      } catch (IOException e) {
+        p.destroyForcibly(); // nothing would read its output
+        throw e;
+      }
       rec.process = p;
       rec.startedAt = clock.instant();
       p.onExit().thenRun(() -> exited(rec));
@@ -340,6 +349,10 @@ public final class ProcessRuntime implements PodRuntime {
   }
 
   private void exited(Container rec) {
+    if (rec.logWriter != null) {
+      // Its last lines are in the log before it counts as exited (logs read then are complete).
+      rec.logWriter.awaitEnd(Duration.ofSeconds(2));
+    }
     int code = rec.process.exitValue();
     String reason = code == 0 ? "Completed" : "Error";
     String message = "";
@@ -765,8 +778,13 @@ public final class ProcessRuntime implements PodRuntime {
 
   @Override
   public void rotateLog(String containerId, Path logFile, Path rotatedTo) throws RuntimeFailure {
-    // The process appends (O_APPEND) straight to the file: copy, then truncate in place.
+    Container rec = containers.get(containerId);
     try {
+      if (rec != null && rec.logWriter != null) {
+        rec.logWriter.rotate(rotatedTo);
+        return;
+      }
+      // Not written by this runtime now: copy, then truncate in place.
       Files.copy(logFile, rotatedTo, StandardCopyOption.REPLACE_EXISTING);
       try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.WRITE)) {
         ch.truncate(0);

@@ -5,6 +5,7 @@ import io.kedge.protocol.stream.StreamRequest;
 import io.kedge.protocol.stream.TunnelMessage;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -13,12 +14,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One {@code GET /containerLogs/{ns}/{pod}/{container}} from the tunnel, answered from Edged's
- * logs: {@code tailLines}, {@code limitBytes}, {@code previous}, {@code timestamps} (CRI logs; the
- * process runtime's logs have no times), and {@code follow}, which sends what is written until the
- * container ends or the cloud removes the connection. For a Kedge cloud ({@link
- * StreamRequest#STATUS_FIRST}) the first message is the status (3 digits, and for an error its
- * text).
+ * One {@code GET /containerLogs/{ns}/{pod}/{container}} from the tunnel, answered from Edged's logs
+ * with the kubelet's options ({@link PodLogs.LogOptions#fromQuery}) and {@code follow}, which sends
+ * what is written until the container ends or the cloud removes the connection. For a Kedge cloud
+ * ({@link StreamRequest#STATUS_FIRST}) the first message is the status (3 digits, and for an error
+ * its text).
  */
 final class LogsConnection implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(LogsConnection.class);
@@ -54,13 +54,7 @@ final class LogsConnection implements Runnable {
       }
       Map<String, List<String>> q = new QueryStringDecoder("?" + request.rawQuery()).parameters();
       boolean follow = KubeletStreamServer.flag(q, "follow");
-      PodLogs.LogOptions options =
-          new PodLogs.LogOptions(
-              p[4],
-              KubeletStreamServer.flag(q, "previous"),
-              number(q, "tailLines"),
-              number(q, "limitBytes"),
-              KubeletStreamServer.flag(q, "timestamps"));
+      PodLogs.LogOptions options = PodLogs.LogOptions.fromQuery(p[4], q, Instant.now());
       try (PodLogs.LogStream s = logs.open(p[2], p[3], options)) {
         if (statusFirst) {
           send.accept(TunnelMessage.data(id, "200".getBytes(StandardCharsets.US_ASCII)));
@@ -88,9 +82,6 @@ final class LogsConnection implements Runnable {
     } catch (PodLogs.PodLogException e) {
       refuse(statusFirst, e.code(), e.getMessage());
       return;
-    } catch (IllegalArgumentException e) {
-      refuse(statusFirst, 400, e.getMessage());
-      return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -106,21 +97,5 @@ final class LogsConnection implements Runnable {
             .getBytes(StandardCharsets.UTF_8);
     send.accept(TunnelMessage.data(id, text));
     send.accept(TunnelMessage.remove(id));
-  }
-
-  private static long number(Map<String, List<String>> q, String name) {
-    List<String> v = q.get(name);
-    if (v == null || v.isEmpty() || v.get(0).isEmpty()) {
-      return -1;
-    }
-    try {
-      long n = Long.parseLong(v.get(0));
-      if (n < 0) {
-        throw new IllegalArgumentException(name + " must be a non-negative number");
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be a number: " + v.get(0));
-    }
   }
 }

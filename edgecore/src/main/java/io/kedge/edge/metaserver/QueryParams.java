@@ -47,6 +47,11 @@ public final class QueryParams {
     return values.containsKey(name);
   }
 
+  /** Every parameter with its values, in the order received. */
+  public Map<String, List<String>> all() {
+    return java.util.Collections.unmodifiableMap(values);
+  }
+
   /** The first value, or null when absent. */
   public String get(String name) {
     List<String> v = values.get(name);

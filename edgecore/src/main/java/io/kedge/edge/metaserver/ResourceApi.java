@@ -551,14 +551,10 @@ final class ResourceApi {
    */
   private Outcome podLog(Call c) {
     QueryParams q = c.query();
-    var options =
-        new io.kedge.edge.edged.PodLogs.LogOptions(
-            q.get("container", ""),
-            q.bool("previous"),
-            q.nonNegative("tailLines", -1),
-            q.nonNegative("limitBytes", -1),
-            q.bool("timestamps"));
     try {
+      var options =
+          io.kedge.edge.edged.PodLogs.LogOptions.fromQuery(
+              q.get("container", ""), q.all(), java.time.Instant.now());
       byte[] text = podLogs.read(c.info().namespace(), c.info().name(), options);
       return Outcome.Response.of(200, "text/plain", text);
     } catch (io.kedge.edge.edged.PodLogs.PodLogException e) {

@@ -91,7 +91,18 @@ class ProcessRuntimeTest {
   }
 
   String logOf(String name) throws Exception {
-    return Files.readString(podDir.resolve("logs").resolve(name).resolve("0.log"));
+    return output(podDir.resolve("logs").resolve(name).resolve("0.log"));
+  }
+
+  /** What the program wrote, from its log of CRI lines ({@code <time> stdout F <text>}). */
+  static String output(Path log) throws Exception {
+    StringBuilder out = new StringBuilder();
+    for (String l : Files.readAllLines(log)) {
+      assertThat(l).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z stdout [FP] .*");
+      String[] f = l.split(" ", 4);
+      out.append(f[3]).append(f[2].equals("F") ? "\n" : "");
+    }
+    return out.toString();
   }
 
   @Test
@@ -129,7 +140,7 @@ class ProcessRuntimeTest {
         Thread.sleep(20);
         s = r.containerState(id);
       }
-      String out = Files.readString(dir.resolve("logs/c1/0.log"));
+      String out = output(dir.resolve("logs/c1/0.log"));
       assertThat(s).as(out).hasValueSatisfying(st -> assertThat(st.exitCode()).isZero());
       assertThat(out).contains("uid=65534 pwd=" + dir.toRealPath().resolve("containers/c1"));
       // the way to the pods is open; nothing else of the private directory shows
