@@ -65,10 +65,13 @@ kedge_serves() {
 # classes NAME loads from JAR (startup: classes come parsed and verified from a mapped file).
 # The archive is made by the program itself: a start without one adds -XX:ArchiveClassesAtExit
 # (the JVM writes the classes it loaded when it exits, also on SIGTERM) into a file named after
-# the process; the next start checks that file (a JVM killed while writing leaves a torn archive,
-# which would crash the JVM that maps it) and uses it from then on. The name carries a key of
-# the jar and the JVM, so an upgrade of either starts a new archive and the stale one is removed;
-# the JVM refuses an archive that does not match its class path by itself and runs without.
+# the process; the next start checks that file with -Xshare:on, which fails on an archive the JVM
+# cannot map (one killed while writing it is torn and would crash the JVM that maps it, or has no
+# header yet, which a JVM ignores silently: kept, it would stand in for a working archive until an
+# upgrade), and uses it from then on. The name carries a key of the jar and the JVM, so an
+# upgrade of either starts a new archive and the stale one is removed; the JVM refuses an archive
+# that does not match its class path by itself and runs without. A JVM without the JDK's own
+# archive (lib/server/classes.jsa) gets no flags: it refuses to start with ArchiveClassesAtExit.
 # KEDGE_CDS=off turns this off; KEDGE_CDS_DIR says where archives go (default: next to the jar).
 kedge_cds_flags() {
   local name=$1 java=$2 jar=$3 dir real lib key archive t pid started
@@ -77,6 +80,7 @@ kedge_cds_flags() {
   mkdir -p "$dir" 2>/dev/null || return 0
   [ -w "$dir" ] || return 0
   real=$(readlink -f "$(command -v "$java")") || return 0
+  [ -f "${real%/bin/java}/lib/server/classes.jsa" ] || return 0
   lib="${real%/bin/java}/lib/server/libjvm.so"
   [ -f "$lib" ] || lib=$real
   key=$(stat -L -c '%n %s %Y' "$lib" "$jar" 2>/dev/null | cksum | cut -d' ' -f1) || return 0
@@ -94,7 +98,7 @@ kedge_cds_flags() {
       # Only from a run that served for a minute: one that stopped at once (a configuration
       # error) archived too few classes, and would stand in for the program's until an upgrade.
       if [ ! -s "$archive" ] && [ $(($(stat -c %Y "$t") - started)) -ge 60 ] \
-        && "$java" -XX:SharedArchiveFile="$t" -cp "$jar" -version >/dev/null 2>&1; then
+        && "$java" -Xshare:on -XX:SharedArchiveFile="$t" -cp "$jar" -version >/dev/null 2>&1; then
         mv -f "$t" "$archive" 2>/dev/null || true
       else
         rm -f "$t"

@@ -85,6 +85,8 @@ class FootprintBench {
     long cloudRss;
     long[] cloudHeap;
     long edgeRssAfterLoad;
+    String edgeArchive;
+    String cloudArchive;
     MetaServerBench.Result get1;
     MetaServerBench.Result get32;
     List<Long> online = new ArrayList<>();
@@ -131,7 +133,7 @@ class FootprintBench {
       // make their class-data archive when a process without one exits (README, "Launchers").
       int joined = edge.connections();
       firstRunDone(edge.process().pid());
-      edge.stop();
+      stopFirstRun(edge.process());
       restart(edge, http, meta, cached, token);
       edge.awaitConnections(joined + 1, WAIT);
 
@@ -151,13 +153,17 @@ class FootprintBench {
         Thread.sleep(IDLE.toMillis());
         edgeRss = ControlPlaneBench.rssKb(edge.process().pid()) / 1024;
         cloudRss = ControlPlaneBench.rssKb(cloud.process().pid()) / 1024;
+        edgeArchive = archive(edge.process().pid());
+        cloudArchive = archive(cloud.process().pid());
         LOG.info(
-            "after {} s idle: edgecore RSS {} MiB (pid {}), cloudcore RSS {} MiB (pid {})",
+            "after {} s idle: edgecore RSS {} MiB (pid {}, {}), cloudcore RSS {} MiB (pid {}, {})",
             IDLE.toSeconds(),
             edgeRss,
             edge.process().pid(),
+            edgeArchive,
             cloudRss,
-            cloud.process().pid());
+            cloud.process().pid(),
+            cloudArchive);
         Thread.sleep(Duration.ofSeconds(Long.getLong("bench.holdSeconds", 0)).toMillis());
         cloudHeap = CloudHubConnectionsBench.heapAfterGc(cloud.process().pid());
         LOG.info(
@@ -241,7 +247,9 @@ class FootprintBench {
         .table(
             List.of("measure", "value"),
             List.of(
-                List.of("edgecore RSS, 1,000 ConfigMaps + one pod, idle", edgeRss + " MiB"),
+                List.of(
+                    "edgecore RSS, 1,000 ConfigMaps + one pod, idle",
+                    edgeRss + " MiB (" + edgeArchive + ")"),
                 List.of(
                     "cloudcore RSS, 1 + " + SIMULATED + " edges, idle",
                     cloudRss
@@ -249,7 +257,9 @@ class FootprintBench {
                         + cloudHeap[0]
                         + " MiB used, "
                         + cloudHeap[1]
-                        + " MiB committed)"),
+                        + " MiB committed; "
+                        + cloudArchive
+                        + ")"),
                 List.of("restart → MetaServer 200, online, median / max", medianMax(online)),
                 List.of("restart → MetaServer 200, offline, median / max", medianMax(offline)),
                 List.of(
@@ -279,7 +289,7 @@ class FootprintBench {
   /** {@code cloud} stopped (SIGTERM) and started again, as after a first restart. */
   private static CloudCoreProcess secondStart(CloudCoreProcess cloud) throws InterruptedException {
     firstRunDone(cloud.process().pid());
-    cloud.stop();
+    stopFirstRun(cloud.process());
     cloud.startProcess(Map.of());
     return cloud;
   }
@@ -295,6 +305,33 @@ class FootprintBench {
     if (left > 0) {
       Thread.sleep(left);
     }
+  }
+
+  /**
+   * SIGTERM to a first run, with time to write its class-data archive at exit (seconds on an idle
+   * machine, much longer on a loaded one): killed before it has, the second start would be measured
+   * without one (the likely way a run at a load of 33-57 lost the edge's; BENCHMARKS.md).
+   */
+  private static void stopFirstRun(io.kedge.testkit.ProgramProcess p) {
+    long t0 = System.nanoTime();
+    int status = p.stop(Duration.ofMinutes(3));
+    LOG.info(
+        "{}: first run exited with status {} {} ms after SIGTERM",
+        p.name(),
+        status,
+        (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /** Which class-data archive process {@code pid} maps, from its command line. */
+  private static String archive(long pid) throws java.io.IOException {
+    String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("-XX:SharedArchiveFile=(\\S+)").matcher(cmd);
+    if (m.find()) {
+      Path a = Path.of(m.group(1));
+      return "archive " + a.getFileName() + ", " + Files.size(a) / (1024 * 1024) + " MB";
+    }
+    return cmd.contains("-XX:ArchiveClassesAtExit") ? "no archive yet" : "no archive";
   }
 
   /** Starts edgecore and returns the ms until MetaServer answers {@code path} with 200. */

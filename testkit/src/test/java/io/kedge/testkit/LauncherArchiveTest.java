@@ -1,0 +1,130 @@
+package io.kedge.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launchers' class-data archive ({@code kedge_cds_flags} in {@code scripts/lib/launcher.sh}):
+ * which archive a first run's file becomes, run through bash with the JVM this test runs on.
+ */
+class LauncherArchiveTest {
+  private static final Pattern DUMP =
+      Pattern.compile(
+          "-XX:ArchiveClassesAtExit=(\\S+/edgecore-(\\d+))\\.(\\d+)\\.(\\d+)\\.jsa\\.tmp");
+
+  @TempDir Path dir;
+  private Path jar;
+  private String java;
+
+  @BeforeEach
+  void jar() throws IOException {
+    jar = dir.resolve("app.jar");
+    try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(jar))) {
+      z.putNextEntry(new ZipEntry("META-INF/MANIFEST.MF"));
+      z.write("Manifest-Version: 1.0\n".getBytes());
+      z.closeEntry();
+    }
+    java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private String flags(String javaBinary) throws Exception {
+    Path root = Path.of(System.getProperty("kedge.home", "..")).toAbsolutePath().normalize();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                "/bin/bash",
+                "-c",
+                "source \"$1\"; kedge_cds_flags edgecore \"$2\" \"$3\"",
+                "test",
+                root.resolve("scripts/lib/launcher.sh").toString(),
+                javaBinary,
+                jar.toString())
+            .redirectErrorStream(true);
+    pb.environment().put("KEDGE_CDS_DIR", dir.resolve("cds").toString());
+    pb.environment().remove("KEDGE_CDS");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out.strip();
+  }
+
+  /** The pid of a process that has exited. */
+  private static long deadPid() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    p.waitFor();
+    return p.pid();
+  }
+
+  /**
+   * The file a run that started two minutes ago as a process that has exited would have left:
+   * {@code prefix.PID.STARTED.jsa.tmp}.
+   */
+  private static Path leftByAFinishedRun(String firstFlags) throws Exception {
+    Matcher m = DUMP.matcher(firstFlags);
+    assertThat(m.find()).as(firstFlags).isTrue();
+    long started = System.currentTimeMillis() / 1000 - 120;
+    return Path.of(m.group(1) + "." + deadPid() + "." + started + ".jsa.tmp");
+  }
+
+  @Test
+  void aCompleteArchiveFromARunOfAMinuteIsUsedFromTheNextStart() throws Exception {
+    Path left = leftByAFinishedRun(flags(java));
+    Process dump =
+        new ProcessBuilder(
+                java, "-XX:ArchiveClassesAtExit=" + left, "-cp", jar.toString(), "-version")
+            .redirectErrorStream(true)
+            .start();
+    dump.getInputStream().readAllBytes();
+    assertThat(dump.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(left).isNotEmptyFile();
+
+    String next = flags(java);
+
+    assertThat(next).startsWith("-XX:SharedArchiveFile=").endsWith(".jsa");
+    Path archive = Path.of(next.substring("-XX:SharedArchiveFile=".length()));
+    assertThat(archive).isNotEmptyFile();
+    assertThat(left).doesNotExist();
+    assertThat(flags(java)).isEqualTo(next);
+  }
+
+  @Test
+  void aFileTheJvmCannotMapIsDroppedAndTheNextRunArchivesAgain() throws Exception {
+    // A JVM stopped before it wrote the archive's header leaves zeros there; a JVM given such a
+    // file runs without sharing and says nothing, so only -Xshare:on tells it apart.
+    Path left = leftByAFinishedRun(flags(java));
+    Files.write(left, new byte[1 << 20]);
+
+    String next = flags(java);
+
+    assertThat(next).matches(DUMP.pattern());
+    assertThat(left).doesNotExist();
+    try (var files = Files.list(dir.resolve("cds"))) {
+      assertThat(files.map(f -> f.getFileName().toString()).toList())
+          .noneMatch(f -> f.endsWith(".jsa"));
+    }
+  }
+
+  @Test
+  void aJvmWithoutTheJdksOwnArchiveGetsNoFlags() throws Exception {
+    // Such a JVM refuses to start with -XX:ArchiveClassesAtExit; the launcher must not pass it.
+    Path bin = Files.createDirectories(dir.resolve("jdk-without-cds/bin"));
+    Path fake = bin.resolve("java");
+    Files.writeString(fake, "#!/bin/sh\nexec " + java + " \"$@\"\n");
+    assertThat(fake.toFile().setExecutable(true)).isTrue();
+    Files.createDirectories(dir.resolve("jdk-without-cds/lib/server"));
+
+    assertThat(flags(fake.toString())).isEmpty();
+    assertThat(flags(java)).matches(DUMP.pattern());
+  }
+}
