@@ -44,18 +44,26 @@ final class Encoding {
     return switch (choice.format()) {
       case YAML -> yaml(Json.parse(json));
       case TABLE ->
-          Json.bytes(table(List.of(json), choice.tableVersion(), "", "", includeObject, true));
+          Json.bytes(table(List.of(json), choice.tableVersion(), "", "", -1, includeObject, true));
       default -> json;
     };
   }
 
   /**
-   * A list: {@code {"kind":"<Kind>List","apiVersion":..,"metadata":{..},"items":[..]}}, items
-   * copied byte for byte.
+   * A list as the apiserver writes it: {@code
+   * {"kind":"<Kind>List","apiVersion":..,"metadata":{..},"items":[..]}}. The items of a built-in
+   * type's list carry no {@code kind} and {@code apiVersion} (the apiserver converts them into a
+   * typed list, whose items have no type of their own); those of a custom resource's list are
+   * copied byte for byte, type included, and its metadata always has a {@code continue}, empty on
+   * the last page (the apiserver writes custom resources' lists as they are stored).
+   *
+   * @param remaining the list's {@code remainingItemCount}, written with a continue token; -1 for
+   *     none (the apiserver counts only lists without selectors)
    */
   static byte[] list(
       String kind,
       String apiVersion,
+      boolean custom,
       String resourceVersion,
       String continueToken,
       long remaining,
@@ -64,43 +72,135 @@ final class Encoding {
       String includeObject) {
     if (choice.format() == Negotiation.Format.TABLE) {
       return Json.bytes(
-          table(items, choice.tableVersion(), resourceVersion, continueToken, includeObject, true));
+          table(
+              items,
+              choice.tableVersion(),
+              resourceVersion,
+              continueToken,
+              remaining,
+              includeObject,
+              true));
     }
     ObjectNode head = Json.object();
     head.put("kind", kind + "List");
     head.put("apiVersion", apiVersion);
-    head.set("metadata", listMeta(resourceVersion, continueToken, remaining));
+    head.set("metadata", listMeta(resourceVersion, continueToken, remaining, custom));
     byte[] h = Json.bytes(head);
-    int size = h.length + ITEMS_OPEN.length + CLOSE_LIST.length + items.size();
-    for (byte[] i : items) {
+    List<byte[]> written = custom ? items : untyped(items);
+    int size = h.length + ITEMS_OPEN.length + CLOSE_LIST.length + written.size();
+    for (byte[] i : written) {
       size += i.length;
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(size);
     out.write(h, 0, h.length - 1); // without its closing brace
     out.writeBytes(ITEMS_OPEN);
-    for (int i = 0; i < items.size(); i++) {
+    for (int i = 0; i < written.size(); i++) {
       if (i > 0) {
         out.write(',');
       }
-      out.writeBytes(items.get(i));
+      out.writeBytes(written.get(i));
     }
     out.writeBytes(CLOSE_LIST);
     byte[] json = out.toByteArray();
     return choice.format() == Negotiation.Format.YAML ? yaml(Json.parse(json)) : json;
   }
 
-  private static ObjectNode listMeta(String rv, String cont, long remaining) {
+  /**
+   * A list's metadata as the apiserver writes it: {@code resourceVersion}, and with a continue
+   * token its {@code remainingItemCount} (when counted); a custom resource's list (written as
+   * stored, its keys in order) always has {@code continue}.
+   */
+  private static ObjectNode listMeta(String rv, String cont, long remaining, boolean custom) {
     ObjectNode m = Json.object();
+    boolean more = cont != null && !cont.isEmpty();
+    if (custom) {
+      m.put("continue", more ? cont : "");
+      if (more && remaining >= 0) {
+        m.put("remainingItemCount", remaining);
+      }
+    }
     if (rv != null && !rv.isEmpty()) {
       m.put("resourceVersion", rv);
     }
-    if (cont != null && !cont.isEmpty()) {
+    if (!custom && more) {
       m.put("continue", cont);
-      if (remaining > 0) {
+      if (remaining >= 0) {
         m.put("remainingItemCount", remaining);
       }
     }
     return m;
+  }
+
+  private static List<byte[]> untyped(List<byte[]> items) {
+    List<byte[]> out = new java.util.ArrayList<>(items.size());
+    for (byte[] i : items) {
+      out.add(untyped(i));
+    }
+    return out;
+  }
+
+  private static final byte[] KIND_FIELD = "\"kind\":\"".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] API_VERSION_FIELD =
+      "\"apiVersion\":\"".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * A stored object without its {@code kind} and {@code apiVersion}. Both lead the object as the
+   * store keeps it (as the apiserver writes an object, or as the store puts them when it adds
+   * them), so the bytes after them are kept as they are; an object written otherwise is parsed and
+   * written again.
+   */
+  static byte[] untyped(byte[] json) {
+    if (json.length == 0 || json[0] != '{') {
+      return reparsed(json);
+    }
+    int p = 1;
+    byte[] first = null;
+    for (int field = 0; field < 2; field++) {
+      byte[] name;
+      if (first != KIND_FIELD && startsWith(json, p, KIND_FIELD)) {
+        name = KIND_FIELD;
+      } else if (first != API_VERSION_FIELD && startsWith(json, p, API_VERSION_FIELD)) {
+        name = API_VERSION_FIELD;
+      } else {
+        return reparsed(json);
+      }
+      first = name;
+      int q = p + name.length;
+      while (q < json.length && json[q] != '"' && json[q] != '\\') {
+        q++;
+      }
+      if (q + 1 >= json.length || json[q] != '"' || json[q + 1] != ',') {
+        return reparsed(json); // an escape in the value, or the object ends
+      }
+      p = q + 2;
+    }
+    byte[] out = new byte[json.length - p + 1];
+    out[0] = '{';
+    System.arraycopy(json, p, out, 1, json.length - p);
+    return out;
+  }
+
+  private static boolean startsWith(byte[] b, int at, byte[] prefix) {
+    if (b.length - at < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (b[at + i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static byte[] reparsed(byte[] json) {
+    JsonNode n = Json.parse(json);
+    if (n instanceof ObjectNode o && (o.has("kind") || o.has("apiVersion"))) {
+      ObjectNode copy = o.deepCopy();
+      copy.remove("kind");
+      copy.remove("apiVersion");
+      return Json.bytes(copy);
+    }
+    return json;
   }
 
   static ObjectNode table(
@@ -108,12 +208,13 @@ final class Encoding {
       String version,
       String resourceVersion,
       String continueToken,
+      long remaining,
       String includeObject,
       boolean withColumns) {
     ObjectNode t = Json.object();
     t.put("kind", "Table");
     t.put("apiVersion", "meta.k8s.io/" + (version.isEmpty() ? "v1" : version));
-    t.set("metadata", listMeta(resourceVersion, continueToken, 0));
+    t.set("metadata", listMeta(resourceVersion, continueToken, remaining, false));
     ArrayNode cols = t.putArray("columnDefinitions");
     if (withColumns) {
       ObjectNode name = cols.addObject();

@@ -303,34 +303,50 @@ final class ResourceApi {
     List<byte[]> items = new ArrayList<>();
     String lastKey = null;
     boolean more = false;
+    long remaining = -1;
     long head = -1;
     int limit = lq.limit();
-    scan:
-    while (true) {
-      ObjectPage page = store.list(scope, after, limit > 0 ? Math.max(SCAN, limit + 1) : 0);
-      if (head < 0) {
-        head = page.headSeq();
-        if (listRv == 0) {
-          listRv = page.state().highwater();
-        }
+    if (limit > 0 && lq.everything()) {
+      // Every object is in the page: one read of it, with what follows it counted in the same
+      // snapshot, as the apiserver counts its remainingItemCount (for lists without selectors).
+      ObjectPage page = store.list(scope, after, limit, true);
+      if (listRv == 0) {
+        listRv = page.state().highwater();
       }
       for (StoredObject o : page.objects()) {
-        after = o.sortKey();
-        if (!lq.everything()) {
-          JsonNode n = Json.parse(o.json());
-          if (!lq.labels().matches(n) || !lq.fields().matches(n)) {
-            continue;
-          }
-        }
-        if (limit > 0 && items.size() == limit) {
-          more = true;
-          break scan;
-        }
         items.add(o.json());
         lastKey = o.sortKey();
       }
-      if (!page.more() || limit == 0) {
-        break;
+      more = page.more();
+      remaining = more ? page.rest() : -1;
+    } else {
+      scan:
+      while (true) {
+        ObjectPage page = store.list(scope, after, limit > 0 ? Math.max(SCAN, limit + 1) : 0);
+        if (head < 0) {
+          head = page.headSeq();
+          if (listRv == 0) {
+            listRv = page.state().highwater();
+          }
+        }
+        for (StoredObject o : page.objects()) {
+          after = o.sortKey();
+          if (!lq.everything()) {
+            JsonNode n = Json.parse(o.json());
+            if (!lq.labels().matches(n) || !lq.fields().matches(n)) {
+              continue;
+            }
+          }
+          if (limit > 0 && items.size() == limit) {
+            more = true;
+            break scan;
+          }
+          items.add(o.json());
+          lastKey = o.sortKey();
+        }
+        if (!page.more() || limit == 0) {
+          break;
+        }
       }
     }
     String token =
@@ -340,9 +356,10 @@ final class ResourceApi {
         Encoding.list(
             kind,
             res.apiVersion(),
+            res.custom(),
             listRv > 0 ? Long.toString(listRv) : "",
             token,
-            0,
+            remaining,
             items,
             ch,
             c.query().get("includeObject"));

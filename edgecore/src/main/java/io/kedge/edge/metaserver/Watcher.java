@@ -365,7 +365,13 @@ final class Watcher {
       tableHeaderSent = true;
       ObjectNode t =
           Encoding.table(
-              List.of(object), spec.choice().tableVersion(), "", "", spec.includeObject(), header);
+              List.of(object),
+              spec.choice().tableVersion(),
+              "",
+              "",
+              -1,
+              spec.includeObject(),
+              header);
       return Encoding.event(type, Json.bytes(t));
     }
     return Encoding.event(type, object);

@@ -52,7 +52,15 @@ public interface ObjectStore extends AutoCloseable {
    * Objects of {@code scope} in key order ({@code ns/name}, as etcd orders them) whose key is
    * greater than {@code afterKey} (empty: from the start), at most {@code limit} of them (0: all).
    */
-  ObjectPage list(Scope scope, String afterKey, int limit);
+  default ObjectPage list(Scope scope, String afterKey, int limit) {
+    return list(scope, afterKey, limit, false);
+  }
+
+  /**
+   * As {@link #list(Scope, String, int)}; with {@code countRest}, {@link ObjectPage#rest()} is the
+   * number of objects of {@code scope} after the last one returned, counted in the same snapshot.
+   */
+  ObjectPage list(Scope scope, String afterKey, int limit, boolean countRest);
 
   /** Events of {@code gvr} with a sequence number greater than {@code afterSeq}, oldest first. */
   List<StoreEvent> events(Gvr gvr, long afterSeq, int max);

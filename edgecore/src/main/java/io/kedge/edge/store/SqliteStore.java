@@ -450,7 +450,7 @@ public final class SqliteStore implements ObjectStore {
   }
 
   @Override
-  public ObjectPage list(Scope scope, String afterKey, int limit) {
+  public ObjectPage list(Scope scope, String afterKey, int limit, boolean countRest) {
     Gvr gvr = scope.gvr();
     return read(
         rc -> {
@@ -484,9 +484,13 @@ public final class SqliteStore implements ObjectStore {
                 out.add(object(gvr, r));
               }
             }
+            long rest = -1;
+            if (countRest) {
+              rest = more ? countAfter(rc, gvr, out.get(out.size() - 1).sortKey(), hi) : 0;
+            }
             ResourceState st = readState(rc, gvr);
             long head = readHead(rc);
-            return new ObjectPage(out, head, st, more);
+            return new ObjectPage(out, head, st, more, rest);
           } finally {
             rc.connection.commit();
             rc.connection.setAutoCommit(true);
@@ -649,6 +653,20 @@ public final class SqliteStore implements ObjectStore {
           }
           return out;
         });
+  }
+
+  /** Objects of {@code gvr} whose key is after {@code lo} and before {@code hi} (null: no end). */
+  private static long countAfter(ReadConnection rc, Gvr gvr, String lo, String hi)
+      throws SQLException {
+    PreparedStatement p =
+        rc.prepare(
+            "SELECT COUNT(*) FROM objects WHERE gvr = ? AND skey > ? AND skey < ? AND deleted = 0");
+    p.setString(1, gvr.toString());
+    p.setString(2, lo);
+    p.setString(3, hi == null ? "\uffff" : hi);
+    try (ResultSet r = p.executeQuery()) {
+      return r.next() ? r.getLong(1) : 0;
+    }
   }
 
   private static StoredObject object(Gvr gvr, ResultSet r) throws SQLException {

@@ -314,6 +314,112 @@ class MetaServerTest {
   }
 
   @Test
+  void storeListsOfABuiltInTypeAreWrittenAsTheApiserverWritesThem() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      rig.cloud.put("a", "c" + i, "k", "v");
+    }
+    rig.cloud.put("b", "other", "k", "v");
+    rig.cloud.label("a", "c1", "app", "web");
+    rig.cloud.label("a", "c3", "app", "web");
+    rig.get(CMS + "?resourceVersion=0"); // the scope is kept current from here on
+    rig.get("/api/v1/namespaces/b/configmaps/other");
+    Waits.until("kept", Duration.ofSeconds(10), () -> rig.store.get(CM, "b", "other").isPresent());
+    int asked = rig.cloud.applications.size();
+    JsonNode zero = MetaServerRig.json(rig.get(CMS + "?resourceVersion=0"));
+    assertThat(rig.cloud.applications).hasSize(asked); // the store's list, not the cloud's
+    assertThat(names(zero)).containsExactly("c0", "c1", "c2", "c3", "c4");
+    assertThat(
+            Json.parse(rig.store.get(CM, "a", "c0").orElseThrow().json()).path("kind").asString())
+        .isEqualTo("ConfigMap"); // kept with its type
+    for (JsonNode item : zero.path("items")) {
+      // the apiserver's items of a built-in type's list carry no type; the list does
+      assertThat(item.has("kind") || item.has("apiVersion")).as(item.toString()).isFalse();
+    }
+    assertThat(zero.path("kind").asString()).isEqualTo("ConfigMapList");
+    assertThat(zero.path("apiVersion").asString()).isEqualTo("v1");
+
+    rig.cloud.link.setConnected(false);
+    // pages as the apiserver's: with a token, remainingItemCount is what follows the page
+    List<String> meta = new ArrayList<>();
+    String cont = "";
+    do {
+      JsonNode page =
+          MetaServerRig.json(
+              rig.get(CMS + "?limit=2" + (cont.isEmpty() ? "" : "&continue=" + cont)));
+      page.path("items").forEach(i -> assertThat(i.has("kind")).isFalse());
+      cont = page.path("metadata").path("continue").asString("");
+      meta.add(
+          page.path("items").size()
+              + " "
+              + page.path("metadata").path("remainingItemCount").asString("-"));
+    } while (!cont.isEmpty());
+    assertThat(meta).containsExactly("2 3", "2 1", "1 -");
+    // all namespaces: counted over them all
+    JsonNode all = MetaServerRig.json(rig.get("/api/v1/configmaps?limit=4"));
+    assertThat(all.path("metadata").path("remainingItemCount").asLong()).isEqualTo(2);
+    // the apiserver does not count lists with selectors
+    JsonNode web = MetaServerRig.json(rig.get(CMS + "?limit=1&labelSelector=app%3Dweb"));
+    assertThat(names(web)).containsExactly("c1");
+    assertThat(web.path("metadata").path("continue").asString()).isNotEmpty();
+    assertThat(web.path("metadata").has("remainingItemCount")).isFalse();
+    // nor does it paginate a resourceVersion=0 list
+    JsonNode zeroLimited = MetaServerRig.json(rig.get(CMS + "?limit=2&resourceVersion=0"));
+    assertThat(names(zeroLimited)).hasSize(5);
+    assertThat(zeroLimited.path("metadata").has("continue")).isFalse();
+    // kubectl's Table
+    JsonNode table =
+        MetaServerRig.json(
+            rig.get(CMS + "?limit=3", "Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"));
+    assertThat(table.path("metadata").path("remainingItemCount").asLong()).isEqualTo(2);
+  }
+
+  @Test
+  void storeListsOfACustomResourceKeepTheTypeOfTheirItems() throws Exception {
+    Gvr widgets = new Gvr("example.com", "v1", "widgets");
+    assertThat(
+            rig.catalog.learn(
+                "example.com/v1",
+                Json.bytes(
+                    Json.parse(
+                        "{\"kind\":\"APIResourceList\",\"groupVersion\":\"example.com/v1\","
+                            + "\"resources\":[{\"name\":\"widgets\",\"namespaced\":true,"
+                            + "\"kind\":\"Widget\",\"verbs\":[\"get\",\"list\",\"watch\"]}]}"))))
+        .isTrue();
+    for (int i = 1; i <= 3; i++) {
+      rig.store
+          .apply(
+              io.kedge.edge.store.ObjectChange.upsert(
+                  widgets,
+                  "Widget",
+                  Json.parse(
+                      "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"metadata\":"
+                          + "{\"name\":\"w"
+                          + i
+                          + "\",\"namespace\":\"a\",\"uid\":\"u"
+                          + i
+                          + "\",\"resourceVersion\":\""
+                          + (10 + i)
+                          + "\"}}")))
+          .get(10, TimeUnit.SECONDS);
+    }
+    rig.cloud.link.setConnected(false);
+    String path = "/apis/example.com/v1/namespaces/a/widgets";
+    JsonNode page = MetaServerRig.json(rig.get(path + "?limit=2"));
+    assertThat(page.path("kind").asString()).isEqualTo("WidgetList");
+    assertThat(names(page)).containsExactly("w1", "w2");
+    for (JsonNode item : page.path("items")) {
+      assertThat(item.path("kind").asString()).isEqualTo("Widget");
+      assertThat(item.path("apiVersion").asString()).isEqualTo("example.com/v1");
+    }
+    assertThat(page.path("metadata").path("remainingItemCount").asLong()).isEqualTo(1);
+    // the apiserver writes a custom resource's list metadata with an empty continue at the end
+    JsonNode whole = MetaServerRig.json(rig.get(path));
+    assertThat(names(whole)).containsExactly("w1", "w2", "w3");
+    assertThat(whole.path("metadata").has("continue")).isTrue();
+    assertThat(whole.path("metadata").path("continue").asString()).isEmpty();
+  }
+
+  @Test
   void writesGoToTheCloudAsTheyCameAndAre503Offline() throws Exception {
     String body =
         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"made\"},\"data\":{\"a\":\"1\"}}";

@@ -188,6 +188,32 @@ class SqliteStoreTest {
   }
 
   @Test
+  void aCountedPageSaysHowManyObjectsOfItsScopeFollowIt() throws Exception {
+    store
+        .applyAll(
+            List.of(
+                cm("a", "v", "1", 1, ""),
+                cm("a", "w", "2", 2, ""),
+                cm("a", "x", "3", 3, ""),
+                cm("a-b", "y", "4", 4, ""),
+                cm("b", "z", "5", 5, "")))
+        .get();
+    store.apply(ObjectChange.delete(CM, "ConfigMap", null, "a", "x")).get();
+    // a deleted object is not counted, nor objects of other namespaces
+    ObjectPage inA = store.list(new Scope(CM, "a"), "", 1, true);
+    assertThat(inA.objects()).extracting(StoredObject::name).containsExactly("v");
+    assertThat(inA.more()).isTrue();
+    assertThat(inA.rest()).isEqualTo(1);
+    ObjectPage all = store.list(Scope.all(CM), "", 2, true);
+    assertThat(all.objects()).extracting(StoredObject::sortKey).containsExactly("a-b/y", "a/v");
+    assertThat(all.rest()).isEqualTo(2);
+    ObjectPage last = store.list(Scope.all(CM), "a/v", 2, true);
+    assertThat(last.more()).isFalse();
+    assertThat(last.rest()).isZero();
+    assertThat(store.list(Scope.all(CM), "", 2).rest()).isEqualTo(-1); // not asked
+  }
+
+  @Test
   void resumeFindsWhereAClientLeftOff() throws Exception {
     store.apply(cm("a", "c1", "u1", 10, "")).get();
     store.apply(cm("a", "c2", "u2", 20, "")).get();

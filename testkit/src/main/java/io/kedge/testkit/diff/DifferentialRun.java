@@ -669,23 +669,12 @@ public final class DifferentialRun {
   }
 
   /**
-   * A list's items without their {@code kind} and {@code apiVersion}: MetaServer copies the objects
-   * it holds into a list as they are, with the type they carry, where the apiserver leaves it out
-   * of the items of a built-in type's list; clients take the type from the list either way, so this
-   * is the one difference the comparison does not count.
+   * A list's items as they came, {@code kind} and {@code apiVersion} included: the apiserver leaves
+   * them out of the items of a built-in type's list, and so must MetaServer.
    */
   private static List<JsonNode> items(JsonNode list) {
     List<JsonNode> out = new ArrayList<>();
-    for (JsonNode i : list.path("items")) {
-      if (i instanceof ObjectNode o && (o.has("kind") || o.has("apiVersion"))) {
-        ObjectNode copy = o.deepCopy();
-        copy.remove("kind");
-        copy.remove("apiVersion");
-        out.add(copy);
-      } else {
-        out.add(i);
-      }
-    }
+    list.path("items").forEach(out::add);
     return out;
   }
 
@@ -807,7 +796,11 @@ public final class DifferentialRun {
               what + ": page " + (i + 1) + " differs" + pageSummary(edgePages, refPages));
         }
       }
-      count("paged lists compared page by page");
+      remainingCounts(what, edgePages, refPages, p);
+      count(
+          offlineAtStart
+              ? "paged lists compared page by page (offline: from the edge's store)"
+              : "paged lists compared page by page");
       return;
     }
     // Pages from both sides of a link change: together the list at the first page's version.
@@ -816,7 +809,47 @@ public final class DifferentialRun {
     whole.putObject("metadata").put("resourceVersion", rv);
     whole.putArray("items").addAll(got);
     claim(what, p.ns(), p.labelSelector(), "", whole);
+    remainingCounts(what, edgePages, refPages, p);
     count("paged lists across a link change checked against the apiserver's exact list");
+  }
+
+  /**
+   * Each of MetaServer's pages has the {@code remainingItemCount} the apiserver would write: with a
+   * token and no selector, the number of items the pages after it hold (together the list at the
+   * version the first page named); otherwise none.
+   */
+  private static void remainingCounts(
+      String what, List<JsonNode> edgePages, List<JsonNode> refPages, Step.PagedList p) {
+    for (int i = 0; i < edgePages.size(); i++) {
+      JsonNode remaining = edgePages.get(i).path("metadata").path("remainingItemCount");
+      if (i == edgePages.size() - 1 || !p.labelSelector().isEmpty()) {
+        if (!remaining.isMissingNode()) {
+          throw new Difference(
+              what
+                  + ": page "
+                  + (i + 1)
+                  + " of MetaServer's has a remainingItemCount the apiserver does not write"
+                  + pageSummary(edgePages, refPages));
+        }
+        continue;
+      }
+      long after = 0;
+      for (int j = i + 1; j < edgePages.size(); j++) {
+        after += edgePages.get(j).path("items").size();
+      }
+      if (!remaining.isIntegralNumber() || remaining.asLong() != after) {
+        throw new Difference(
+            what
+                + ": page "
+                + (i + 1)
+                + " of MetaServer's says remainingItemCount "
+                + (remaining.isMissingNode() ? "(absent)" : remaining)
+                + " where "
+                + after
+                + " items follow it"
+                + pageSummary(edgePages, refPages));
+      }
+    }
   }
 
   private static String pageSummary(List<JsonNode> edge, List<JsonNode> api) {
