@@ -300,6 +300,20 @@ final class CloudInstaller {
     }
   }
 
+  /**
+   * The Secrets every cloudcore of a cluster shares (hub CA, server certificate, join token) that
+   * are missing: an install without them cannot take another cloudcore.
+   */
+  List<String> missingSharedSecrets() {
+    List<String> missing = new java.util.ArrayList<>();
+    for (String name : List.of("casecret", "cloudcoresecret", TOKEN_SECRET)) {
+      if (client.secrets().inNamespace(InitCommand.NAMESPACE).withName(name).get() == null) {
+        missing.add(InitCommand.NAMESPACE + "/" + name);
+      }
+    }
+    return missing;
+  }
+
   /** The join token from Secret kubeedge/tokensecret, if there is one. */
   Optional<String> token() {
     Secret s = client.secrets().inNamespace(InitCommand.NAMESPACE).withName(TOKEN_SECRET).get();

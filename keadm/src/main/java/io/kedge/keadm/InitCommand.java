@@ -175,6 +175,16 @@ public final class InitCommand implements Callable<Integer> {
               describeExisting(existing.get(), true)
                   + "; use --force to reinstall, or 'keadm reset' to remove it");
         }
+        List<String> missing = installer.missingSharedSecrets();
+        if (!missing.isEmpty()) {
+          // a cloudcore added to it would have no CA, certificate or token to share: it fails
+          throw new KeadmException(
+              describeExisting(existing.get(), false)
+                  + ", but without the Secrets another cloudcore shares ("
+                  + String.join(", ", missing)
+                  + " missing), so none can be added to it; use --force to reinstall, or"
+                  + " 'keadm reset' to remove it");
+        }
         return addCloudcore(cluster, client, installer, existing.get(), allSets, addresses, layout);
       }
       if (existing.isPresent()) {

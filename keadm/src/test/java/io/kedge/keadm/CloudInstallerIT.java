@@ -93,6 +93,10 @@ class CloudInstallerIT {
     }
   }
 
+  /**
+   * An install whose shared Secrets are gone (here: never written) cannot take another cloudcore:
+   * init says so at once instead of starting one that cannot run.
+   */
   @Test
   void aSecondInitReportsTheExistingInstall(@TempDir Path dir) {
     CloudInstaller i = installer();
@@ -111,6 +115,7 @@ class CloudInstallerIT {
     assertThat(r.err())
         .contains("cloudcore is already installed in this cluster")
         .contains("KubeEdge v1.17.0")
+        .contains("kubeedge/casecret")
         .contains("--force");
     assertThat(admin.rbac().clusterRoles().withName(CloudInstaller.FEATURE_ROLE).get()).isNull();
   }
