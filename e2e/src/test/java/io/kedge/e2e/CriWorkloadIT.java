@@ -243,8 +243,15 @@ class CriWorkloadIT {
       assertThat(podLog(withSecret)).contains("pulled with the secret");
       assertThat(container(withSecret).getImageID()).startsWith("sha256:");
 
-      Pod refused = awaitPod(ns, "without-secret", waiting("ErrImagePull"));
-      String message = container(refused).getState().getWaiting().getMessage();
+      // ErrImagePull stands only until the back-off starts: taken from the watch, which saw
+      // every state, not from a poll that may come in ImagePullBackOff (it did, under load)
+      history.await("without-secret", s -> "ErrImagePull".equals(s.waiting()), WAIT);
+      String message =
+          history.samples("without-secret").stream()
+              .filter(s -> "ErrImagePull".equals(s.waiting()))
+              .map(Sample::message)
+              .findFirst()
+              .orElse("");
       LOG.info("without the secret: {}", message);
       assertThat(message)
           .startsWith("rpc error: code = ")
