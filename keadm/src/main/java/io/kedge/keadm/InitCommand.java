@@ -206,19 +206,7 @@ public final class InitCommand implements Callable<Integer> {
         installer.removeFeatureRole();
       }
       installer.applyConfigMap(installer.configMap(values, version));
-      env.progress(
-          "init",
-          "writing cloudcore's credentials (ServiceAccount "
-              + NAMESPACE
-              + "/cloudcore) to "
-              + layout.cloudcoreKubeconfig());
-      ServiceAccountKubeconfig.write(
-          client,
-          NAMESPACE,
-          "cloudcore",
-          cluster.server(),
-          cluster.caPem(),
-          layout.cloudcoreKubeconfig());
+      writeCloudcoreCredentials(cluster, client, layout);
       CloudRecord.write(layout, cluster.kubeconfig(), version);
       HubTls tls = installer.ensureCredentials(values.config());
       var stream = values.config().modules().cloudStream();
@@ -353,19 +341,7 @@ public final class InitCommand implements Callable<Integer> {
             + String.join(", ", local)
             + ") in "
             + LocalCloudSettings.file(layout));
-    env.progress(
-        "init",
-        "writing cloudcore's credentials (ServiceAccount "
-            + NAMESPACE
-            + "/cloudcore) to "
-            + layout.cloudcoreKubeconfig());
-    ServiceAccountKubeconfig.write(
-        client,
-        NAMESPACE,
-        "cloudcore",
-        cluster.server(),
-        cluster.caPem(),
-        layout.cloudcoreKubeconfig());
+    writeCloudcoreCredentials(cluster, client, layout);
     String version =
         existing.getMetadata().getAnnotations() == null
             ? KubeEdgeVersion.DEFAULT.toString()
@@ -493,6 +469,24 @@ public final class InitCommand implements Callable<Integer> {
           "# KubeEdge compatibility: " + version + (gate ? "; requireAuthorization on" : ""));
       return 0;
     }
+  }
+
+  /** cloudcore's kubeconfig: ServiceAccount kubeedge/cloudcore's token, the cluster's CA. */
+  private void writeCloudcoreCredentials(
+      ClusterAccess cluster, KubernetesClient client, InstallLayout layout) {
+    env.progress(
+        "init",
+        "writing cloudcore's credentials (ServiceAccount "
+            + NAMESPACE
+            + "/cloudcore) to "
+            + layout.cloudcoreKubeconfig());
+    ServiceAccountKubeconfig.write(
+        client,
+        NAMESPACE,
+        "cloudcore",
+        cluster.server(),
+        cluster.caPem(),
+        layout.cloudcoreKubeconfig());
   }
 
   static String describeExisting(ConfigMap cm, boolean runningHere) {

@@ -1,6 +1,7 @@
 package io.kedge.edge.store;
 
 import io.kedge.protocol.Json;
+import io.kedge.protocol.selector.SelectableFields;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,40 +42,9 @@ public final class ResourceCatalog {
      * a built-in type's list carry no type.
      */
     public boolean custom() {
-      return !BUILT_IN_GROUPS.contains(gvr.group());
+      return !SelectableFields.builtInGroup(gvr.group());
     }
   }
-
-  /**
-   * The groups kube-apiserver serves itself, from v1.20 on: their types are compiled in, not
-   * defined by CustomResourceDefinitions.
-   */
-  static final Set<String> BUILT_IN_GROUPS =
-      Set.of(
-          "",
-          "admissionregistration.k8s.io",
-          "apiextensions.k8s.io",
-          "apiregistration.k8s.io",
-          "apps",
-          "authentication.k8s.io",
-          "authorization.k8s.io",
-          "autoscaling",
-          "batch",
-          "certificates.k8s.io",
-          "coordination.k8s.io",
-          "discovery.k8s.io",
-          "events.k8s.io",
-          "extensions",
-          "flowcontrol.apiserver.k8s.io",
-          "internal.apiserver.k8s.io",
-          "networking.k8s.io",
-          "node.k8s.io",
-          "policy",
-          "rbac.authorization.k8s.io",
-          "resource.k8s.io",
-          "scheduling.k8s.io",
-          "storage.k8s.io",
-          "storagemigration.k8s.io");
 
   private record GroupVersion(Map<String, ApiResource> byResource, boolean learned) {}
 

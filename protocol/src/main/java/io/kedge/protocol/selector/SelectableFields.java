@@ -17,7 +17,9 @@ public final class SelectableFields {
   private static final String NAME = "metadata.name";
   private static final String NAMESPACE = "metadata.namespace";
 
-  /** The groups kube-apiserver serves itself; other groups are custom resources. */
+  /**
+   * The groups kube-apiserver serves itself (v1.20 and later); other groups are custom resources.
+   */
   private static final Set<String> BUILT_IN_GROUPS =
       Set.of(
           "",
@@ -40,8 +42,18 @@ public final class SelectableFields {
           "node.k8s.io",
           "policy",
           "rbac.authorization.k8s.io",
+          "resource.k8s.io",
           "scheduling.k8s.io",
-          "storage.k8s.io");
+          "storage.k8s.io",
+          "storagemigration.k8s.io");
+
+  /**
+   * Whether kube-apiserver serves {@code group} itself (its types compiled in) rather than from
+   * CustomResourceDefinitions.
+   */
+  public static boolean builtInGroup(String group) {
+    return BUILT_IN_GROUPS.contains(group == null ? "" : group);
+  }
 
   private static final SelectableFields METADATA =
       new SelectableFields(
