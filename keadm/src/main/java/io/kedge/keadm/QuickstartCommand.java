@@ -225,6 +225,8 @@ public final class QuickstartCommand implements Callable<Integer> {
 
       step(7, "cloudcore back on");
       keadm("start", "cloudcore", "--root-dir", d.cloud().toString());
+      // what the instructions below suggest (kubectl logs/exec, metrics) needs it serving again
+      awaitReady(cloudProbe);
 
       step(
           8,
