@@ -482,15 +482,16 @@ public final class DifferentialRun {
     String token = c.token(Math.max(r.ns(), 0), r.slot(), r.token());
     boolean get = r.kind() == Step.ReadKind.GET;
     String path = collection(r.ns()) + (get ? "/" + r.name() : "");
+    long picked =
+        r.version() == Version.RECENT || r.version() == Version.EXACT_RECENT
+            ? historyVersion(st, r.version(), r.pick())
+            : 0;
     String q =
         switch (r.version()) {
           case UNSET -> "";
           case ZERO -> "&resourceVersion=0";
-          case RECENT -> "&resourceVersion=" + historyVersion(st, r.version(), r.pick());
-          case EXACT_RECENT ->
-              "&resourceVersion="
-                  + historyVersion(st, r.version(), r.pick())
-                  + "&resourceVersionMatch=Exact";
+          case RECENT -> "&resourceVersion=" + picked;
+          case EXACT_RECENT -> "&resourceVersion=" + picked + "&resourceVersionMatch=Exact";
           default -> throw new IllegalStateException(r.version().toString());
         };
     q += get ? "" : selectors(r.ns(), r.labelSelector(), r.fieldSelector());
@@ -515,10 +516,9 @@ public final class DifferentialRun {
       // load, and a v1.20 cache re-listing after a broken etcd watch starts behind): its 504 is
       // about its cache, not the request. MetaServer's list must still be the truth at a version
       // not older than the one asked for.
-      long asked = Long.parseLong(url.replaceAll(".*resourceVersion=(\\d+).*", "$1"));
       long named =
           Long.parseLong(edge.json().path("metadata").path("resourceVersion").asString("0"));
-      if (named < asked) {
+      if (named < picked) {
         throw new Difference(
             what + ": MetaServer's list names resourceVersion " + named + ", older than asked");
       }
