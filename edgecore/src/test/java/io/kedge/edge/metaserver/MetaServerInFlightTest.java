@@ -9,6 +9,7 @@ import io.kedge.testkit.Waits;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -55,6 +56,19 @@ class MetaServerInFlightTest {
     return held;
   }
 
+  /** A request of the client's sent on another thread: the test goes on while it is held. */
+  private static CompletableFuture<HttpResponse<String>> inBackground(
+      Callable<HttpResponse<String>> request) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return request.call();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+  }
+
   private void lose(CompletableFuture<Message> held) {
     rig.cloud.link.setConnected(false);
     held.completeExceptionally(new NotConnectedException("the connection to the cloud was lost"));
@@ -69,14 +83,7 @@ class MetaServerInFlightTest {
             + "\"data\":{\"a\":\"1\"}}";
     int before = rig.cloud.applications.size();
     CompletableFuture<HttpResponse<String>> answer =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return rig.send("POST", CMS, "application/json", body);
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            });
+        inBackground(() -> rig.send("POST", CMS, "application/json", body));
     Waits.until(
         "the write reached the cloud",
         Duration.ofSeconds(10),
@@ -109,15 +116,7 @@ class MetaServerInFlightTest {
 
     CompletableFuture<Message> held = hold("GET");
     int before = rig.cloud.applications.size();
-    CompletableFuture<HttpResponse<String>> answer =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return rig.get(CMS + "/c1");
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            });
+    CompletableFuture<HttpResponse<String>> answer = inBackground(() -> rig.get(CMS + "/c1"));
     Waits.until(
         "the read reached the cloud",
         Duration.ofSeconds(10),
