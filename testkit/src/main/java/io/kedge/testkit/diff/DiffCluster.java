@@ -70,6 +70,7 @@ public final class DiffCluster implements AutoCloseable {
   final List<String> namespaces;
   final Path dir;
   private final CloudCoreProcess cloud;
+  private final boolean ownsCloud;
   private final LinkProxy proxy;
   private final EdgeCoreProcess edge;
   private final int metaServerPort;
@@ -89,6 +90,7 @@ public final class DiffCluster implements AutoCloseable {
       String node,
       List<String> namespaces,
       CloudCoreProcess cloud,
+      boolean ownsCloud,
       LinkProxy proxy,
       EdgeCoreProcess edge,
       int metaServerPort,
@@ -100,6 +102,7 @@ public final class DiffCluster implements AutoCloseable {
     this.node = node;
     this.namespaces = namespaces;
     this.cloud = cloud;
+    this.ownsCloud = ownsCloud;
     this.proxy = proxy;
     this.edge = edge;
     this.metaServerPort = metaServerPort;
@@ -111,6 +114,40 @@ public final class DiffCluster implements AutoCloseable {
 
   /** Starts cloudcore, the link proxy and edgecore, and makes the namespaces, accounts and pods. */
   public static DiffCluster start(ControlPlane plane, KubernetesClient admin, Path dir) {
+    CloudCoreProcess cloud = startCloud(plane, dir.resolve("cloudcore"));
+    try {
+      return start(plane, admin, dir, cloud, true);
+    } catch (RuntimeException | Error e) {
+      cloud.close();
+      throw e;
+    }
+  }
+
+  /** A cloudcore as the differential test needs it (DynamicController, requireAuthorization). */
+  public static CloudCoreProcess startCloud(ControlPlane plane, Path dir) {
+    return CloudCoreProcess.start(
+        plane,
+        dir,
+        "modules.dynamicController.enable=true",
+        "featureGates.requireAuthorization=true");
+  }
+
+  /**
+   * As {@link #start(ControlPlane, KubernetesClient, Path)}, with an edge node of its own connected
+   * to a cloudcore that several clusters share (the bench runs schedules on several edges at once);
+   * closing the cluster leaves that cloudcore running.
+   */
+  public static DiffCluster startOn(
+      ControlPlane plane, KubernetesClient admin, Path dir, CloudCoreProcess cloud) {
+    return start(plane, admin, dir, cloud, false);
+  }
+
+  private static DiffCluster start(
+      ControlPlane plane,
+      KubernetesClient admin,
+      Path dir,
+      CloudCoreProcess cloud,
+      boolean ownsCloud) {
     String suffix = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
     String node = "edge-diff-" + suffix;
     List<String> namespaces = List.of("diff-a-" + suffix, "diff-b-" + suffix);
@@ -137,12 +174,6 @@ public final class DiffCluster implements AutoCloseable {
     LOG.debug("first answer {}", now.code());
     History history =
         new History(http, plane.apiserverUrl(), recorderToken, Set.copyOf(namespaces), from);
-    CloudCoreProcess cloud =
-        CloudCoreProcess.start(
-            plane,
-            dir.resolve("cloudcore"),
-            "modules.dynamicController.enable=true",
-            "featureGates.requireAuthorization=true");
     LinkProxy proxy = LinkProxy.start("127.0.0.1", cloud.webSocketPort());
     int port = Ports.free();
     EdgeCoreProcess edge =
@@ -154,12 +185,25 @@ public final class DiffCluster implements AutoCloseable {
             cloud.token(),
             Map.of("KEDGE_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC"),
             "featureGates.requireAuthorization=true",
+            // A silent cut is noticed after 4 heartbeats without a pong: 8 s rather than 12.
+            "modules.edgeHub.heartbeat=2",
             "modules.metaManager.metaServer.enable=true",
             "modules.metaManager.metaServer.server=127.0.0.1:" + port,
             "modules.metaManager.metaServer.dummyServer=127.0.0.2:" + port);
     DiffCluster c =
         new DiffCluster(
-            plane, admin, dir, node, namespaces, cloud, proxy, edge, port, recorderToken, history);
+            plane,
+            admin,
+            dir,
+            node,
+            namespaces,
+            cloud,
+            ownsCloud,
+            proxy,
+            edge,
+            port,
+            recorderToken,
+            history);
     Waits.until("node " + node + " Ready", WAIT, () -> c.nodeReady());
     Path pki = edge.dir().resolve("pki/metaserver");
     Waits.until(
@@ -611,7 +655,9 @@ public final class DiffCluster implements AutoCloseable {
       } finally {
         try {
           proxy.close();
-          cloud.close();
+          if (ownsCloud) {
+            cloud.close();
+          }
         } finally {
           try {
             admin.nodes().withName(node).delete();

@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -105,15 +106,28 @@ public final class DifferentialRun {
    * no limit); {@link Result#schedules()} is the number actually run.
    */
   public Result run(long firstSeed, int count, int length, Duration budget) {
+    return run(firstSeed, count, length, budget, new AtomicInteger(), System.nanoTime());
+  }
+
+  /**
+   * As {@link #run(long, int, int, Duration)}, sharing the schedules with other runs (each on its
+   * own cluster) that take theirs from the same {@code next}: schedule {@code i} is seed {@code
+   * firstSeed + i}, run by whichever run takes {@code i}; the budget counts from {@code
+   * startNanos}. {@link #merge} joins the runs' results.
+   */
+  public Result run(
+      long firstSeed, int count, int length, Duration budget, AtomicInteger next, long startNanos) {
     long t0 = System.nanoTime();
     List<Failure> failures = new ArrayList<>();
     int steps = 0;
-    int i = 0;
-    for (; i < count; i++) {
-      if (budget != null && System.nanoTime() - t0 > budget.toNanos()) {
-        LOG.warn("time budget {} spent after {} of {} schedules", budget, i, count);
+    int ran = 0;
+    for (int i; (i = next.getAndIncrement()) < count; ) {
+      if (budget != null && System.nanoTime() - startNanos > budget.toNanos()) {
+        LOG.warn("time budget {} spent at schedule {} of {}", budget, i + 1, count);
+        next.set(count);
         break;
       }
+      ran++;
       long seed = firstSeed + i;
       Schedule s = Schedule.generate(seed, length);
       long s0 = System.nanoTime();
@@ -132,8 +146,35 @@ public final class DifferentialRun {
           (System.nanoTime() - s0) / 1_000_000,
           f == null ? "no difference" : "DIFFERENCE at step " + f.step());
     }
+    Map<String, Long> reported = new LinkedHashMap<>(counts);
+    reported.replaceAll((k, v) -> k.startsWith("seconds in ") ? Math.round(v / 1000.0) : v);
     return new Result(
-        i, steps, failures, Map.copyOf(counts), Duration.ofNanos(System.nanoTime() - t0));
+        ran, steps, failures, Map.copyOf(reported), Duration.ofNanos(System.nanoTime() - t0));
+  }
+
+  /**
+   * The results of runs that shared their schedules, as one: counts summed (the greatest of each
+   * "longest …" and "most …"), failures by seed, {@code took} the wall time of them all.
+   */
+  public static Result merge(List<Result> results, Duration took) {
+    int schedules = 0;
+    int steps = 0;
+    List<Failure> failures = new ArrayList<>();
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (Result r : results) {
+      schedules += r.schedules();
+      steps += r.steps();
+      failures.addAll(r.failures());
+      r.counts()
+          .forEach(
+              (k, v) ->
+                  counts.merge(
+                      k,
+                      v,
+                      k.startsWith("longest ") || k.startsWith("most ") ? Math::max : Long::sum));
+    }
+    failures.sort(Comparator.comparingLong(Failure::seed));
+    return new Result(schedules, steps, failures, Map.copyOf(counts), took);
   }
 
   private void count(String what) {
@@ -146,8 +187,13 @@ public final class DifferentialRun {
 
   /** One schedule; null when MetaServer agreed with the apiserver throughout. */
   Failure runOne(Schedule s, int length) {
+    long r0 = System.nanoTime();
     try {
       c.reset();
+      counts.merge(
+          "seconds in the reset between schedules (summed)",
+          (System.nanoTime() - r0) / 1_000_000,
+          Long::sum);
     } catch (AssertionError | RuntimeException e) {
       // The state the previous schedule left (or the edge's view of it) did not settle: recorded
       // against this seed, and the next schedule tries the reset again.
@@ -168,8 +214,13 @@ public final class DifferentialRun {
         Step step = s.steps().get(i);
         st.index = i;
         LOG.debug("schedule {} step {}: {}", s.seed(), i + 1, step);
+        long t = System.nanoTime();
         execute(st, step);
         count("steps run");
+        counts.merge(
+            "seconds in " + step.getClass().getSimpleName() + " steps (summed)",
+            (System.nanoTime() - t) / 1_000_000,
+            Long::sum);
       }
       checkAcknowledged(st);
       return null;
