@@ -21,12 +21,14 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,12 +37,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What metrics cost MetaServer: two real edgecores joined to one cloudcore in the same run, one
- * with its monitor address (metrics counted, and scraped once a second while it is measured), one
- * with {@code commonConfig.monitorServer.bindAddress: ""} (nothing counted). Cached GETs ({@code
- * resourceVersion=0}) with a pod-bound token over TLS, 1 and 32 clients, measured alternately on
- * and off over several rounds (the order flipped each round) so that drift on the shared machine
- * falls on both. Warm-up and measuring time as {@link MetaServerBench} ({@code bench.warmup},
- * {@code bench.seconds}); {@code bench.rounds} rounds (2).
+ * with its monitor address (metrics counted; measured once scraped once a second, once without
+ * scrapes), one with {@code commonConfig.monitorServer.bindAddress: ""} (nothing counted). Cached
+ * GETs ({@code resourceVersion=0}) with a pod-bound token over TLS, 1 and 32 clients, measured
+ * alternately on and off over several rounds (the order flipped each round) so that drift on the
+ * shared machine falls on both. Warm-up and measuring time as {@link MetaServerBench} ({@code
+ * bench.warmup}, {@code bench.seconds}); {@code bench.rounds} rounds (2).
  */
 @WithControlPlane
 class MetricsOverheadBench {
@@ -51,6 +53,10 @@ class MetricsOverheadBench {
   private static final Duration WAIT = Duration.ofMinutes(3);
   private static final int OBJECTS = 200;
   private static final int ROUNDS = Integer.getInteger("bench.rounds", 2);
+  private static final String SCRAPED = "metrics on, scraped";
+  private static final String UNSCRAPED = "metrics on, not scraped";
+  private static final String OFF = "metrics off";
+  private static final List<String> VARIANTS = List.of(SCRAPED, UNSCRAPED, OFF);
 
   @TempDir Path tmp;
 
@@ -121,18 +127,23 @@ class MetricsOverheadBench {
       assertThat(scrape.body()).contains("kedge_metaserver_requests_total");
       assertThat(off.log()).contains("commonConfig.monitorServer.bindAddress is empty");
 
+      // The scraper has a client of its own, as Prometheus is a process of its own: sharing the
+      // load generator's client would put the scrapes' reading on the load's selector thread.
+      HttpClient scrapeHttp = HttpClient.newHttpClient();
       String loadBefore = BenchmarkReport.loadAverage();
       Map<String, List<MetaServerBench.Result>> by = new LinkedHashMap<>();
+      long scrapeNanos = 0;
+      int scrapeCount = 0;
       for (int round = 0; round < ROUNDS; round++) {
         for (int clients : List.of(1, 32)) {
-          List<String> order =
-              round % 2 == 0
-                  ? List.of("metrics on", "metrics off")
-                  : List.of("metrics off", "metrics on");
+          List<String> order = new ArrayList<>(VARIANTS);
+          Collections.rotate(order, round);
           for (String variant : order) {
-            AtomicBoolean scraping = new AtomicBoolean(variant.equals("metrics on"));
+            boolean metricsOn = !variant.equals(OFF);
+            AtomicBoolean scraping = new AtomicBoolean(variant.equals(SCRAPED));
             AtomicInteger scrapes = new AtomicInteger();
-            Thread scraper = scraper(http, monitor, scraping, scrapes);
+            AtomicLong scrapeTime = new AtomicLong();
+            Thread scraper = scraper(scrapeHttp, monitor, scraping, scrapes, scrapeTime);
             MetaServerBench.Result r;
             try {
               r =
@@ -140,15 +151,17 @@ class MetricsOverheadBench {
                       "cached GET",
                       variant,
                       http,
-                      targets.get(variant),
+                      targets.get(metricsOn ? "metrics on" : "metrics off"),
                       i -> get + MetaServerBench.name(i % OBJECTS) + "?resourceVersion=0",
-                      tokens.get(variant),
+                      tokens.get(metricsOn ? "metrics on" : "metrics off"),
                       clients,
                       null);
             } finally {
               scraping.set(false);
               scraper.join();
             }
+            scrapeNanos += scrapeTime.get();
+            scrapeCount += scrapes.get();
             LOG.info("{} {} clients round {}: {} scrapes", variant, clients, round, scrapes.get());
             by.computeIfAbsent(variant + "|" + clients, k -> new ArrayList<>()).add(r);
           }
@@ -158,10 +171,9 @@ class MetricsOverheadBench {
       List<List<String>> rows = new ArrayList<>();
       List<String> verdicts = new ArrayList<>();
       for (int clients : List.of(1, 32)) {
-        double[] onV = summary(by.get("metrics on|" + clients));
-        double[] offV = summary(by.get("metrics off|" + clients));
-        for (String variant : List.of("metrics on", "metrics off")) {
-          double[] v = variant.equals("metrics on") ? onV : offV;
+        double[] offV = summary(by.get(OFF + "|" + clients));
+        for (String variant : VARIANTS) {
+          double[] v = summary(by.get(variant + "|" + clients));
           List<String> cells = new ArrayList<>();
           cells.add(Integer.toString(clients));
           cells.add(variant);
@@ -172,12 +184,15 @@ class MetricsOverheadBench {
           cells.add(String.format("%.3f ms", v[1]));
           rows.add(cells);
         }
-        double rate = (onV[0] - offV[0]) / offV[0] * 100;
-        double p50 = (onV[1] - offV[1]) / offV[1] * 100;
-        verdicts.add(
-            String.format(
-                "%d client%s: req/s %+.1f %%, p50 %+.1f %% with metrics on",
-                clients, clients == 1 ? "" : "s", rate, p50));
+        for (String variant : List.of(SCRAPED, UNSCRAPED)) {
+          double[] onV = summary(by.get(variant + "|" + clients));
+          double rate = (onV[0] - offV[0]) / offV[0] * 100;
+          double p50 = (onV[1] - offV[1]) / offV[1] * 100;
+          verdicts.add(
+              String.format(
+                  "%d client%s, %s: req/s %+.1f %%, p50 %+.1f %%",
+                  clients, clients == 1 ? "" : "s", variant, rate, p50));
+        }
       }
       List<String> header = new ArrayList<>(List.of("clients", "edgecore"));
       for (int round = 1; round <= ROUNDS; round++) {
@@ -188,10 +203,16 @@ class MetricsOverheadBench {
       BenchmarkReport.section("metrics-overhead", "MetaServer with and without metrics", COMMAND)
           .line(
               "One real cloudcore and two real edgecores (edge JVM flags of `bin/edgecore`) on the"
-                  + " local kube-apiserver v1.20.2, in the same run: *metrics on* serves"
-                  + " `/metrics` on its monitor address and is scraped once a second while it is"
-                  + " measured; *metrics off* has `commonConfig.monitorServer.bindAddress: \"\"`"
-                  + " and counts nothing. Cached GETs (`resourceVersion=0`, answered from the"
+                  + " local kube-apiserver v1.20.2, in the same run: *"
+                  + SCRAPED
+                  + "* serves `/metrics` on its monitor address and is scraped once a second while"
+                  + " it is measured (by a thread with an HTTP client of its own); *"
+                  + UNSCRAPED
+                  + "* is the same edgecore measured without scrapes (what counting each request"
+                  + " costs); *"
+                  + OFF
+                  + "* has `commonConfig.monitorServer.bindAddress: \"\"` and counts nothing."
+                  + " Cached GETs (`resourceVersion=0`, answered from the"
                   + " edge store) of "
                   + OBJECTS
                   + " ConfigMaps with a pod-bound token over TLS, closed loops of 1 and 32"
@@ -199,10 +220,15 @@ class MetricsOverheadBench {
                   + MetaServerBench.WARMUP.toSeconds()
                   + " s warm-up and "
                   + MetaServerBench.MEASURE.toSeconds()
-                  + " s measured per cell, on and off alternated, the order flipped each round.")
+                  + " s measured per cell, the three alternated, the order rotated each round.")
           .line("")
           .table(header, rows)
-          .line("Difference: " + String.join("; ", verdicts) + ".")
+          .line("Difference from *" + OFF + "*: " + String.join("; ", verdicts) + ".")
+          .line("")
+          .line(
+              String.format(
+                  "Scrapes: %d, %.1f ms each on average from request to the last byte read.",
+                  scrapeCount, scrapeCount == 0 ? 0 : scrapeNanos / 1e6 / scrapeCount))
           .line("")
           .line("Load average before / after: " + loadBefore + " → " + loadAfter + ".")
           .write();
@@ -244,13 +270,16 @@ class MetricsOverheadBench {
   }
 
   /** Scrapes {@code /metrics} once a second while {@code on} holds, as Prometheus would. */
-  private static Thread scraper(HttpClient http, int port, AtomicBoolean on, AtomicInteger count) {
+  private static Thread scraper(
+      HttpClient http, int port, AtomicBoolean on, AtomicInteger count, AtomicLong nanos) {
     Thread t =
         new Thread(
             () -> {
               while (on.get()) {
                 try {
+                  long t0 = System.nanoTime();
                   if (scrape(http, port).statusCode() == 200) {
+                    nanos.addAndGet(System.nanoTime() - t0);
                     count.incrementAndGet();
                   }
                   Thread.sleep(1000);

@@ -1,5 +1,6 @@
 package io.kedge.cloud;
 
+import io.kedge.monitor.JvmMetricSet;
 import io.kedge.monitor.LabelValues;
 import io.kedge.protocol.message.Message;
 import io.kedge.protocol.message.Operations;
@@ -9,7 +10,6 @@ import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.Set;
@@ -179,7 +179,7 @@ public final class CloudMetrics {
             .labelNames("decision", "reason")
             .register(registry);
     if (jvm) {
-      JvmMetrics.builder().register(registry);
+      JvmMetricSet.register(registry);
     }
   }
 

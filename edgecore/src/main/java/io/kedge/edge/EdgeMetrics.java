@@ -2,13 +2,13 @@ package io.kedge.edge;
 
 import io.kedge.edge.metaserver.RequestInfo;
 import io.kedge.edge.metaserver.RequestMetrics;
+import io.kedge.monitor.JvmMetricSet;
 import io.kedge.monitor.LabelValues;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.time.Instant;
@@ -149,7 +149,7 @@ public final class EdgeMetrics implements RequestMetrics {
         .callback(cb -> cb.call(restarts.getAsLong()))
         .register(registry);
     if (jvm) {
-      JvmMetrics.builder().register(registry);
+      JvmMetricSet.register(registry);
     }
   }
 
