@@ -149,7 +149,7 @@ final class ResourceApi {
         .handle((x, t) -> null)
         .thenCompose(
             x -> {
-              if (servedAsCurrent(scope)) {
+              if (servedAsCurrent(scope, c.token())) {
                 return done(cachedGet(c, res));
               }
               // The edge does not keep the type current (now), but the caller may still read it.
@@ -162,8 +162,9 @@ final class ResourceApi {
    * edge keeps it current, or the cloud is out of reach (then the store is all there is). Otherwise
    * it goes to the cloud: what the store holds may be behind.
    */
-  private boolean servedAsCurrent(Scope scope) {
-    return subscriptions.synced(scope) || !cloud.online();
+  private boolean servedAsCurrent(Scope scope, String token) {
+    return (subscriptions.synced(scope) && subscriptions.recentRefusal(scope, token) == null)
+        || !cloud.online();
   }
 
   private Outcome cachedGet(Call c, ApiResource res) {
@@ -222,7 +223,7 @@ final class ResourceApi {
           .handle((x, t) -> null)
           .thenCompose(
               x -> {
-                if (servedAsCurrent(lq.scope())) {
+                if (servedAsCurrent(lq.scope(), c.token())) {
                   return done(cachedList(c, res, all));
                 }
                 return viaCloud(
@@ -437,6 +438,10 @@ final class ResourceApi {
             err -> {
               if (err instanceof ApiException a && cloud.online()) {
                 return (Outcome) Outcome.Response.status(a.status());
+              }
+              ObjectNode refusal = subscriptions.recentRefusal(scope, c.token());
+              if (refusal != null && cloud.online()) {
+                return (Outcome) Outcome.Response.status(refusal);
               }
               return plan(
                   scope, labels, fs, ch, q.get("includeObject"), bookmarks, res, timeout, rv);
@@ -689,6 +694,7 @@ final class ResourceApi {
     if (r.code() != 200 || !r.json()) {
       return;
     }
+    subscriptions.readAllowed(lq.scope(), c.token());
     JsonNode list = Json.parse(r.body());
     if (!list.path("kind").asString("").endsWith("List") || !list.path("items").isArray()) {
       return;

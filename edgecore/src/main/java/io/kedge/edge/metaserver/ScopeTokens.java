@@ -18,7 +18,6 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,8 +57,22 @@ final class ScopeTokens implements StoreListener {
   private final Clock clock;
   private final Map<Scope, Map<String, Holder>> byScope = new ConcurrentHashMap<>();
 
-  /** Tokens the cloud refused for a scope (digests, memory only): not offered again. */
-  private final Map<Scope, Set<String>> refused = new ConcurrentHashMap<>();
+  /**
+   * How long a token the cloud refused for a scope is not offered for it again. A refusal says what
+   * RBAC allowed then: a RoleBinding given back makes the token good again, and a token kept out
+   * for good would leave the scope to the other holders (or none: the scope would not be current
+   * although a pod that reads it may keep it so).
+   */
+  static final long REFUSAL_HOLD_MILLIS = 5_000;
+
+  /** When the cloud refused a token for a scope, and its answer. */
+  record Refusal(long at, ObjectNode status) {}
+
+  /**
+   * Tokens the cloud refused for a scope (by digest, memory only): not offered again for {@link
+   * #REFUSAL_HOLD_MILLIS}, unless the cloud answers a read of the scope with the token meanwhile.
+   */
+  private final Map<Scope, Map<String, Refusal>> refused = new ConcurrentHashMap<>();
 
   ScopeTokens(ObjectStore store, Clock clock) {
     this.store = store;
@@ -107,8 +120,7 @@ final class ScopeTokens implements StoreListener {
         }
       }
     }
-    Set<String> no = refused.get(scope);
-    if (no != null && no.contains(digest(token))) {
+    if (recentRefusal(scope, token) != null) {
       return false;
     }
     Holder h = describe(token, clock.millis());
@@ -155,13 +167,45 @@ final class ScopeTokens implements StoreListener {
   }
 
   /**
-   * The cloud refused {@code key}'s token for {@code scope}: it is no candidate for it any more.
+   * The cloud refused {@code key}'s token for {@code scope} with {@code status}: it is no candidate
+   * for it for a while.
    */
-  void refuse(Scope scope, String key) {
+  void refuse(Scope scope, String key, ObjectNode status) {
     Holder h = get(scope, key);
     if (h != null) {
-      refused.computeIfAbsent(scope, k -> ConcurrentHashMap.newKeySet()).add(digest(h.token()));
+      refused
+          .computeIfAbsent(scope, k -> new ConcurrentHashMap<>())
+          .put(digest(h.token()), new Refusal(clock.millis(), status));
       forget(scope, key, "the cloud refused it");
+    }
+  }
+
+  /**
+   * The cloud's refusal of {@code token} for {@code scope} in the last {@link
+   * #REFUSAL_HOLD_MILLIS}, or null.
+   */
+  ObjectNode recentRefusal(Scope scope, String token) {
+    Map<String, Refusal> no = refused.get(scope);
+    if (no == null || no.isEmpty() || token == null || token.isEmpty()) {
+      return null;
+    }
+    String d = digest(token);
+    Refusal r = no.get(d);
+    if (r == null) {
+      return null;
+    }
+    if (clock.millis() - r.at() < REFUSAL_HOLD_MILLIS) {
+      return r.status();
+    }
+    no.remove(d, r);
+    return null;
+  }
+
+  /** The cloud answered a read of {@code scope} with {@code token}: a refusal of it is over. */
+  void allowed(Scope scope, String token) {
+    Map<String, Refusal> no = refused.get(scope);
+    if (no != null && token != null && !token.isEmpty()) {
+      no.remove(digest(token));
     }
   }
 

@@ -184,7 +184,10 @@ public final class Subscriptions implements CloudLinkListener {
         code,
         status.path("message").asString(""));
     if ((code == 401 || code == 403) && holder != null && !holder.isEmpty()) {
-      tokens.refuse(s.scope, holder);
+      tokens.refuse(
+          s.scope,
+          holder,
+          status instanceof ObjectNode o ? o : KubeStatus.failure(code, "the cloud stopped it"));
     }
     synchronized (s) {
       s.stops++;
@@ -323,6 +326,20 @@ public final class Subscriptions implements CloudLinkListener {
    * A client with {@code token} reads {@code scope}: if the edge keeps the scope, the token becomes
    * one it may be kept current with (a pod's newest token replaces its older ones).
    */
+  /**
+   * The Status with which the cloud refused to keep {@code scope} current with {@code token} a
+   * moment ago, or null. The edge's own view of RBAC may lag the apiserver's by that moment: such a
+   * token is not answered from the store (reads go to the cloud, watches get the refusal).
+   */
+  public ObjectNode recentRefusal(Scope scope, String token) {
+    return tokens.recentRefusal(scope, token);
+  }
+
+  /** The cloud answered a read of {@code scope} with {@code token} (RBAC allows it again). */
+  public void readAllowed(Scope scope, String token) {
+    tokens.allowed(scope, token);
+  }
+
   public void offerToken(Scope scope, String token) {
     if (subs.containsKey(scope)) {
       tokens.offer(scope, token);
@@ -635,7 +652,7 @@ public final class Subscriptions implements CloudLinkListener {
           a.getMessage());
       tried.add(holder);
       if (!holder.isEmpty()) {
-        tokens.refuse(s.scope, holder);
+        tokens.refuse(s.scope, holder, a.status());
       }
       return establish(s, true, from, tried, a);
     }

@@ -60,6 +60,9 @@ final class FakeCloud {
    */
   final java.util.Set<String> refused = ConcurrentHashMap.newKeySet();
 
+  /** When set, refusals are answered only once it completes (an attempt kept under way). */
+  volatile CompletableFuture<Void> holdRefusals;
+
   /** The token each watch was registered with, by id. */
   final Map<String, String> watchTokens = new ConcurrentHashMap<>();
 
@@ -289,7 +292,10 @@ final class FakeCloud {
     QueryParams q = QueryParams.parse(k.query());
     ObjectNode no = method.equals("GET") && name == null ? refusal(k.token()) : null;
     if (no != null) {
-      return reply(m, app, KubeStatus.code(no), no);
+      CompletableFuture<Void> hold = holdRefusals;
+      return hold == null
+          ? reply(m, app, KubeStatus.code(no), no)
+          : hold.thenCompose(x -> reply(m, app, KubeStatus.code(no), no));
     }
     if (method.equals("GET") && name == null && q.bool("watch")) {
       watchTokens.put(app.id(), k.token());

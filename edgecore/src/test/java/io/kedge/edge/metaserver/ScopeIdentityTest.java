@@ -12,6 +12,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,6 +140,107 @@ class ScopeIdentityTest {
         "a resourceVersion=0 read answered by the cloud",
         Duration.ofSeconds(10),
         () -> names(list("tok-p3")).contains("cm2"));
+  }
+
+  @Test
+  void aTokenRefusedOnceKeepsTheScopeAgainOnceItsRightsAreBack() throws Exception {
+    rig = rig();
+    rig.cloud.put("a", "cm1", "k", "1");
+    assertThat(names(list("tok-r"))).containsExactly("cm1"); // the scope runs as the reader
+    assertThat(names(list("tok-w"))).containsExactly("cm1");
+    // The reader's RoleBinding goes: the cloud stops its watch, the writer carries the scope on.
+    rig.cloud.refused.add("tok-r");
+    rig.cloud.stopWatch(watchId(), 403, "Forbidden", "the reader may no longer watch");
+    Waits.until(
+        "carried on with the writer's token",
+        Duration.ofSeconds(10),
+        () -> rig.server.cached(SCOPE) && rig.cloud.watchTokens.get(watchId()).equals("tok-w"));
+    // The RoleBinding is given back; the reader reads on (through the cloud).
+    rig.cloud.refused.remove("tok-r");
+    Thread.sleep(ScopeTokens.REFUSAL_HOLD_MILLIS + 200);
+    assertThat(names(list("tok-r"))).containsExactly("cm1");
+    // Now the writer's goes, and the node never had the right: the reader may keep the scope.
+    rig.cloud.refused.add("tok-w");
+    rig.cloud.refused.add("");
+    rig.cloud.stopWatch(watchId(), 403, "Forbidden", "the writer may no longer watch");
+    Waits.until(
+        "carried on with the reader's token again",
+        Duration.ofSeconds(10),
+        () -> rig.server.cached(SCOPE) && rig.cloud.watchTokens.get(watchId()).equals("tok-r"));
+  }
+
+  @Test
+  void aTokenTheCloudJustRefusedIsNotAnsweredFromTheStore() throws Exception {
+    rig = rig();
+    rig.cloud.put("a", "cm1", "k", "1");
+    assertThat(names(list("tok-w"))).containsExactly("cm1"); // the scope runs as the writer
+    assertThat(names(list("tok-r"))).containsExactly("cm1");
+    // The writer's RoleBinding goes. The edge's own view of RBAC may not have it yet (the rig's
+    // allows everything): the cloud's refusal a moment ago is what the edge knows.
+    rig.cloud.refused.add("tok-w");
+    rig.cloud.stopWatch(watchId(), 403, "Forbidden", "the writer may no longer watch");
+    Waits.until(
+        "carried on with the reader's token",
+        Duration.ofSeconds(10),
+        () -> rig.server.cached(SCOPE) && rig.cloud.watchTokens.get(watchId()).equals("tok-r"));
+    int before = rig.cloud.applications.size();
+    HttpResponse<String> r = list("tok-w");
+    assertThat(r.statusCode()).as("the cloud's answer, not the store's").isEqualTo(401);
+    assertThat(rig.cloud.applications.size()).isGreaterThan(before);
+    try (MetaServerRig.Stream w = rig.watch(CMS + "?watch=true", "Authorization", "Bearer tok-w")) {
+      assertThat(w.response.statusCode()).isEqualTo(403);
+    }
+    assertThat(names(list("tok-r"))).as("the reader still from the store").containsExactly("cm1");
+    // Its RoleBinding comes back: a read the cloud answers ends the refusal at once.
+    rig.cloud.refused.remove("tok-w");
+    assertThat(names(list("tok-w"))).containsExactly("cm1");
+    Waits.until(
+        "the writer's watch served again",
+        Duration.ofSeconds(10),
+        () -> {
+          try (MetaServerRig.Stream w =
+              rig.watch(CMS + "?watch=true", "Authorization", "Bearer tok-w")) {
+            return w.response.statusCode() == 200;
+          }
+        });
+  }
+
+  @Test
+  void aReaderComingWhileTheLastIdentityIsTriedHasItsOwnTokenTried() throws Exception {
+    rig = rig();
+    rig.cloud.put("a", "cm1", "k", "1");
+    assertThat(names(list("tok-p1"))).containsExactly("cm1");
+    rig.cloud.refused.add("tok-p1");
+    rig.cloud.refused.add("");
+    CompletableFuture<Void> hold = new CompletableFuture<>();
+    rig.cloud.holdRefusals = hold;
+    int before = registrations().size();
+    rig.cloud.stopWatch(watchId(), 401, "Unauthorized", "the pod p1 is gone");
+    Waits.until(
+        "the node's identity tried (its answer held)",
+        Duration.ofSeconds(10),
+        () -> registrations().stream().skip(before).anyMatch(a -> a.kedge().token().isEmpty()));
+    // A new pod watches while that attempt is under way; then the node is refused.
+    CompletableFuture<MetaServerRig.Stream> watch =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return rig.watch(CMS + "?watch=true", "Authorization", "Bearer tok-p2");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    Thread.sleep(300);
+    rig.cloud.holdRefusals = null;
+    hold.complete(null);
+    try (MetaServerRig.Stream w = watch.get(20, TimeUnit.SECONDS)) {
+      assertThat(w.response.statusCode())
+          .as("the watch of a pod that may watch, not the node's refusal")
+          .isEqualTo(200);
+      JsonNode e = w.nextChange();
+      assertThat(e.path("type").asString()).as(e.toString()).isEqualTo("ADDED");
+    }
+    assertThat(rig.cloud.watchTokens.get(watchId())).isEqualTo("tok-p2");
   }
 
   @Test

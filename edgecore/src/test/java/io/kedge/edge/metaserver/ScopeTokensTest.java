@@ -8,6 +8,7 @@ import io.kedge.edge.store.Scope;
 import io.kedge.edge.store.SqliteStore;
 import io.kedge.edge.store.StoreSettings;
 import io.kedge.protocol.Json;
+import io.kedge.protocol.status.KubeStatus;
 import io.kedge.testkit.Waits;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -109,9 +110,41 @@ class ScopeTokensTest {
     assertThat(t.offer(SCOPE, podToken("p1", "uid-1", NOW.plusSeconds(10)))).isFalse();
     String p2 = podToken("p2", "uid-2", NOW.plusSeconds(3600));
     t.offer(SCOPE, p2);
-    t.refuse(SCOPE, "uid-2");
+    t.refuse(SCOPE, "uid-2", KubeStatus.failure(403, "Forbidden", "no"));
     assertThat(t.candidates(SCOPE, null)).isEmpty();
     assertThat(t.offer(SCOPE, p2)).as("the refused token, offered again").isFalse();
     assertThat(t.candidates(SCOPE, null)).isEmpty();
+  }
+
+  @Test
+  void aRefusedTokenIsACandidateAgainAfterAWhile() {
+    Instant[] now = {NOW};
+    Clock clock =
+        new Clock() {
+          @Override
+          public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+          }
+
+          @Override
+          public Clock withZone(java.time.ZoneId zone) {
+            return this;
+          }
+
+          @Override
+          public Instant instant() {
+            return now[0];
+          }
+        };
+    ScopeTokens t = new ScopeTokens(store, clock);
+    String p2 = podToken("p2", "uid-2", NOW.plusSeconds(3600));
+    t.offer(SCOPE, p2);
+    t.refuse(SCOPE, "uid-2", KubeStatus.failure(403, "Forbidden", "no"));
+    now[0] = NOW.plusMillis(ScopeTokens.REFUSAL_HOLD_MILLIS - 1);
+    assertThat(t.offer(SCOPE, p2)).as("offered again at once").isFalse();
+    // Its RoleBinding may be back: a refusal says what RBAC allowed when it was made.
+    now[0] = NOW.plusMillis(ScopeTokens.REFUSAL_HOLD_MILLIS);
+    assertThat(t.offer(SCOPE, p2)).as("offered again later").isTrue();
+    assertThat(t.candidates(SCOPE, null)).extracting(ScopeTokens.Holder::token).containsExactly(p2);
   }
 }
