@@ -577,6 +577,24 @@ public final class DifferentialRun {
       count("reads the apiserver's lagging watch cache refused (504), MetaServer's claim checked");
       return;
     }
+    if (get
+        && !offline
+        && r.version() == Version.ZERO
+        && !sameVerdict(api, edge)
+        && (edge.code() == 200 || edge.code() == 404)
+        && (api.code() == 200 || api.code() == 404)) {
+      // Any version: each answers from what it has heard so far (the apiserver from its watch
+      // cache, MetaServer from its store), so an object just created or deleted may be found by one
+      // and not the other, as by two apiservers' caches. They must agree once both have heard.
+      count("resourceVersion=0 reads of an object just written, found by one side first");
+      converge(
+          what,
+          () -> c.http.get(c.metaServer(), url, token),
+          () -> c.http.get(c.apiserver(), path, token),
+          st,
+          false);
+      return;
+    }
     if (!sameVerdict(api, edge)) {
       throw new Difference(
           what
