@@ -331,16 +331,19 @@ final class ResourceApi {
           }
         }
         for (StoredObject o : page.objects()) {
+          if (limit > 0 && items.size() == limit) {
+            // As the apiserver pages from etcd: a full page has a continue token when any object
+            // follows it in the scope, whether or not the selectors match it (the next page may
+            // then be empty).
+            more = true;
+            break scan;
+          }
           after = o.sortKey();
           if (!lq.everything()) {
             JsonNode n = Json.parse(o.json());
             if (!lq.labels().matches(n) || !lq.fields().matches(n)) {
               continue;
             }
-          }
-          if (limit > 0 && items.size() == limit) {
-            more = true;
-            break scan;
           }
           items.add(o.json());
           lastKey = o.sortKey();

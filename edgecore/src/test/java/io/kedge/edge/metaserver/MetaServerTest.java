@@ -314,6 +314,30 @@ class MetaServerTest {
   }
 
   @Test
+  void aFullSelectedPageContinuesWhileAnyObjectFollowsAsTheApiserversDo() throws Exception {
+    for (int i = 0; i < 4; i++) {
+      rig.cloud.put("a", "c" + i, "k", "v");
+    }
+    rig.cloud.label("a", "c1", "app", "web");
+    rig.get(CMS + "?resourceVersion=0");
+    rig.cloud.link.setConnected(false);
+    // c1 is the only match; c2 and c3 follow it: the apiserver's page of one (from etcd) has a
+    // continue token, and the page after it is empty and has none.
+    JsonNode first = MetaServerRig.json(rig.get(CMS + "?limit=1&labelSelector=app%3Dweb"));
+    assertThat(names(first)).containsExactly("c1");
+    String cont = first.path("metadata").path("continue").asString("");
+    assertThat(cont).isNotEmpty();
+    JsonNode second =
+        MetaServerRig.json(rig.get(CMS + "?limit=1&labelSelector=app%3Dweb&continue=" + cont));
+    assertThat(names(second)).isEmpty();
+    assertThat(second.path("metadata").has("continue")).isFalse();
+    // A full page with nothing after it in the scope has no token.
+    JsonNode last = MetaServerRig.json(rig.get(CMS + "?limit=1&fieldSelector=metadata.name%3Dc3"));
+    assertThat(names(last)).containsExactly("c3");
+    assertThat(last.path("metadata").has("continue")).isFalse();
+  }
+
+  @Test
   void storeListsOfABuiltInTypeAreWrittenAsTheApiserverWritesThem() throws Exception {
     for (int i = 0; i < 5; i++) {
       rig.cloud.put("a", "c" + i, "k", "v");
