@@ -1080,6 +1080,11 @@ public final class DifferentialRun {
             + sel;
     WatchStream api = c.http.watch(c.apiserver(), url, token);
     WatchStream edge = c.http.watch(c.metaServer(), url, token);
+    // Both authorize a watch when they get it: the next step (a RoleBinding revoked, a pod
+    // deleted) must not overtake the request on its way to one of them (seed 656203990: the edge
+    // got it after the revocation and refused it; the apiserver had it before).
+    awaitCode(api, "the apiserver's watch");
+    awaitCode(edge, "MetaServer's watch");
     long from = rv.isEmpty() ? 0 : Long.parseLong(rv);
     st.watches.put(w.id(), new WatchPair(w, st.index, url, from, initial, edge, api, st.kills));
     count("watches opened");
