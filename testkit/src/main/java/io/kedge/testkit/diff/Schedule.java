@@ -71,7 +71,11 @@ public record Schedule(long seed, List<Step> steps) {
 
     Generator(long seed) {
       this.seed = seed;
-      this.r = new Random(seed);
+      // java.util.Random's first draws from nearby seeds are nearly equal (its seed scrambling is
+      // one multiply and xor): consecutive seeds made the same fault decisions, so a whole run
+      // killed edgecore in every schedule or in almost none. The seed is mixed first (SplitMix64's
+      // finalizer) so that each schedule decides on its own.
+      this.r = new Random(mix(seed));
       for (boolean[] a : alive) {
         java.util.Arrays.fill(a, true);
       }
@@ -316,5 +320,13 @@ public record Schedule(long seed, List<Step> steps) {
       bound[ns][which] = !bound[ns][which];
       return new Step.Binding(ns, which == 0 ? "writer" : "reader", bound[ns][which]);
     }
+  }
+
+  /** SplitMix64's finalizer: spreads nearby seeds over all of {@code long}. */
+  static long mix(long seed) {
+    long z = seed + 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 }
