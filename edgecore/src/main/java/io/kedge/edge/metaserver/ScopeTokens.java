@@ -189,16 +189,15 @@ final class ScopeTokens implements StoreListener {
     if (no == null || no.isEmpty() || token == null || token.isEmpty()) {
       return null;
     }
-    String d = digest(token);
-    Refusal r = no.get(d);
-    if (r == null) {
+    // Every read of the scope asks: held refusals go as they end, so that once none is left the
+    // answer costs no digest of the token.
+    long now = clock.millis();
+    no.values().removeIf(r -> now - r.at() >= REFUSAL_HOLD_MILLIS);
+    if (no.isEmpty()) {
       return null;
     }
-    if (clock.millis() - r.at() < REFUSAL_HOLD_MILLIS) {
-      return r.status();
-    }
-    no.remove(d, r);
-    return null;
+    Refusal r = no.get(digest(token));
+    return r == null ? null : r.status();
   }
 
   /** The cloud answered a read of {@code scope} with {@code token}: a refusal of it is over. */
