@@ -21,7 +21,8 @@ import java.lang.management.ManagementFactory;
  * builds the collection's memory report each time, which with the small young generation of the
  * launchers' flags (a collection every few milliseconds under load) took CPU from the requests;
  * {@code jvm_memory_allocated_bytes_total} (all threads, read from the JVM when scraped) stands in
- * for it.
+ * for it. The native-memory set ({@code jvm_native_memory_*}) is served only when the JVM tracks
+ * native memory.
  */
 public final class JvmMetricSet {
   private JvmMetricSet() {}
@@ -33,7 +34,9 @@ public final class JvmMetricSet {
     JvmCompilationMetrics.builder().register(registry);
     JvmGarbageCollectorMetrics.builder().register(registry);
     JvmMemoryMetrics.builder().register(registry);
-    JvmNativeMemoryMetrics.builder().register(registry);
+    if (nativeMemoryTracked(ManagementFactory.getRuntimeMXBean().getInputArguments())) {
+      JvmNativeMemoryMetrics.builder().register(registry);
+    }
     JvmRuntimeInfoMetric.builder().register(registry);
     ProcessMetrics.builder().register(registry);
     if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads
@@ -46,5 +49,21 @@ public final class JvmMetricSet {
           .callback(cb -> cb.call(threads.getTotalThreadAllocatedBytes()))
           .register(registry);
     }
+  }
+
+  /**
+   * Whether the JVM runs with native memory tracking ({@code -XX:NativeMemoryTracking=summary} or
+   * {@code detail}), the only case in which the client library's native-memory set reports
+   * anything. Asked before registering it: the set asks the JVM through the platform MBean server,
+   * and starting that server loads ~130 JMX classes that would stay resident in every process for
+   * metrics it would not serve.
+   */
+  static boolean nativeMemoryTracked(java.util.List<String> jvmArguments) {
+    for (String a : jvmArguments) {
+      if (a.startsWith("-XX:NativeMemoryTracking=")) {
+        return !a.endsWith("=off");
+      }
+    }
+    return false;
   }
 }

@@ -6,6 +6,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,20 @@ class JvmMetricSetTest {
     }
     double after = allocated(scrape(registry));
     assertThat(after - before).isGreaterThanOrEqualTo(1000 * 1024);
+  }
+
+  @Test
+  void theNativeMemorySetOnlyWhenTheJvmTracksNativeMemory() throws Exception {
+    assertThat(JvmMetricSet.nativeMemoryTracked(List.of("-Xmx48m"))).isFalse();
+    assertThat(JvmMetricSet.nativeMemoryTracked(List.of("-XX:NativeMemoryTracking=off"))).isFalse();
+    assertThat(
+            JvmMetricSet.nativeMemoryTracked(
+                List.of("-Xms8m", "-XX:NativeMemoryTracking=summary", "-Xss512k")))
+        .isTrue();
+    // This JVM does not track native memory: the set (and the MBean server it needs) is left out.
+    PrometheusRegistry registry = new PrometheusRegistry();
+    JvmMetricSet.register(registry);
+    assertThat(scrape(registry)).doesNotContain("jvm_native_memory");
   }
 
   private static double allocated(String scrape) {
