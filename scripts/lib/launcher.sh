@@ -65,8 +65,10 @@ kedge_serves() {
 # classes NAME loads from JAR (startup: classes come parsed and verified from a mapped file).
 # The archive is made by the program itself: a start without one adds -XX:ArchiveClassesAtExit
 # (the JVM writes the classes it loaded when it exits, also on SIGTERM) into a file named after
-# the process; the next start checks that file with -Xshare:on, which fails on an archive the JVM
-# cannot map (one killed while writing it is torn and would crash the JVM that maps it, or has no
+# the process, and -Dkedge.cds.dump=FILE (a run that joined or rotated credentials loaded classes
+# no later start needs, so it writes FILE.skip and its file is dropped: every archived class stays
+# resident in every start that maps the archive); the next start checks that file with
+# -Xshare:on, which fails on an archive the JVM cannot map (one killed while writing it is torn and would crash the JVM that maps it, or has no
 # header yet, which a JVM ignores silently: kept, it would stand in for a working archive until an
 # upgrade), and uses it from then on. The name carries a key of the jar and the JVM, so an
 # upgrade of either starts a new archive and the stale one is removed; the JVM refuses an archive
@@ -95,6 +97,11 @@ kedge_cds_flags() {
       if kill -0 "$pid" 2>/dev/null; then
         continue # still running: its archive is written when it exits
       fi
+      if [ -e "$t.skip" ]; then
+        # The run said it did what a start does not (a join): its classes would all stay resident.
+        rm -f "$t" "$t.skip"
+        continue
+      fi
       # Only from a run that served for a minute: one that stopped at once (a configuration
       # error) archived too few classes, and would stand in for the program's until an upgrade.
       if [ ! -s "$archive" ] && [ $(($(stat -c %Y "$t") - started)) -ge 60 ] \
@@ -112,5 +119,12 @@ kedge_cds_flags() {
   for t in "$dir/$name"-*.jsa; do
     [ "$t" = "$archive" ] || rm -f "$t"
   done
-  printf '%s' "-XX:ArchiveClassesAtExit=$dir/$name-$key.$$.$(date +%s).jsa.tmp"
+  for t in "$dir/$name"-*.jsa.tmp.skip; do
+    [ -f "$t" ] && [ ! -e "${t%.skip}" ] || continue
+    pid=${t%.*.jsa.tmp.skip}
+    pid=${pid##*.}
+    kill -0 "$pid" 2>/dev/null || rm -f "$t" # its run ended without writing an archive
+  done
+  t="$dir/$name-$key.$$.$(date +%s).jsa.tmp"
+  printf '%s' "-XX:ArchiveClassesAtExit=$t -Dkedge.cds.dump=$t"
 }

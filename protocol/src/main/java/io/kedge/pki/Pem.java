@@ -179,6 +179,8 @@ public final class Pem {
 
   /** Writes atomically (temp file + rename); private material gets mode 0600. */
   public static void write(Path file, String pem, boolean secret) {
+    // Credentials are written at a join or a rotation: not what a start of the node does.
+    io.kedge.protocol.LauncherArchive.notRepresentative("wrote " + file.getFileName());
     try {
       Path dir = file.toAbsolutePath().getParent();
       Files.createDirectories(dir);

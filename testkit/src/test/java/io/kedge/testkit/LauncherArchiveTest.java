@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherArchiveTest {
   private static final Pattern DUMP =
       Pattern.compile(
-          "-XX:ArchiveClassesAtExit=(\\S+/edgecore-(\\d+))\\.(\\d+)\\.(\\d+)\\.jsa\\.tmp");
+          "-XX:ArchiveClassesAtExit=(\\S+/edgecore-(\\d+))\\.(\\d+)\\.(\\d+)\\.jsa\\.tmp"
+              + " -Dkedge\\.cds\\.dump=\\1\\.\\3\\.\\4\\.jsa\\.tmp");
 
   @TempDir Path dir;
   private Path jar;
@@ -113,6 +114,48 @@ class LauncherArchiveTest {
       assertThat(files.map(f -> f.getFileName().toString()).toList())
           .noneMatch(f -> f.endsWith(".jsa"));
     }
+  }
+
+  @Test
+  void anArchiveOfARunThatSaidItJoinedIsDroppedAndALaterRunArchives() throws Exception {
+    // A join loads classes (certificate requests, PEM writing) that no later start needs, and all
+    // of an archive is resident in every start that maps it.
+    String first = flags(java);
+    Path left = leftByAFinishedRun(first);
+    Process dump =
+        new ProcessBuilder(
+                java, "-XX:ArchiveClassesAtExit=" + left, "-cp", jar.toString(), "-version")
+            .redirectErrorStream(true)
+            .start();
+    dump.getInputStream().readAllBytes();
+    assertThat(dump.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(left).isNotEmptyFile();
+    Files.writeString(Path.of(left + ".skip"), "wrote node.key\n");
+
+    String next = flags(java);
+
+    assertThat(next).matches(DUMP.pattern());
+    assertThat(left).doesNotExist();
+    assertThat(Path.of(left + ".skip")).doesNotExist();
+  }
+
+  @Test
+  void aMarkLeftByARunThatWroteNoArchiveIsRemovedOnceItsProcessEnded() throws Exception {
+    Path left = leftByAFinishedRun(flags(java));
+    Path mark = Path.of(left + ".skip");
+    Files.writeString(mark, "wrote node.key\n");
+    // The same mark of a run still going stays: its archive comes when it exits.
+    Matcher m = DUMP.matcher(flags(java));
+    assertThat(m.find()).isTrue();
+    Path running =
+        Path.of(
+            m.group(1) + "." + ProcessHandle.current().pid() + "." + m.group(4) + ".jsa.tmp.skip");
+    Files.writeString(running, "wrote node.key\n");
+
+    flags(java);
+
+    assertThat(mark).doesNotExist();
+    assertThat(running).exists();
   }
 
   @Test
