@@ -6,10 +6,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import org.bouncycastle.asn1.x500.RDN;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x500.style.IETFUtils;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * What the edge authenticates with: the hub CA (to verify the cloud), its client certificate and
@@ -32,10 +32,24 @@ public record EdgeCredentials(X509Certificate ca, X509Certificate certificate, P
     return commonName(certificate);
   }
 
+  /**
+   * The subject's first CN (in the order the certificate encodes them), unescaped; empty without
+   * one. Read with the JDK's own name parser: it runs at every start, and BouncyCastle's would load
+   * ~130 classes that stay resident for it.
+   */
   static String commonName(X509Certificate cert) {
-    X500Name subject = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded());
-    RDN[] cns = subject.getRDNs(BCStyle.CN);
-    return cns.length == 0 ? "" : IETFUtils.valueToString(cns[0].getFirst().getValue());
+    try {
+      // RFC 2253 names the last-encoded RDN first: LdapName lists them in encoding order.
+      LdapName name = new LdapName(cert.getSubjectX500Principal().getName(X500Principal.RFC2253));
+      for (Rdn rdn : name.getRdns()) {
+        if ("CN".equalsIgnoreCase(rdn.getType()) && rdn.getValue() instanceof String cn) {
+          return cn;
+        }
+      }
+      return "";
+    } catch (InvalidNameException e) {
+      return "";
+    }
   }
 
   public boolean isFor(String node) {
