@@ -1,10 +1,12 @@
 package io.kedge.cloud.kube;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.kedge.protocol.Json;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -191,6 +193,12 @@ public final class SharedInformers implements AutoCloseable {
         release(inf);
       }
     }
+
+    /** What fabric8's own store keeps of an object (for tests), or null. */
+    GenericKubernetesResource informerStoreEntry(String namespace, String name) {
+      SharedIndexInformer<GenericKubernetesResource> i = inf.informer;
+      return i == null ? null : i.getStore().getByKey(namespace + "/" + name);
+    }
   }
 
   private final class Informer implements View, ResourceEventHandler<GenericKubernetesResource> {
@@ -200,6 +208,10 @@ public final class SharedInformers implements AutoCloseable {
     final Map<String, Map<String, JsonNode>> objects = new ConcurrentHashMap<>();
     final List<Subscriber> subscribers = new ArrayList<>(); // event thread only
     long appliedRv; // event thread only
+    // Until synced (event thread only): the listed objects not applied here yet ("ns/name" to
+    // the listed resourceVersion), and the version of every object applied so far.
+    Map<String, String> awaiting;
+    Map<String, String> seen = new HashMap<>();
     int refs; // guarded by informers
     volatile SharedIndexInformer<GenericKubernetesResource> informer;
     volatile boolean stopped;
@@ -221,6 +233,13 @@ public final class SharedInformers implements AutoCloseable {
       try {
         SharedIndexInformer<GenericKubernetesResource> i =
             client.genericKubernetesResources(ctx).inAnyNamespace().runnableInformer(0);
+        // The objects are kept here, as JSON trees: fabric8's store keeps only what it needs to
+        // tell changes apart (namespace, name, resourceVersion), not a second copy of each.
+        i.itemStore(
+            new ReducedStateItemStore<>(
+                ReducedStateItemStore.NAME_KEY_STATE,
+                GenericKubernetesResource.class,
+                client.getKubernetesSerialization()));
         // The first list must succeed or the type is unusable now (404, 403): fail fast instead
         // of retrying forever; later failures (a dropped watch) are retried.
         i.exceptionHandler((started, t) -> started);
@@ -231,25 +250,27 @@ public final class SharedInformers implements AutoCloseable {
             .whenComplete(
                 (v, t) -> {
                   if (t == null) {
-                    // fabric8's store is complete now, its notifications may still be on their
-                    // way: take the store as the initial state, so that "synced" means a
-                    // snapshot here holds everything listed. The version is read first: fabric8
-                    // records it after the store holds the change, so the snapshot covers it
-                    // (including deletions, which leave no object behind to tell their version).
+                    // fabric8's store holds everything listed now (keys and versions), its
+                    // notifications may still be on their way: "synced" waits until each listed
+                    // object has been applied here at its listed version or later, so that a
+                    // snapshot here then holds everything listed. The version is read first:
+                    // fabric8 records it after the store holds the change, so the store covers
+                    // it (including deletions, which leave no object behind to tell their
+                    // version).
                     long listedAt = ResourceVersions.parse(i.lastSyncResourceVersion());
-                    List<JsonNode> listed = new ArrayList<>();
+                    Map<String, String> listed = new HashMap<>();
                     for (GenericKubernetesResource r : i.getStore().list()) {
-                      listed.add(toJson(r));
+                      ObjectMeta m = r.getMetadata();
+                      listed.put(
+                          key(m.getNamespace() == null ? "" : m.getNamespace(), m.getName()),
+                          m.getResourceVersion() == null ? "" : m.getResourceVersion());
                     }
                     events.execute(
                         () -> {
                           appliedRv = Math.max(appliedRv, listedAt);
-                          for (JsonNode o : listed) {
-                            apply(EventType.ADDED, o);
-                          }
-                          LOG.info(
-                              "informer {}: synced, {} objects", resource.gvr(), listed.size());
-                          synced.complete(null);
+                          awaiting = listed;
+                          awaiting.entrySet().removeIf(e -> notOlder(seen.get(e.getKey()), e));
+                          completeSync();
                         });
                   } else {
                     ApiStatusException s =
@@ -343,10 +364,16 @@ public final class SharedInformers implements AutoCloseable {
     @Override
     public void onDelete(GenericKubernetesResource obj, boolean finalStateUnknown) {
       JsonNode json = toJson(obj);
-      events.execute(() -> apply(EventType.DELETED, json));
+      // A deletion found by a relist comes with what fabric8's store kept (name and version):
+      // the last state is the tree kept here.
+      events.execute(() -> apply(EventType.DELETED, json, finalStateUnknown));
     }
 
     private void apply(EventType type, JsonNode obj) {
+      apply(type, obj, false);
+    }
+
+    private void apply(EventType type, JsonNode obj, boolean keptStateIsLast) {
       if (stopped) {
         return;
       }
@@ -354,6 +381,15 @@ public final class SharedInformers implements AutoCloseable {
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
       appliedRv = Math.max(appliedRv, ResourceVersions.of(obj));
+      if (seen != null) {
+        String k = key(ns, name);
+        String rv = meta.path("resourceVersion").asString("");
+        seen.merge(k, rv, (a, b) -> newer(b, a) ? b : a);
+        if (awaiting != null && notOlder(rv, awaiting.get(k))) {
+          awaiting.remove(k);
+          completeSync();
+        }
+      }
       JsonNode old;
       if (type != EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);
@@ -367,6 +403,9 @@ public final class SharedInformers implements AutoCloseable {
         old = m == null ? null : m.remove(name);
         if (m != null && m.isEmpty()) {
           objects.remove(ns, m);
+        }
+        if (keptStateIsLast && old != null) {
+          obj = old;
         }
       } else {
         old = objects.computeIfAbsent(ns, k -> new ConcurrentHashMap<>()).put(name, obj);
@@ -387,15 +426,44 @@ public final class SharedInformers implements AutoCloseable {
       }
     }
 
+    /** Once every listed object is applied: the type is synced. */
+    private void completeSync() {
+      if (awaiting != null && awaiting.isEmpty() && !synced.isDone()) {
+        awaiting = null;
+        seen = null;
+        LOG.info("informer {}: synced, {} objects", resource.gvr(), list(null).size());
+        synced.complete(null);
+      }
+    }
+
     /** Whether {@code a} is a later version than {@code b} (etcd revisions are numbers). */
     private static boolean newer(JsonNode a, JsonNode b) {
-      String ra = a.path("metadata").path("resourceVersion").asString("");
-      String rb = b.path("metadata").path("resourceVersion").asString("");
+      return newer(
+          a.path("metadata").path("resourceVersion").asString(""),
+          b.path("metadata").path("resourceVersion").asString(""));
+    }
+
+    private static boolean newer(String ra, String rb) {
       try {
         return Long.parseLong(ra) > Long.parseLong(rb);
       } catch (NumberFormatException e) {
         return !ra.equals(rb);
       }
+    }
+
+    /**
+     * Whether version {@code rv} (null: none) is the listed version of entry {@code e} or later.
+     */
+    private static boolean notOlder(String rv, Map.Entry<String, String> e) {
+      return notOlder(rv, e.getValue());
+    }
+
+    private static boolean notOlder(String rv, String listed) {
+      return rv != null && listed != null && (rv.equals(listed) || newer(rv, listed));
+    }
+
+    private static String key(String namespace, String name) {
+      return namespace + "/" + name;
     }
 
     private JsonNode toJson(GenericKubernetesResource obj) {
