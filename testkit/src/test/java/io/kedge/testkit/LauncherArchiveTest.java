@@ -78,17 +78,22 @@ class LauncherArchiveTest {
     return Path.of(m.group(1) + "." + deadPid() + "." + started + ".jsa.tmp");
   }
 
-  @Test
-  void aCompleteArchiveFromARunOfAMinuteIsUsedFromTheNextStart() throws Exception {
-    Path left = leftByAFinishedRun(flags(java));
+  /** What a JVM run with the launcher's flags writes at exit, into {@code file}. */
+  private void archiveInto(Path file) throws Exception {
     Process dump =
         new ProcessBuilder(
-                java, "-XX:ArchiveClassesAtExit=" + left, "-cp", jar.toString(), "-version")
+                java, "-XX:ArchiveClassesAtExit=" + file, "-cp", jar.toString(), "-version")
             .redirectErrorStream(true)
             .start();
     dump.getInputStream().readAllBytes();
     assertThat(dump.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(left).isNotEmptyFile();
+    assertThat(file).isNotEmptyFile();
+  }
+
+  @Test
+  void aCompleteArchiveFromARunOfAMinuteIsUsedFromTheNextStart() throws Exception {
+    Path left = leftByAFinishedRun(flags(java));
+    archiveInto(left);
 
     String next = flags(java);
 
@@ -122,14 +127,7 @@ class LauncherArchiveTest {
     // of an archive is resident in every start that maps it.
     String first = flags(java);
     Path left = leftByAFinishedRun(first);
-    Process dump =
-        new ProcessBuilder(
-                java, "-XX:ArchiveClassesAtExit=" + left, "-cp", jar.toString(), "-version")
-            .redirectErrorStream(true)
-            .start();
-    dump.getInputStream().readAllBytes();
-    assertThat(dump.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(left).isNotEmptyFile();
+    archiveInto(left);
     Files.writeString(Path.of(left + ".skip"), "wrote node.key\n");
 
     String next = flags(java);
