@@ -61,6 +61,16 @@ kedge_serves() {
   return 0
 }
 
+# kedge_cds_run FILE → "PID STARTED" of the run that archives into FILE
+# (NAME-KEY.PID.STARTED.jsa.tmp, or its mark FILE.skip).
+kedge_cds_run() {
+  local f=${1%.skip} started
+  f=${f%.jsa.tmp}
+  started=${f##*.}
+  f=${f%.*}
+  printf '%s %s' "${f##*.}" "$started"
+}
+
 # kedge_cds_flags NAME JAVA JAR → JVM flags for an application class-data sharing archive of the
 # classes NAME loads from JAR (startup: classes come parsed and verified from a mapped file).
 # The archive is made by the program itself: a start without one adds -XX:ArchiveClassesAtExit
@@ -68,9 +78,9 @@ kedge_serves() {
 # the process, and -Dkedge.cds.dump=FILE (a run that joined or rotated credentials loaded classes
 # no later start needs, so it writes FILE.skip and its file is dropped: every archived class stays
 # resident in every start that maps the archive); the next start checks that file with
-# -Xshare:on, which fails on an archive the JVM cannot map (one killed while writing it is torn and would crash the JVM that maps it, or has no
-# header yet, which a JVM ignores silently: kept, it would stand in for a working archive until an
-# upgrade), and uses it from then on. The name carries a key of the jar and the JVM, so an
+# -Xshare:on, which fails on an archive the JVM cannot map (one killed while writing it is torn
+# and would crash the JVM that maps it, or has no header yet, which a JVM ignores silently: kept,
+# it would stand in for a working archive until an upgrade), and uses it from then on. The name carries a key of the jar and the JVM, so an
 # upgrade of either starts a new archive and the stale one is removed; the JVM refuses an archive
 # that does not match its class path by itself and runs without. A JVM without the JDK's own
 # archive (lib/server/classes.jsa) gets no flags: it refuses to start with ArchiveClassesAtExit.
@@ -90,10 +100,7 @@ kedge_cds_flags() {
   if [ ! -s "$archive" ]; then
     for t in "$dir/$name-$key".*.jsa.tmp; do
       [ -f "$t" ] || continue
-      started=${t%.jsa.tmp}
-      started=${started##*.}
-      pid=${t%."$started".jsa.tmp}
-      pid=${pid##*.}
+      read -r pid started <<<"$(kedge_cds_run "$t")"
       if kill -0 "$pid" 2>/dev/null; then
         continue # still running: its archive is written when it exits
       fi
@@ -121,8 +128,7 @@ kedge_cds_flags() {
   done
   for t in "$dir/$name"-*.jsa.tmp.skip; do
     [ -f "$t" ] && [ ! -e "${t%.skip}" ] || continue
-    pid=${t%.*.jsa.tmp.skip}
-    pid=${pid##*.}
+    read -r pid started <<<"$(kedge_cds_run "$t")"
     kill -0 "$pid" 2>/dev/null || rm -f "$t" # its run ended without writing an archive
   done
   t="$dir/$name-$key.$$.$(date +%s).jsa.tmp"

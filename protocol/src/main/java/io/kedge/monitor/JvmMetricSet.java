@@ -13,6 +13,7 @@ import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.lang.management.ManagementFactory;
+import java.util.List;
 
 /**
  * The JVM's own metrics as cloudcore and edgecore serve them: the Prometheus client's JVM set,
@@ -58,7 +59,7 @@ public final class JvmMetricSet {
    * and starting that server loads ~130 JMX classes that would stay resident in every process for
    * metrics it would not serve.
    */
-  static boolean nativeMemoryTracked(java.util.List<String> jvmArguments) {
+  static boolean nativeMemoryTracked(List<String> jvmArguments) {
     for (String a : jvmArguments) {
       if (a.startsWith("-XX:NativeMemoryTracking=")) {
         return !a.endsWith("=off");

@@ -1,5 +1,6 @@
 package io.kedge.pki;
 
+import io.kedge.protocol.LauncherArchive;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -180,7 +181,7 @@ public final class Pem {
   /** Writes atomically (temp file + rename); private material gets mode 0600. */
   public static void write(Path file, String pem, boolean secret) {
     // Credentials are written at a join or a rotation: not what a start of the node does.
-    io.kedge.protocol.LauncherArchive.notRepresentative("wrote " + file.getFileName());
+    LauncherArchive.notRepresentative("wrote " + file.getFileName());
     try {
       Path dir = file.toAbsolutePath().getParent();
       Files.createDirectories(dir);

@@ -269,7 +269,9 @@ public final class SharedInformers implements AutoCloseable {
                         () -> {
                           appliedRv = Math.max(appliedRv, listedAt);
                           awaiting = listed;
-                          awaiting.entrySet().removeIf(e -> notOlder(seen.get(e.getKey()), e));
+                          awaiting
+                              .entrySet()
+                              .removeIf(e -> notOlder(seen.get(e.getKey()), e.getValue()));
                           completeSync();
                         });
                   } else {
@@ -451,13 +453,7 @@ public final class SharedInformers implements AutoCloseable {
       }
     }
 
-    /**
-     * Whether version {@code rv} (null: none) is the listed version of entry {@code e} or later.
-     */
-    private static boolean notOlder(String rv, Map.Entry<String, String> e) {
-      return notOlder(rv, e.getValue());
-    }
-
+    /** Whether version {@code rv} (null: none) is version {@code listed} or later. */
     private static boolean notOlder(String rv, String listed) {
       return rv != null && listed != null && (rv.equals(listed) || newer(rv, listed));
     }
