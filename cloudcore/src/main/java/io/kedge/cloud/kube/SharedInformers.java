@@ -383,15 +383,25 @@ public final class SharedInformers implements AutoCloseable {
       String ns = meta.path("namespace").asString("");
       String name = meta.path("name").asString("");
       appliedRv = Math.max(appliedRv, ResourceVersions.of(obj));
-      if (seen != null) {
-        String k = key(ns, name);
-        String rv = meta.path("resourceVersion").asString("");
-        seen.merge(k, rv, (a, b) -> newer(b, a) ? b : a);
-        if (awaiting != null && notOlder(rv, awaiting.get(k))) {
-          awaiting.remove(k);
-          completeSync();
+      try {
+        store(type, obj, keptStateIsLast, ns, name);
+      } finally {
+        // only once the object is kept and handed on: "synced" promises both to whoever waits
+        if (seen != null) {
+          String k = key(ns, name);
+          String rv = meta.path("resourceVersion").asString("");
+          seen.merge(k, rv, (a, b) -> newer(b, a) ? b : a);
+          if (awaiting != null && notOlder(rv, awaiting.get(k))) {
+            awaiting.remove(k);
+            completeSync();
+          }
         }
       }
+    }
+
+    /** Keeps the change and hands it to the subscribers. */
+    private void store(
+        EventType type, JsonNode obj, boolean keptStateIsLast, String ns, String name) {
       JsonNode old;
       if (type != EventType.DELETED) {
         Map<String, JsonNode> m = objects.get(ns);

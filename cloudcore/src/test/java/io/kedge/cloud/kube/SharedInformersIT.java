@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kedge.testkit.junit.WithControlPlane;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -104,6 +108,83 @@ class SharedInformersIT {
     } finally {
       pool.shutdownNow();
       admin.namespaces().withName(ns).delete();
+    }
+  }
+
+  /**
+   * Whoever waits for "synced" (the EdgeController, before cloudcore takes edge connections) must
+   * find every listed object already handed to the subscribers, not only kept: the last one's
+   * notification used to follow the completion, so a node that connected in between was reconciled
+   * against an index without it.
+   */
+  @Test
+  void syncedFollowsTheSubscribersSeeingEveryListedObject(KubernetesClient admin) throws Exception {
+    String ns = "informers-" + UUID.randomUUID().toString().substring(0, 6);
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    ExecutorService slow = Executors.newCachedThreadPool();
+    // fabric8 hands its notifications to the client's task executor: late ones, after the first
+    // list is complete, are what "synced" must wait for
+    Executor late =
+        task ->
+            slow.execute(
+                () -> {
+                  pause(20);
+                  task.run();
+                });
+    try (KubernetesClient client =
+            new KubernetesClientBuilder()
+                .withConfig(admin.getConfiguration())
+                .withTaskExecutor(late)
+                .build();
+        SharedInformers informers = new SharedInformers(client, pool)) {
+      int count = 10;
+      for (int i = 0; i < count; i++) {
+        admin
+            .configMaps()
+            .inNamespace(ns)
+            .resource(
+                new ConfigMapBuilder()
+                    .withNewMetadata()
+                    .withName("cm-" + i)
+                    .endMetadata()
+                    .withData(Map.of("k", "v"))
+                    .build())
+            .create();
+      }
+      Set<String> handedOn = ConcurrentHashMap.newKeySet();
+      try (SharedInformers.Handle h = informers.acquire(CONFIGMAPS)) {
+        // subscribed before the first list is in; a slow subscriber widens any gap between the
+        // completion and the last notification
+        h.subscribe(
+            (type, old, object) -> {
+              if (!ns.equals(object.path("metadata").path("namespace").asString())) {
+                return;
+              }
+              pause(20);
+              handedOn.add(object.path("metadata").path("name").asString());
+            });
+        h.synced().get(120, TimeUnit.SECONDS);
+        Set<String> atSync = Set.copyOf(handedOn);
+        for (int i = 0; i < count; i++) {
+          assertThat(atSync).as("handed on when synced completed").contains("cm-" + i);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+      slow.shutdownNow();
+      admin.namespaces().withName(ns).delete();
+    }
+  }
+
+  private static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }
