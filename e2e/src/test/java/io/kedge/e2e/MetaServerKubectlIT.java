@@ -452,7 +452,7 @@ class MetaServerKubectlIT {
   static List<JsonNode> printedObjects(Path out) throws Exception {
     List<JsonNode> l = new ArrayList<>();
     try (var it =
-        Json.MAPPER.readerFor(JsonNode.class).<JsonNode>readValues(Files.readString(out))) {
+        Json.mapper().readerFor(JsonNode.class).<JsonNode>readValues(Files.readString(out))) {
       while (it.hasNext()) {
         l.add(it.next());
       }

@@ -84,8 +84,7 @@ final class PageInstall implements AutoCloseable {
   void editCloudcoreConfigMap(Consumer<ObjectNode> change) {
     var cm = admin.configMaps().inNamespace("kubeedge").withName("cloudcore");
     ConfigMap current = cm.get();
-    ObjectNode yaml =
-        (ObjectNode) ConfigLoader.YAML.readTree(current.getData().get("cloudcore.yaml"));
+    ObjectNode yaml = (ObjectNode) ConfigLoader.parseYaml(current.getData().get("cloudcore.yaml"));
     change.accept(yaml);
     current.getData().put("cloudcore.yaml", ConfigLoader.toYaml(yaml));
     admin.configMaps().inNamespace("kubeedge").resource(current).update();
@@ -122,7 +121,7 @@ final class PageInstall implements AutoCloseable {
   /** {@code vi /etc/kubeedge/config/edgecore.yaml}, as a user edits it (keys by path). */
   void editEdgecoreYaml(Consumer<ObjectNode> change) {
     try {
-      ObjectNode yaml = (ObjectNode) ConfigLoader.YAML.readTree(Files.readString(edgecoreYaml()));
+      ObjectNode yaml = (ObjectNode) ConfigLoader.parseYaml(Files.readString(edgecoreYaml()));
       change.accept(yaml);
       Files.writeString(edgecoreYaml(), ConfigLoader.toYaml(yaml));
     } catch (IOException e) {

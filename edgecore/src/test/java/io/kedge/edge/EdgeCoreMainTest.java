@@ -57,7 +57,7 @@ class EdgeCoreMainTest {
   @Test
   void defaultConfigIsLoadableYaml() {
     assertThat(run("--defaultconfig")).isZero();
-    JsonNode tree = ConfigLoader.YAML.readTree(out());
+    JsonNode tree = ConfigLoader.parseYaml(out());
     assertThat(tree.path("apiVersion").asString())
         .isEqualTo("edgecore.config.kubeedge.io/v1alpha2");
     assertThat(tree.path("modules").path("edgeHub").path("heartbeat").asInt()).isEqualTo(15);

@@ -65,8 +65,7 @@ class CloudInstallerIT {
     ConfigMap cm = i.existing().orElseThrow();
     assertThat(cm.getMetadata().getAnnotations())
         .containsEntry(CloudInstaller.VERSION_ANNOTATION, "v1.17.0");
-    ObjectNode tree =
-        (ObjectNode) ConfigLoader.YAML.readTree(cm.getData().get(InitCommand.CONFIG_KEY));
+    ObjectNode tree = (ObjectNode) ConfigLoader.parseYaml(cm.getData().get(InitCommand.CONFIG_KEY));
     assertThat(tree.path("apiVersion").asString()).isEqualTo(CloudCoreConfig.API_VERSION);
     ObjectNode merged = ConfigLoader.defaults(CloudCoreConfig.DEFAULTS);
     ConfigLoader.merge(merged, tree);

@@ -1,5 +1,6 @@
 package io.kedge.testkit;
 
+import io.kedge.protocol.Json;
 import io.kedge.protocol.config.ConfigLoader;
 import io.kedge.protocol.config.ConfigOverrides;
 import java.io.IOException;
@@ -138,7 +139,7 @@ public final class EdgeCoreProcess implements AutoCloseable {
     // test enables it), its files under dir, and never the link-local dummy address.
     int metaServerPort = Ports.free();
     String metaServer = "127.0.0.1:" + metaServerPort;
-    ObjectNode tree = (ObjectNode) ConfigLoader.YAML.createObjectNode();
+    ObjectNode tree = (ObjectNode) Json.object();
     tree.put("apiVersion", "edgecore.config.kubeedge.io/v1alpha2");
     tree.put("kind", "EdgeCore");
     List<String> settings =

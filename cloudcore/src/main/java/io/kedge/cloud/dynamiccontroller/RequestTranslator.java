@@ -209,10 +209,13 @@ final class RequestTranslator {
   private static Translated patch(Application app, ApplicationKey k) {
     PatchInfo pi;
     try {
-      pi = app.option() == null ? null : Json.MAPPER.readValue(app.option(), PatchInfo.class);
+      pi = app.option() == null ? null : PatchInfo.fromJson(Json.parse(app.option()));
     } catch (JacksonException e) {
       throw ApiStatusException.of(
           400, "BadRequest", "the patch Option is not valid JSON: " + e.getOriginalMessage());
+    } catch (IllegalArgumentException e) {
+      throw ApiStatusException.of(
+          400, "BadRequest", "the patch Option is not a PatchInfo: " + e.getMessage());
     }
     if (pi == null || pi.patchType() == null || pi.patchType().isEmpty()) {
       throw ApiStatusException.of(400, "BadRequest", "the patch Option has no PatchType");

@@ -45,7 +45,7 @@ final class Replies {
   /** {@code {"ErrStatus": …}} for an apiserver failure (its own Status when it sent one). */
   static ObjectNode errStatus(KubernetesClientException e) {
     if (e.getStatus() != null && e.getStatus().getCode() != null && e.getStatus().getCode() > 0) {
-      JsonNode status = Json.MAPPER.valueToTree(e.getStatus());
+      JsonNode status = Json.mapper().valueToTree(e.getStatus());
       ObjectNode s = (ObjectNode) status;
       s.remove("additionalProperties");
       if (!s.path("metadata").isObject()) {

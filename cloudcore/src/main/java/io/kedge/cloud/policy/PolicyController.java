@@ -452,7 +452,7 @@ public final class PolicyController implements NodeSessionListener, AutoCloseabl
 
   @SuppressWarnings("unchecked")
   private static Map<String, Object> toMap(JsonNode n) {
-    return Json.MAPPER.treeToValue(n, Map.class);
+    return Json.mapper().treeToValue(n, Map.class);
   }
 
   private static String rv(GenericKubernetesResource a) {

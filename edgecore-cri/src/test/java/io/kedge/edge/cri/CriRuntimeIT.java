@@ -325,7 +325,7 @@ class CriRuntimeIT {
                   - downwardAPI:
                       items: [{path: namespace, fieldRef: {fieldPath: metadata.namespace}}]
             """;
-    return Json.parse(Json.string(ConfigLoader.YAML.readTree(yaml)));
+    return Json.parse(Json.string(ConfigLoader.parseYaml(yaml)));
   }
 
   final Map<String, JsonNode> secrets = new ConcurrentHashMap<>();

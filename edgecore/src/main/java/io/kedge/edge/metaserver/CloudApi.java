@@ -365,7 +365,7 @@ public final class CloudApi {
                 r.body() == null ? new byte[0] : r.body(),
                 opts,
                 List.of(info.subresource()));
-        return Json.MAPPER.writeValueAsBytes(pi);
+        return Json.bytes(pi.toJson());
       }
       default -> {}
     }

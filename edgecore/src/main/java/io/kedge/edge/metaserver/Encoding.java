@@ -18,11 +18,14 @@ import tools.jackson.dataformat.yaml.YAMLWriteFeature;
 final class Encoding {
   private Encoding() {}
 
-  private static final YAMLMapper YAML =
-      YAMLMapper.builder()
-          .disable(YAMLWriteFeature.WRITE_DOC_START_MARKER)
-          .enable(YAMLWriteFeature.MINIMIZE_QUOTES)
-          .build();
+  /** Created when a client first asks for YAML (a mapper is several hundred classes). */
+  private static final class Yaml {
+    static final YAMLMapper MAPPER =
+        YAMLMapper.builder()
+            .disable(YAMLWriteFeature.WRITE_DOC_START_MARKER)
+            .enable(YAMLWriteFeature.MINIMIZE_QUOTES)
+            .build();
+  }
 
   private static final byte[] ITEMS_OPEN = ",\"items\":[".getBytes(StandardCharsets.UTF_8);
   private static final byte[] CLOSE_LIST = "]}".getBytes(StandardCharsets.UTF_8);
@@ -253,7 +256,7 @@ final class Encoding {
   }
 
   static byte[] yaml(JsonNode n) {
-    return YAML.writeValueAsBytes(n);
+    return Yaml.MAPPER.writeValueAsBytes(n);
   }
 
   /** One watch event as a JSON stream line (also a WebSocket message's text). */

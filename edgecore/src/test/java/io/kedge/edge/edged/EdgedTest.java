@@ -109,9 +109,9 @@ class EdgedTest {
             + name
             + "\nspec:\n  nodeName: edge-1\n  serviceAccountName: app\n"
             + yamlSpec.indent(2);
-    ObjectNode pod = (ObjectNode) Json.parse(Json.string(ConfigLoader.YAML.readTree(yaml)));
+    ObjectNode pod = (ObjectNode) Json.parse(Json.string(ConfigLoader.parseYaml(yaml)));
     JsonNode sa =
-        ConfigLoader.YAML.readTree(
+        ConfigLoader.parseYaml(
             """
             name: kube-api-access
             projected:

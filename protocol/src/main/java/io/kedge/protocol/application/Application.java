@@ -1,10 +1,8 @@
 package io.kedge.protocol.application;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.kedge.protocol.Json;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A MetaServer request executed by the cloud, in KubeEdge's JSON form (Go field names, no tags;
@@ -29,35 +27,20 @@ import tools.jackson.databind.JsonNode;
  * @param timestamp RFC 3339
  * @param kedge Kedge's extension, or null (KubeEdge edges)
  */
-@JsonPropertyOrder({
-  "ID",
-  "Key",
-  "Verb",
-  "Nodename",
-  "Option",
-  "ReqBody",
-  "Subresource",
-  "RespBody",
-  "Status",
-  "Reason",
-  "Error",
-  "Timestamp",
-  "Kedge"
-})
 public record Application(
-    @JsonProperty("ID") String id,
-    @JsonProperty("Key") String key,
-    @JsonProperty("Verb") String verb,
-    @JsonProperty("Nodename") String nodename,
-    @JsonProperty("Option") byte[] option,
-    @JsonProperty("ReqBody") byte[] reqBody,
-    @JsonProperty("Subresource") String subresource,
-    @JsonProperty("RespBody") byte[] respBody,
-    @JsonProperty("Status") String status,
-    @JsonProperty("Reason") String reason,
-    @JsonProperty("Error") JsonNode error,
-    @JsonProperty("Timestamp") String timestamp,
-    @JsonProperty("Kedge") @JsonInclude(JsonInclude.Include.NON_NULL) KedgeExchange kedge) {
+    String id,
+    String key,
+    String verb,
+    String nodename,
+    byte[] option,
+    byte[] reqBody,
+    String subresource,
+    byte[] respBody,
+    String status,
+    String reason,
+    JsonNode error,
+    String timestamp,
+    KedgeExchange kedge) {
 
   /** What KubeEdge puts in Error when there is none. */
   public static final String NO_ERROR_JSON = "{\"ErrStatus\":{\"metadata\":{}}}";
@@ -76,13 +59,49 @@ public record Application(
     timestamp = timestamp == null ? ZERO_TIME : timestamp;
   }
 
+  /**
+   * The Application of a message's content.
+   *
+   * @throws IllegalArgumentException when {@code content} is not an Application's JSON object
+   */
   public static Application fromJson(JsonNode content) {
-    return Json.MAPPER.treeToValue(content, Application.class);
+    JsonNode o = GoFields.object(content, "an Application");
+    JsonNode k = o.get("Kedge");
+    return new Application(
+        GoFields.string(o, "ID"),
+        GoFields.string(o, "Key"),
+        GoFields.string(o, "Verb"),
+        GoFields.string(o, "Nodename"),
+        GoFields.bytes(o, "Option"),
+        GoFields.bytes(o, "ReqBody"),
+        GoFields.string(o, "Subresource"),
+        GoFields.bytes(o, "RespBody"),
+        GoFields.string(o, "Status"),
+        GoFields.string(o, "Reason"),
+        GoFields.tree(o, "Error"),
+        GoFields.string(o, "Timestamp"),
+        k == null || k.isNull() ? null : KedgeExchange.fromJson(k));
   }
 
-  /** The JSON tree as it goes on the wire (byte fields as base64 strings). */
+  /** The JSON tree as it goes on the wire (byte fields as base64 strings, Go's field order). */
   public JsonNode toJson() {
-    return Json.parse(Json.MAPPER.writeValueAsBytes(this));
+    ObjectNode o = Json.object();
+    o.put("ID", id);
+    o.put("Key", key);
+    o.put("Verb", verb);
+    o.put("Nodename", nodename);
+    GoFields.putBytes(o, "Option", option);
+    GoFields.putBytes(o, "ReqBody", reqBody);
+    o.put("Subresource", subresource);
+    GoFields.putBytes(o, "RespBody", respBody);
+    o.put("Status", status);
+    o.put("Reason", reason);
+    GoFields.putTree(o, "Error", error);
+    o.put("Timestamp", timestamp);
+    if (kedge != null) {
+      o.set("Kedge", kedge.toJson());
+    }
+    return o;
   }
 
   public Application withStatus(String s) {

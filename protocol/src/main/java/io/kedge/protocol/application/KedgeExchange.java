@@ -1,7 +1,8 @@
 package io.kedge.protocol.application;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
+import io.kedge.protocol.Json;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Kedge's extension of an Application (JSON field {@code Kedge}). In a request it carries the
@@ -17,16 +18,15 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param code reply only: the apiserver's HTTP status code
  * @param responseContentType reply only: the apiserver's Content-Type
  */
-@JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record KedgeExchange(
-    @JsonProperty("method") String method,
-    @JsonProperty("path") String path,
-    @JsonProperty("query") String query,
-    @JsonProperty("accept") String accept,
-    @JsonProperty("contentType") String contentType,
-    @JsonProperty("token") String token,
-    @JsonProperty("code") @JsonInclude(JsonInclude.Include.NON_DEFAULT) int code,
-    @JsonProperty("responseContentType") String responseContentType) {
+    String method,
+    String path,
+    String query,
+    String accept,
+    String contentType,
+    String token,
+    int code,
+    String responseContentType) {
 
   public KedgeExchange {
     method = method == null ? "" : method;
@@ -45,6 +45,42 @@ public record KedgeExchange(
 
   public static KedgeExchange response(int code, String contentType) {
     return new KedgeExchange("", "", "", "", "", "", code, contentType);
+  }
+
+  /** Reads the JSON object {@link #toJson} writes. */
+  public static KedgeExchange fromJson(JsonNode n) {
+    JsonNode o = GoFields.object(n, "Kedge");
+    return new KedgeExchange(
+        GoFields.string(o, "method"),
+        GoFields.string(o, "path"),
+        GoFields.string(o, "query"),
+        GoFields.string(o, "accept"),
+        GoFields.string(o, "contentType"),
+        GoFields.string(o, "token"),
+        GoFields.integer(o, "code"),
+        GoFields.string(o, "responseContentType"));
+  }
+
+  /** The JSON object: empty strings and a zero code left out. */
+  public ObjectNode toJson() {
+    ObjectNode o = Json.object();
+    putIfNotEmpty(o, "method", method);
+    putIfNotEmpty(o, "path", path);
+    putIfNotEmpty(o, "query", query);
+    putIfNotEmpty(o, "accept", accept);
+    putIfNotEmpty(o, "contentType", contentType);
+    putIfNotEmpty(o, "token", token);
+    if (code != 0) {
+      o.put("code", code);
+    }
+    putIfNotEmpty(o, "responseContentType", responseContentType);
+    return o;
+  }
+
+  private static void putIfNotEmpty(ObjectNode o, String name, String value) {
+    if (!value.isEmpty()) {
+      o.put(name, value);
+    }
   }
 
   public boolean hasToken() {

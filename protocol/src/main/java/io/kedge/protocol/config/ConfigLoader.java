@@ -12,8 +12,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.dataformat.yaml.YAMLFactory;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
@@ -25,7 +28,34 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 public final class ConfigLoader {
   private ConfigLoader() {}
 
-  public static final YAMLMapper YAML = YAMLMapper.builder().build();
+  private static final YAMLFactory YAML_FACTORY = YAMLFactory.builder().build();
+
+  private static final class Yaml {
+    static final YAMLMapper MAPPER = YAMLMapper.builder(YAML_FACTORY).build();
+  }
+
+  /** The YAML mapper (for writing YAML), created on first use. */
+  public static YAMLMapper yamlMapper() {
+    return Yaml.MAPPER;
+  }
+
+  /**
+   * The tree of a YAML document ({@code MissingNode} for an empty one), read as the YAML mapper's
+   * {@code readTree} reads it.
+   *
+   * @throws JacksonException when the text is not YAML
+   */
+  public static JsonNode parseYaml(String text) {
+    try (JsonParser p = YAML_FACTORY.createParser(ObjectReadContext.empty(), text)) {
+      return Json.readValue(p);
+    }
+  }
+
+  private static JsonNode parseYaml(InputStream in) {
+    try (JsonParser p = YAML_FACTORY.createParser(ObjectReadContext.empty(), in)) {
+      return Json.readValue(p);
+    }
+  }
 
   /** A loaded configuration, the merged tree it came from, and what was worth a warning. */
   public record Loaded<T>(T config, ObjectNode tree, List<String> warnings) {}
@@ -74,7 +104,7 @@ public final class ConfigLoader {
       List<Alias> aliases) {
     JsonNode user;
     try {
-      user = YAML.readTree(yaml == null ? "" : yaml);
+      user = parseYaml(yaml == null ? "" : yaml);
     } catch (JacksonException e) {
       throw new ConfigException(source + " is not valid YAML: " + e.getOriginalMessage(), e);
     }
@@ -156,10 +186,10 @@ public final class ConfigLoader {
 
   public static <T> T toRecord(Class<T> type, ObjectNode tree, Path file) {
     try {
-      return Json.MAPPER.treeToValue(tree, type);
-    } catch (JacksonException e) {
+      return type.cast(RecordReader.read(type, tree, ""));
+    } catch (IllegalArgumentException e) {
       throw new ConfigException(
-          (file == null ? "configuration" : file.toString()) + ": " + e.getOriginalMessage(), e);
+          (file == null ? "configuration" : file.toString()) + ": " + e.getMessage(), e);
     }
   }
 
@@ -168,7 +198,7 @@ public final class ConfigLoader {
       if (in == null) {
         throw new IllegalStateException("missing resource " + resource);
       }
-      return (ObjectNode) YAML.readTree(in);
+      return (ObjectNode) parseYaml(in);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -184,7 +214,7 @@ public final class ConfigLoader {
 
   static JsonNode readYaml(Path file) {
     try {
-      return YAML.readTree(Files.readString(file));
+      return parseYaml(Files.readString(file));
     } catch (NoSuchFileException e) {
       throw new ConfigException("config file " + file + " does not exist");
     } catch (IOException e) {
@@ -225,6 +255,6 @@ public final class ConfigLoader {
 
   /** YAML text of a tree (for --defaultconfig, keadm, ConfigMaps). */
   public static String toYaml(JsonNode tree) {
-    return YAML.writeValueAsString(tree);
+    return yamlMapper().writeValueAsString(tree);
   }
 }

@@ -5,11 +5,12 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.SerializableString;
 import tools.jackson.core.io.CharacterEscapes;
 import tools.jackson.core.io.SerializedString;
+import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.ObjectWriter;
 
 /**
  * The exact JSON form of a message on KubeEdge's WebSocket lane: what Go's {@code json.Encoder}
@@ -48,12 +49,13 @@ public final class MessageCodec {
     }
   }
 
-  private static final ObjectWriter WRITER = Json.MAPPER.writer().with(new GoEscapes());
+  private static final JsonFactory FACTORY =
+      Json.factory().rebuild().characterEscapes(new GoEscapes()).build();
 
   /** UTF-8 JSON of {@code m} followed by a newline, as KubeEdge sends it. */
   public static byte[] encode(Message m) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-    try (JsonGenerator g = WRITER.createGenerator(out)) {
+    try (JsonGenerator g = FACTORY.createGenerator(ObjectWriteContext.empty(), out)) {
       g.writeStartObject();
       g.writeName("header");
       g.writeStartObject();
@@ -79,7 +81,7 @@ public final class MessageCodec {
       writeIfPresent(g, "resource", r.resource());
       g.writeEndObject();
       g.writeName("content");
-      g.writeTree(m.content());
+      Json.write(g, m.content());
       g.writeEndObject();
     }
     out.write('\n');

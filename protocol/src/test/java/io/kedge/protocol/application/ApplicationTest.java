@@ -1,6 +1,7 @@
 package io.kedge.protocol.application;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kedge.protocol.Json;
 import io.kedge.protocol.message.GoldenSession;
@@ -21,6 +22,8 @@ class ApplicationTest {
       JsonNode content = l.message().get("content");
       Application a = Application.fromJson(content);
       assertThat(a.toJson()).as("seq %d", l.seq()).isEqualTo(content);
+      // and in the recorded key order (Go's field order)
+      assertThat(Json.string(a.toJson())).as("seq %d", l.seq()).isEqualTo(Json.string(content));
       JsonNode decoded = l.raw().get("content_decoded");
       if (decoded != null && decoded.get("Option").isObject()) {
         assertThat(Json.parse(a.option())).isEqualTo(decoded.get("Option"));
@@ -56,6 +59,40 @@ class ApplicationTest {
     Application plain = Application.fromJson(Json.parse("{\"ID\":\"x\",\"Verb\":\"get\"}"));
     assertThat(plain.kedge()).isNull();
     assertThat(plain.toJson().has("Kedge")).isFalse();
+  }
+
+  @Test
+  void patchInfoIsGosStruct() {
+    PatchInfo pi =
+        new PatchInfo(
+            "cfg1",
+            "application/merge-patch+json",
+            "{\"data\":{}}".getBytes(StandardCharsets.UTF_8),
+            Json.parse("{\"kind\":\"PatchOptions\"}"),
+            java.util.List.of("status"));
+    assertThat(Json.string(pi.toJson()))
+        .isEqualTo(
+            "{\"Name\":\"cfg1\",\"PatchType\":\"application/merge-patch+json\","
+                + "\"Data\":\"eyJkYXRhIjp7fX0=\",\"Options\":{\"kind\":\"PatchOptions\"},"
+                + "\"Subresources\":[\"status\"]}");
+    PatchInfo back = PatchInfo.fromJson(pi.toJson());
+    assertThat(back.data()).isEqualTo(pi.data());
+    assertThat(back.subresources()).containsExactly("status");
+    assertThat(PatchInfo.fromJson(Json.parse("null"))).isNull();
+    PatchInfo empty = PatchInfo.fromJson(Json.parse("{\"Data\":null}"));
+    assertThat(empty.data()).isNull();
+    assertThat(Json.string(empty.toJson()))
+        .isEqualTo(
+            "{\"Name\":null,\"PatchType\":null,\"Data\":null,\"Options\":null,"
+                + "\"Subresources\":null}");
+    assertThatThrownBy(() -> PatchInfo.fromJson(Json.parse("{\"Data\":{}}")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Data");
+    assertThatThrownBy(() -> Application.fromJson(Json.parse("[1]")))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Application.fromJson(Json.parse("{\"Key\":{\"a\":1}}")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Key");
   }
 
   @Test

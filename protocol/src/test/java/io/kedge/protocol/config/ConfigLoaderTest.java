@@ -3,11 +3,14 @@ package io.kedge.protocol.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kedge.protocol.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 class ConfigLoaderTest {
 
@@ -92,5 +95,69 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> CloudCoreConfig.load(null, List.of("novalue")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("key=value");
+  }
+
+  /**
+   * The records are read as Jackson's mapper bound them before: the same values for the defaults
+   * and for files that write numbers as strings, leave keys out or set them null.
+   */
+  @Test
+  void recordsReadAsTheMapperBoundThem() {
+    List<String> edgeFiles =
+        List.of(
+            "",
+            "modules:\n  edgeHub:\n    heartbeat: '20'\n    token: 12345\n"
+                + "  edged:\n    nodeLabels: {a: b, c: '1'}\n    hostnameOverride: null\n"
+                + "featureGates: {requireAuthorization: true}\n",
+            "modules:\n  metaManager:\n    metaServer:\n      apiAudiences: [x, y]\n"
+                + "      maxRequestBytes: 12345678901\n      serviceAccountIssuers: []\n"
+                + "database: null\n");
+    for (String yaml : edgeFiles) {
+      ObjectNode tree = ConfigLoader.defaults(EdgeCoreConfig.DEFAULTS);
+      JsonNode user = ConfigLoader.parseYaml(yaml);
+      if (user instanceof ObjectNode u) {
+        ConfigLoader.merge(tree, u);
+      }
+      assertThat(ConfigLoader.toRecord(EdgeCoreConfig.class, tree.deepCopy(), null))
+          .as(yaml)
+          .isEqualTo(Json.mapper().treeToValue(tree, EdgeCoreConfig.class));
+    }
+    ObjectNode cloud = ConfigLoader.defaults(CloudCoreConfig.DEFAULTS);
+    ConfigLoader.merge(
+        cloud,
+        (ObjectNode)
+            ConfigLoader.parseYaml(
+                "modules:\n  cloudHub:\n    advertiseAddress: [10.0.0.1]\n    nodeLimit: '9'\n"));
+    assertThat(ConfigLoader.toRecord(CloudCoreConfig.class, cloud.deepCopy(), null))
+        .isEqualTo(Json.mapper().treeToValue(cloud, CloudCoreConfig.class));
+  }
+
+  @Test
+  void aValueOfTheWrongKindNamesItsKey() {
+    ObjectNode tree = ConfigLoader.defaults(EdgeCoreConfig.DEFAULTS);
+    ConfigLoader.merge(
+        tree, (ObjectNode) ConfigLoader.parseYaml("modules:\n  edgeHub:\n    heartbeat: often\n"));
+    assertThatThrownBy(() -> ConfigLoader.toRecord(EdgeCoreConfig.class, tree, Path.of("e.yaml")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("e.yaml: modules.edgeHub.heartbeat must be an integer, not 'often'");
+    ObjectNode list = ConfigLoader.defaults(EdgeCoreConfig.DEFAULTS);
+    ConfigLoader.merge(
+        list,
+        (ObjectNode)
+            ConfigLoader.parseYaml(
+                "modules:\n  metaManager:\n    metaServer:\n      apiAudiences: {a: 1}\n"));
+    assertThatThrownBy(() -> ConfigLoader.toRecord(EdgeCoreConfig.class, list, null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "configuration: modules.metaManager.metaServer.apiAudiences must be a list, not a map");
+    ObjectNode nullInt = ConfigLoader.defaults(EdgeCoreConfig.DEFAULTS);
+    ConfigLoader.merge(
+        nullInt, (ObjectNode) ConfigLoader.parseYaml("modules:\n  edged:\n    maxPods: null\n"));
+    assertThatThrownBy(() -> Json.mapper().treeToValue(nullInt, EdgeCoreConfig.class))
+        .as("as before")
+        .isInstanceOf(tools.jackson.core.JacksonException.class);
+    assertThatThrownBy(() -> ConfigLoader.toRecord(EdgeCoreConfig.class, nullInt, null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("configuration: modules.edged.maxPods must be a number, not null");
   }
 }
