@@ -1,6 +1,7 @@
 package io.kedge.protocol;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.JsonParser;
@@ -141,11 +142,7 @@ public final class Json {
   }
 
   public static String string(JsonNode node) {
-    java.io.StringWriter out = new java.io.StringWriter(256);
-    try (JsonGenerator g = FACTORY.createGenerator(ObjectWriteContext.empty(), out)) {
-      write(g, node);
-    }
-    return out.toString();
+    return new String(bytes(node), StandardCharsets.UTF_8);
   }
 
   /** Writes {@code node} (null: JSON null) to {@code g}. */

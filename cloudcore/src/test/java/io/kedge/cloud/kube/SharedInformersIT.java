@@ -34,27 +34,11 @@ class SharedInformersIT {
   @Test
   void syncedHoldsEveryListedObjectWholeAndDeletionsCarryTheLastState(KubernetesClient admin)
       throws Exception {
-    String ns = "informers-" + UUID.randomUUID().toString().substring(0, 6);
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .create();
+    String ns = namespace(admin);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (SharedInformers informers = new SharedInformers(admin, pool)) {
       int count = 40;
-      for (int i = 0; i < count; i++) {
-        admin
-            .configMaps()
-            .inNamespace(ns)
-            .resource(
-                new ConfigMapBuilder()
-                    .withNewMetadata()
-                    .withName("cm-" + i)
-                    .endMetadata()
-                    .withData(Map.of("k", "value-" + i))
-                    .build())
-            .create();
-      }
+      createConfigMaps(admin, ns, count);
       try (SharedInformers.Handle h = informers.acquire(CONFIGMAPS)) {
         h.synced().get(60, TimeUnit.SECONDS);
         // On the event thread right after "synced": everything listed, each object whole.
@@ -119,11 +103,7 @@ class SharedInformersIT {
    */
   @Test
   void syncedFollowsTheSubscribersSeeingEveryListedObject(KubernetesClient admin) throws Exception {
-    String ns = "informers-" + UUID.randomUUID().toString().substring(0, 6);
-    admin
-        .namespaces()
-        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-        .create();
+    String ns = namespace(admin);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     ExecutorService slow = Executors.newCachedThreadPool();
     // fabric8 hands its notifications to the client's task executor: late ones, after the first
@@ -142,19 +122,7 @@ class SharedInformersIT {
                 .build();
         SharedInformers informers = new SharedInformers(client, pool)) {
       int count = 10;
-      for (int i = 0; i < count; i++) {
-        admin
-            .configMaps()
-            .inNamespace(ns)
-            .resource(
-                new ConfigMapBuilder()
-                    .withNewMetadata()
-                    .withName("cm-" + i)
-                    .endMetadata()
-                    .withData(Map.of("k", "v"))
-                    .build())
-            .create();
-      }
+      createConfigMaps(admin, ns, count);
       Set<String> handedOn = ConcurrentHashMap.newKeySet();
       try (SharedInformers.Handle h = informers.acquire(CONFIGMAPS)) {
         // subscribed before the first list is in; a slow subscriber widens any gap between the
@@ -177,6 +145,33 @@ class SharedInformersIT {
       pool.shutdownNow();
       slow.shutdownNow();
       admin.namespaces().withName(ns).delete();
+    }
+  }
+
+  /** A fresh namespace. */
+  private static String namespace(KubernetesClient admin) {
+    String ns = "informers-" + UUID.randomUUID().toString().substring(0, 6);
+    admin
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
+    return ns;
+  }
+
+  /** ConfigMaps {@code cm-0} … with {@code k: value-<i>}. */
+  private static void createConfigMaps(KubernetesClient admin, String ns, int count) {
+    for (int i = 0; i < count; i++) {
+      admin
+          .configMaps()
+          .inNamespace(ns)
+          .resource(
+              new ConfigMapBuilder()
+                  .withNewMetadata()
+                  .withName("cm-" + i)
+                  .endMetadata()
+                  .withData(Map.of("k", "value-" + i))
+                  .build())
+          .create();
     }
   }
 

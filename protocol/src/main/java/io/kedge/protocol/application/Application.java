@@ -78,7 +78,7 @@ public record Application(
         GoFields.bytes(o, "RespBody"),
         GoFields.string(o, "Status"),
         GoFields.string(o, "Reason"),
-        GoFields.tree(o, "Error"),
+        o.get("Error"),
         GoFields.string(o, "Timestamp"),
         k == null || k.isNull() ? null : KedgeExchange.fromJson(k));
   }

@@ -77,11 +77,6 @@ final class GoFields {
     throw new IllegalArgumentException(name + " must be an integer, not " + v);
   }
 
-  /** A JSON field kept as it is; null when absent. */
-  static JsonNode tree(JsonNode obj, String name) {
-    return obj.get(name);
-  }
-
   /** A list of strings; null when absent or null. */
   static List<String> strings(JsonNode obj, String name) {
     JsonNode v = obj.get(name);

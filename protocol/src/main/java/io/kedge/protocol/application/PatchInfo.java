@@ -22,7 +22,7 @@ public record PatchInfo(
         GoFields.string(o, "Name"),
         GoFields.string(o, "PatchType"),
         GoFields.bytes(o, "Data"),
-        GoFields.tree(o, "Options"),
+        o.get("Options"),
         GoFields.strings(o, "Subresources"));
   }
 
